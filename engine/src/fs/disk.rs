@@ -1,0 +1,151 @@
+//! `DiskFs`: the real file system under a root directory.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{check_relative, FileKind, Fs, FsRead, FsWrite, Metadata};
+
+/// The real file system, rooted at a directory; every path is resolved under it.
+#[derive(Clone, Debug)]
+pub struct DiskFs {
+    root: PathBuf,
+}
+
+impl DiskFs {
+    /// A file system rooted at `root`, which must exist.
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        if !fs::metadata(&root)?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("DiskFs root {} is not a directory", root.display()),
+            ));
+        }
+        Ok(Self { root })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn full(&self, path: &Path) -> io::Result<PathBuf> {
+        check_relative(path)?;
+        Ok(self.root.join(path))
+    }
+}
+
+fn convert(meta: &fs::Metadata) -> Metadata {
+    let kind = if meta.file_type().is_symlink() {
+        FileKind::Symlink
+    } else if meta.is_dir() {
+        FileKind::Dir
+    } else {
+        FileKind::File
+    };
+    let mtime_ns = (meta.mtime().max(0) as u64) * 1_000_000_000 + meta.mtime_nsec().max(0) as u64;
+    Metadata {
+        kind,
+        len: meta.len(),
+        mtime_ns,
+        mode: meta.mode() & 0o7777,
+        ino: meta.ino(),
+    }
+}
+
+impl Fs for DiskFs {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
+        let full = self.full(path)?;
+        let file = fs::File::open(&full)?;
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory",
+            ));
+        }
+        Ok(Box::new(file))
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(self.full(path)?)?;
+        Ok(Box::new(file))
+    }
+
+    fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn FsWrite>> {
+        let mut file = OpenOptions::new().write(true).open(self.full(path)?)?;
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Box::new(file))
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        Ok(convert(&fs::metadata(self.full(path)?)?))
+    }
+
+    fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
+        Ok(convert(&fs::symlink_metadata(self.full(path)?)?))
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(self.full(path)?)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(self.full(path)?)
+    }
+
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()> {
+        OpenOptions::new()
+            .write(true)
+            .open(self.full(path)?)?
+            .set_len(len)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(self.full(path)?)
+    }
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir_all(self.full(path)?)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(self.full(from)?, self.full(to)?)
+    }
+
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        fs::set_permissions(self.full(path)?, fs::Permissions::from_mode(mode & 0o7777))
+    }
+
+    fn set_mtime(&self, path: &Path, mtime_ns: u64) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(self.full(path)?)?;
+        file.set_modified(UNIX_EPOCH + std::time::Duration::from_nanos(mtime_ns))
+    }
+
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        check_relative(target)?;
+        std::os::unix::fs::symlink(target, self.full(link)?)
+    }
+
+    fn now_nanos(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    }
+
+    fn mtime_granularity_ns(&self) -> u64 {
+        1
+    }
+}

@@ -1,0 +1,152 @@
+//! The file-system seam: all engine I/O goes through [`Fs`], so the simulator can substitute
+//! [`MemFs`] for the real [`DiskFs`].
+//!
+//! Architecture Invariant: no engine module outside `fs/` touches `std::fs`, except
+//! [`crate::hash::file_hashout`], whose pinned signature takes a real path.
+//!
+//! Paths given to an [`Fs`] are relative to its root and must not contain `..` or be absolute;
+//! [`check_relative`] enforces that at the seam.
+
+mod disk;
+mod mem;
+
+pub use disk::DiskFs;
+pub use mem::{MemFs, MemFsConfig};
+
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// What kind of node a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (only from [`Fs::symlink_metadata`]).
+    Symlink,
+}
+
+/// The part of `stat` the engine looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// Node kind.
+    pub kind: FileKind,
+    /// Size in bytes.
+    pub len: u64,
+    /// Modification time in nanoseconds, at the file system's granularity.
+    pub mtime_ns: u64,
+    /// Permission bits (`0o777` part of the mode).
+    pub mode: u32,
+    /// Inode number: identity of the file behind the path.
+    pub ino: u64,
+}
+
+impl Metadata {
+    /// The exec bit as heph computes it: any of the three x bits.
+    pub fn exec(&self) -> bool {
+        self.mode & 0o111 != 0
+    }
+}
+
+/// An open file to read from. It keeps reading the file it opened, whatever happens to its path.
+pub trait FsRead: Read + Send {}
+impl<T: Read + Send> FsRead for T {}
+
+/// An open file to write to.
+pub trait FsWrite: Write + Send {}
+impl<T: Write + Send> FsWrite for T {}
+
+/// The one trait all engine I/O goes through.
+pub trait Fs: Send + Sync + 'static {
+    /// Opens a file for reading, following symlinks.
+    fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>>;
+    /// Creates or truncates a file (keeping its inode if it exists) and opens it for writing.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>>;
+    /// Opens an existing file for writing at `offset` without truncating it.
+    fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn FsWrite>>;
+    /// `stat`: follows symlinks.
+    fn metadata(&self, path: &Path) -> io::Result<Metadata>;
+    /// `lstat`: does not follow a final symlink.
+    fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata>;
+    /// The names in a directory, sorted (determinism).
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// `mkdir -p`.
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Truncates or extends a file to `len` bytes in place.
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()>;
+    /// Unlinks a file or symlink.
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Removes a directory tree.
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// Atomically renames `from` over `to`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Sets the permission bits (following symlinks).
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()>;
+    /// Sets the modification time (following symlinks), e.g. to restore it after an edit.
+    fn set_mtime(&self, path: &Path, mtime_ns: u64) -> io::Result<()>;
+    /// Creates a symlink at `link` pointing to `target` (relative to the link's directory).
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;
+    /// The engine's clock in nanoseconds: logical on MemFs, the system clock on DiskFs.
+    fn now_nanos(&self) -> u64;
+    /// The modification-time granularity in nanoseconds (at least 1).
+    fn mtime_granularity_ns(&self) -> u64;
+
+    /// Writes `data` as the whole content of `path`, creating parents.
+    fn write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            self.create_dir_all(parent)?;
+        }
+        let mut file = self.create(path)?;
+        file.write_all(data)?;
+        file.flush()
+    }
+
+    /// Reads the whole content of `path`, refusing files above `limit` bytes.
+    fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.open(path)?.take(limit + 1).read_to_end(&mut out)?;
+        if out.len() as u64 > limit {
+            return Err(io::Error::other(format!(
+                "{} is larger than {limit} bytes",
+                path.display()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// True when `path` exists (following symlinks).
+    fn exists(&self, path: &Path) -> bool {
+        self.metadata(path).is_ok()
+    }
+}
+
+/// Refuses absolute paths and `..`: the seam only takes root-relative, normal paths.
+pub fn check_relative(path: &Path) -> io::Result<()> {
+    for component in path.components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "path {} is not relative to the file system root",
+                        path.display()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Joins a relative path under a directory, normalizing `.` away.
+pub fn join_normal(dir: &Path, rel: &Path) -> PathBuf {
+    let mut out = dir.to_path_buf();
+    for component in rel.components() {
+        if let Component::Normal(part) = component {
+            out.push(part);
+        }
+    }
+    out
+}

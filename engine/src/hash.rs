@@ -1,0 +1,175 @@
+//! Hashing: the one streaming hasher behind `file_hashout`, the walker and the verifying reader.
+//!
+//! Architecture Invariant: every hashout in the engine is produced by [`StreamHasher`], so the
+//! three places that hash file bytes cannot drift apart (SPEC §2).
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// heph reads files in 64 KiB chunks; the engine does the same everywhere it streams.
+pub const CHUNK: usize = 64 * 1024;
+
+/// Streams bytes into xxh3-64 (seed 0) and finishes with the exec byte.
+#[derive(Clone, Default)]
+pub struct StreamHasher {
+    state: Xxh3,
+    bytes: u64,
+}
+
+impl StreamHasher {
+    /// A hasher that has seen nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next bytes of the file.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.state.update(bytes);
+        self.bytes += bytes.len() as u64;
+    }
+
+    /// How many content bytes were fed so far.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
+    /// True when no content byte was fed yet.
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    /// Appends the exec byte and renders the digest as SPEC §2 says. Does not consume `self`,
+    /// so a caller can finish, compare, and still know what it fed.
+    pub fn finish(&self, x: bool) -> String {
+        let mut state = self.state.clone();
+        state.update(&[u8::from(x)]);
+        render(state.digest())
+    }
+}
+
+/// Renders a 64-bit digest the way heph does: lowercase hex, not zero-padded.
+pub fn render(digest: u64) -> String {
+    let text = format!("{digest:x}");
+    debug_assert!(!text.is_empty() && text.len() <= 16);
+    text
+}
+
+/// Hashes everything `reader` yields, in [`CHUNK`]-sized reads, then the exec byte.
+pub fn hash_reader(reader: &mut dyn Read, x: bool) -> io::Result<String> {
+    let mut hasher = StreamHasher::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hasher.finish(x))
+}
+
+/// Hashes in-memory bytes exactly as [`file_hashout`] would hash a file holding them.
+pub fn bytes_hashout(bytes: &[u8], x: bool) -> String {
+    let mut hasher = StreamHasher::new();
+    hasher.update(bytes);
+    hasher.finish(x)
+}
+
+/// SPEC §2: xxh3-64 over the file's content streamed in 64 KiB chunks, then one byte for `x`.
+/// Works on the real file system, as heph's `hwalk::file_hashout` does.
+pub fn file_hashout(path: &Path, x: bool) -> io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    hash_reader(&mut file, x)
+}
+
+/// SPEC §1: the cache key of a target. Sorts the input hashouts itself.
+pub fn hashin(driver: &str, def_hash: &[u8], input_hashouts: &[&str]) -> String {
+    let mut sorted: Vec<&str> = input_hashouts.to_vec();
+    sorted.sort_unstable();
+    let mut state = Xxh3::new();
+    state.update(driver.as_bytes());
+    state.update(&[0]);
+    state.update(def_hash);
+    for hashout in &sorted {
+        state.update(hashout.as_bytes());
+    }
+    render(state.digest())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    fn check(content: &[u8], x: bool, expected: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, content).unwrap();
+        assert_eq!(file_hashout(&path, x).unwrap(), expected, "file_hashout");
+        assert_eq!(bytes_hashout(content, x), expected, "bytes_hashout");
+    }
+
+    #[test]
+    fn spec_public_hash_values() {
+        check(b"", false, "c44bdff4074eecdb");
+        check(b"", true, "e12ef9d2eb86ceeb");
+        check(b"hello world\n", false, "b126a4eb31dec7a5");
+        check(b"hello world\n", true, "b71cc2b61479e8de");
+        check(b"file 3\n", false, "7a139b6ea8540c");
+        check(&pattern(200_000), false, "c25fbb19f343cf66");
+        check(&pattern(200_000), true, "82a2c1fe43996d65");
+    }
+
+    #[test]
+    fn hashin_golden_and_order_independent() {
+        assert_eq!(
+            hashin("bash", &[1, 2, 3], &["aaa", "bbb", "ccc"]),
+            "49fb4d47cf278c4f"
+        );
+        assert_eq!(
+            hashin("bash", &[1, 2, 3], &["ccc", "aaa", "bbb"]),
+            "49fb4d47cf278c4f"
+        );
+        assert_ne!(
+            hashin("bash", &[1, 2, 4], &["aaa", "bbb", "ccc"]),
+            "49fb4d47cf278c4f"
+        );
+        assert_ne!(
+            hashin("sh", &[1, 2, 3], &["aaa", "bbb", "ccc"]),
+            "49fb4d47cf278c4f"
+        );
+    }
+
+    #[test]
+    fn render_is_not_padded() {
+        assert_eq!(render(0x7a139b6ea8540c), "7a139b6ea8540c");
+        assert_eq!(render(0), "0");
+        assert_eq!(render(u64::MAX), "ffffffffffffffff");
+    }
+
+    #[test]
+    fn chunking_does_not_change_the_hash() {
+        let data = pattern(3 * CHUNK + 17);
+        let whole = bytes_hashout(&data, true);
+        for split in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, data.len()] {
+            let mut hasher = StreamHasher::new();
+            hasher.update(&data[..split]);
+            hasher.update(&[]);
+            hasher.update(&data[split..]);
+            assert_eq!(hasher.finish(true), whole, "split at {split}");
+        }
+        assert_eq!(hash_reader(&mut &data[..], true).unwrap(), whole);
+    }
+
+    #[test]
+    fn missing_file_is_not_found() {
+        let err = file_hashout(Path::new("/nonexistent/heph-sim/x"), false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+}
