@@ -3,9 +3,28 @@
 //! all over one file-system trait so a simulator can run it on a simulated file system.
 #![deny(missing_docs)]
 
+pub mod abi;
+pub mod artifact;
+pub mod cache;
+pub mod ctx;
+pub mod drivers;
+pub mod engine;
 pub mod error;
 pub mod fs;
+pub mod gate;
 pub mod hash;
+pub mod materialize;
+pub mod passthrough;
+pub mod probe;
 pub mod sync;
+pub mod target;
+pub mod trace;
+pub mod walker;
 
+pub use artifact::{Artifact, ArtifactType, Content};
+pub use ctx::Ctx;
+pub use engine::{Blocking, BuildOutput, Engine, EngineConfig, TargetResult};
 pub use error::{EngineError, Result};
+pub use gate::{is_passthrough, CacheConfig};
+pub use target::{Driver, Graph, Target};
+pub use trace::{ConsumePath, Event};

@@ -1,0 +1,181 @@
+//! The plugin ABI boundary (SPEC §3): artifacts cross it in a serialized form that has no
+//! passthrough field and no View, like heph's protobuf; bytes cross it in chunks.
+//!
+//! Architecture Invariant: `from_wire` always yields `passthrough: false`, so plugin outputs
+//! always pack; and [`read_chunked`] propagates read errors (heph maps them to EOF).
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{Artifact, ArtifactType, Content};
+use crate::error::{EngineError, Result};
+
+/// Largest encoded artifact accepted from the wire.
+pub const MAX_WIRE_BYTES: usize = 64 << 20;
+/// heph's host reads plugin input in chunks of this size.
+pub const ABI_CHUNK: usize = 32 * 1024;
+
+/// Content as the wire knows it: no passthrough flag, no View.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireContent {
+    /// A file.
+    File {
+        /// Where the bytes live.
+        source_path: PathBuf,
+        /// Where consumers see it.
+        out_path: PathBuf,
+        /// Exec bit.
+        x: bool,
+    },
+    /// Bytes.
+    Raw {
+        /// The bytes.
+        data: Vec<u8>,
+        /// Where consumers see them.
+        path: PathBuf,
+        /// Exec bit.
+        x: bool,
+    },
+    /// A tar.
+    Tar {
+        /// The tar's path.
+        path: PathBuf,
+    },
+}
+
+/// An artifact as it crosses the ABI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireArtifact {
+    /// Output group.
+    pub group: String,
+    /// Role.
+    pub kind: ArtifactType,
+    /// Content.
+    pub content: WireContent,
+    /// Hashout.
+    pub hashout: String,
+}
+
+/// Converts to the wire form, dropping the passthrough flag; a View cannot cross.
+pub fn to_wire(artifact: &Artifact) -> Result<WireArtifact> {
+    let content = match &artifact.content {
+        Content::File { source_path, out_path, x, passthrough: _ } => {
+            WireContent::File { source_path: source_path.clone(), out_path: out_path.clone(), x: *x }
+        }
+        Content::Raw { data, path, x } => WireContent::Raw { data: data.clone(), path: path.clone(), x: *x },
+        Content::Tar(path) => WireContent::Tar { path: path.clone() },
+        Content::View(_) => return Err(EngineError::ViewAcrossAbi { group: artifact.group.clone() }),
+    };
+    Ok(WireArtifact { group: artifact.group.clone(), kind: artifact.kind, content, hashout: artifact.hashout.clone() })
+}
+
+/// Converts back from the wire: the passthrough flag is always false.
+pub fn from_wire(wire: WireArtifact) -> Artifact {
+    let content = match wire.content {
+        WireContent::File { source_path, out_path, x } => Content::File { source_path, out_path, x, passthrough: false },
+        WireContent::Raw { data, path, x } => Content::Raw { data, path, x },
+        WireContent::Tar { path } => Content::Tar(path),
+    };
+    Artifact { group: wire.group, kind: wire.kind, content, hashout: wire.hashout }
+}
+
+/// Serializes for the wire.
+pub fn encode(artifact: &Artifact) -> Result<Vec<u8>> {
+    serde_json::to_vec(&to_wire(artifact)?).map_err(|e| EngineError::MalformedWire(e.to_string()))
+}
+
+/// Deserializes from the wire, refusing oversized or malformed input.
+pub fn decode(bytes: &[u8]) -> Result<Artifact> {
+    if bytes.len() > MAX_WIRE_BYTES {
+        return Err(EngineError::MalformedWire(format!("{} bytes exceeds {MAX_WIRE_BYTES}", bytes.len())));
+    }
+    let wire: WireArtifact = serde_json::from_slice(bytes).map_err(|e| EngineError::MalformedWire(e.to_string()))?;
+    Ok(from_wire(wire))
+}
+
+/// The host side of a plugin reading an input: chunk by chunk until EOF. Errors propagate with
+/// their kind (an InvalidData from verification stays InvalidData). `limit` bounds the total.
+pub fn read_chunked(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; ABI_CHUNK];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(&chunk[..n]);
+        if out.len() as u64 > limit {
+            return Err(io::Error::other(format!("plugin input exceeds {limit} bytes")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::View;
+
+    fn flagged_file() -> Artifact {
+        Artifact::source_file("out", "go.mod".as_ref(), "mgmt/go.mod".as_ref(), true, "abc".into())
+    }
+
+    #[test]
+    fn passthrough_flag_is_dropped_across_the_wire() {
+        let back = decode(&encode(&flagged_file()).unwrap()).unwrap();
+        assert!(matches!(back.content, Content::File { passthrough: false, x: true, .. }), "{back:?}");
+        assert_eq!(back.group, "out");
+        assert_eq!(back.hashout, "abc");
+        assert!(!crate::gate::is_passthrough(true, &back.content), "plugin outputs always pack");
+    }
+
+    #[test]
+    fn raw_and_tar_round_trip() {
+        for content in [Content::Raw { data: vec![1, 2, 3], path: "r".into(), x: false }, Content::Tar("c/k/out_a.tar".into())] {
+            let artifact = Artifact { group: "g".into(), kind: ArtifactType::Log, content, hashout: "h".into() };
+            assert_eq!(decode(&encode(&artifact).unwrap()).unwrap(), artifact);
+        }
+    }
+
+    #[test]
+    fn views_cannot_cross() {
+        let view = Artifact { group: "v".into(), kind: ArtifactType::Output, content: Content::View(Box::new(View::default())), hashout: "h".into() };
+        let err = encode(&view).unwrap_err();
+        assert!(matches!(err, EngineError::ViewAcrossAbi { .. }));
+        assert!(err.to_string().contains("View (v)"), "{err}");
+    }
+
+    #[test]
+    fn malformed_wire_is_an_error_not_a_panic() {
+        for bad in [&b""[..], b"{", b"{\"group\":1}", b"\xff\xfe"] {
+            assert!(matches!(decode(bad), Err(EngineError::MalformedWire(_))), "{bad:?}");
+        }
+    }
+
+    struct Failing(u8);
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "changed"));
+            }
+            self.0 -= 1;
+            buf[0] = 7;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn chunked_read_propagates_errors_instead_of_eof() {
+        let err = read_chunked(&mut Failing(3), 1 << 20).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        assert_eq!(read_chunked(&mut &data[..], 1 << 20).unwrap(), data);
+        assert!(read_chunked(&mut &data[..], 10).is_err(), "limit enforced");
+    }
+}

@@ -1,0 +1,221 @@
+//! Drivers (SPEC §3): what each kind of target does when it runs.
+//!
+//! Architecture Invariant: only fs:file and fs:glob produce `passthrough: true`; exec outputs
+//! point into a sandbox and are never flagged; plugin outputs cross the ABI, which drops the flag.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::abi;
+use crate::artifact::{Artifact, ArtifactType, Content, View};
+use crate::cache::tarball::check_out_path;
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::fs::FileKind;
+use crate::hash::{bytes_hashout, hash_reader, hashin};
+use crate::materialize::{materialize, Delivered};
+use crate::target::{Driver, ExecOutput, ExecStep, Target};
+use crate::trace::ConsumePath;
+
+/// At most this many files are visited by one glob walk.
+pub const MAX_GLOB_VISITS: usize = 100_000;
+/// At most this deep a glob walk descends.
+pub const MAX_GLOB_DEPTH: usize = 64;
+
+/// What running a driver produced.
+#[derive(Debug, Default)]
+pub struct DriverRun {
+    /// Output artifacts, before caching.
+    pub outputs: Vec<Artifact>,
+    /// What the target consumed from its inputs.
+    pub delivered: Vec<Delivered>,
+    /// The sandbox to delete after caching, if any.
+    pub sandbox: Option<PathBuf>,
+}
+
+/// Paths generated in place (heph's `.heph*`) are not sources.
+pub fn is_generated(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str().to_string_lossy().starts_with(".heph"))
+}
+
+/// Runs `target`'s driver over its inputs' result artifacts.
+pub fn run(engine: &Engine, target: &Target, inputs: &[Artifact]) -> Result<DriverRun> {
+    match &target.driver {
+        Driver::FsFile { path } => fs_file(engine, path),
+        Driver::FsGlob { patterns, excludes } => fs_glob(engine, &target.name, patterns, excludes),
+        Driver::Exec { steps, outputs, consume } => exec(engine, target, inputs, steps, outputs, *consume),
+        Driver::Group { relocate } => Ok(DriverRun { outputs: vec![group(target, relocate, inputs)], ..DriverRun::default() }),
+        Driver::Plugin { sources, concat_to } => plugin(engine, target, inputs, sources, concat_to),
+    }
+}
+
+fn source_artifact(engine: &Engine, group: &str, path: &Path) -> Result<Artifact> {
+    let hashed = engine.walker().hash(engine.ctx(), path)?;
+    Ok(Artifact::source_file(group, path, path, hashed.x, hashed.hashout))
+}
+
+fn fs_file(engine: &Engine, path: &Path) -> Result<DriverRun> {
+    check_out_path(path)?;
+    if is_generated(path) {
+        return Ok(DriverRun::default());
+    }
+    Ok(DriverRun { outputs: vec![source_artifact(engine, "out", path)?], ..DriverRun::default() })
+}
+
+fn globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|e| EngineError::BadGlob {
+            target: target.into(),
+            pattern: pattern.clone(),
+            why: e.kind().to_string(),
+        })?;
+        builder.add(glob);
+    }
+    builder.build().map_err(|e| EngineError::BadGlob { target: target.into(), pattern: patterns.join(","), why: e.to_string() })
+}
+
+fn fs_glob(engine: &Engine, name: &str, patterns: &[String], excludes: &[String]) -> Result<DriverRun> {
+    let include = globset(name, patterns)?;
+    let exclude = globset(name, excludes)?;
+    let mut files = Vec::new();
+    walk_files(engine, Path::new(""), 0, &mut files)?;
+    let mut outputs = Vec::new();
+    for path in files.into_iter().filter(|p| include.is_match(p) && !exclude.is_match(p)) {
+        match source_artifact(engine, &path.to_string_lossy(), &path) {
+            Ok(artifact) => outputs.push(artifact),
+            // SPEC §3: a matched file that cannot be read is skipped.
+            Err(EngineError::MissingSource { .. } | EngineError::PermissionDenied { .. } | EngineError::SymlinkLoop { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(DriverRun { outputs, ..DriverRun::default() })
+}
+
+/// Collects workspace files (sorted), following file symlinks but never descending into a
+/// symlinked directory, and skipping generated `.heph*` paths.
+fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
+    if depth > MAX_GLOB_DEPTH {
+        return Err(EngineError::Limit { what: "glob depth", got: depth as u64, max: MAX_GLOB_DEPTH as u64 });
+    }
+    let fs = &engine.ctx().fs;
+    for name in fs.read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
+        let path = dir.join(&name);
+        if name.starts_with(".heph") {
+            continue;
+        }
+        if out.len() >= MAX_GLOB_VISITS {
+            return Err(EngineError::Limit { what: "glob files", got: out.len() as u64, max: MAX_GLOB_VISITS as u64 });
+        }
+        match fs.symlink_metadata(&path).map_err(|e| EngineError::io(&path, e))?.kind {
+            FileKind::Dir => walk_files(engine, &path, depth + 1, out)?,
+            FileKind::File => out.push(path),
+            FileKind::Symlink => match fs.metadata(&path) {
+                Ok(meta) if meta.kind == FileKind::File => out.push(path),
+                _ => {}
+            },
+        }
+    }
+    Ok(())
+}
+
+fn group(target: &Target, relocate: &Path, inputs: &[Artifact]) -> Artifact {
+    let inner: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
+    let hashout = hashin("view", relocate.to_string_lossy().as_bytes(), &inner);
+    let view = View { relocate: relocate.to_path_buf(), artifacts: inputs.to_vec() };
+    Artifact { group: target.name.clone(), kind: ArtifactType::Output, content: Content::View(Box::new(view)), hashout }
+}
+
+fn exec(engine: &Engine, target: &Target, inputs: &[Artifact], steps: &[ExecStep], outputs: &[ExecOutput], consume: ConsumePath) -> Result<DriverRun> {
+    let ctx = engine.ctx();
+    let sandbox = engine.sandbox_dir(&target.name);
+    match ctx.fs.remove_dir_all(&sandbox) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(EngineError::io(&sandbox, e)),
+        _ => {}
+    }
+    ctx.fs.create_dir_all(&sandbox).map_err(|e| EngineError::io(&sandbox, e))?;
+    let delivered = materialize(ctx, engine.store(), &target.name, inputs, &sandbox, consume)?;
+    let mut log = Vec::new();
+    for step in steps {
+        run_step(engine, &sandbox, &delivered, step)?;
+        writeln!(log, "{}", serde_json::to_string(step).unwrap_or_default()).map_err(|e| EngineError::io(&sandbox, e))?;
+    }
+    let log_path = Path::new("exec.log");
+    ctx.fs.write(&sandbox.join(log_path), &log).map_err(|e| EngineError::io(log_path, e))?;
+    let mut artifacts = Vec::with_capacity(outputs.len() + 1);
+    for output in outputs {
+        artifacts.push(sandbox_file(engine, &sandbox, &output.group, ArtifactType::Output, &output.path)?);
+    }
+    artifacts.push(sandbox_file(engine, &sandbox, "log", ArtifactType::Log, log_path)?);
+    Ok(DriverRun { outputs: artifacts, delivered, sandbox: Some(sandbox) })
+}
+
+fn run_step(engine: &Engine, sandbox: &Path, delivered: &[Delivered], step: &ExecStep) -> Result<()> {
+    let fs = &engine.ctx().fs;
+    match step {
+        ExecStep::Concat { to } => {
+            check_out_path(to)?;
+            let mut sorted: Vec<&Delivered> = delivered.iter().collect();
+            sorted.sort_by(|a, b| a.path.cmp(&b.path));
+            let mut data = Vec::new();
+            for item in sorted {
+                let path = sandbox.join(&item.path);
+                data.extend(fs.read(&path, crate::materialize::MAX_ENTRY_BYTES).map_err(|e| EngineError::io(&path, e))?);
+            }
+            let dest = sandbox.join(to);
+            fs.write(&dest, &data).map_err(|e| EngineError::io(&dest, e))
+        }
+        ExecStep::Write { path, data } => {
+            check_out_path(path)?;
+            let dest = sandbox.join(path);
+            fs.write(&dest, data).map_err(|e| EngineError::io(&dest, e))
+        }
+        ExecStep::Chmod { path, x } => {
+            check_out_path(path)?;
+            let dest = sandbox.join(path);
+            fs.set_mode(&dest, if *x { 0o755 } else { 0o644 }).map_err(|e| EngineError::io(&dest, e))
+        }
+    }
+}
+
+/// An exec output: a File into the sandbox, hashed now, never flagged passthrough.
+fn sandbox_file(engine: &Engine, sandbox: &Path, group: &str, kind: ArtifactType, out: &Path) -> Result<Artifact> {
+    check_out_path(out)?;
+    let fs = &engine.ctx().fs;
+    let path = sandbox.join(out);
+    let meta = fs.metadata(&path).map_err(|e| EngineError::io(&path, e))?;
+    if meta.kind == FileKind::Dir {
+        return Err(EngineError::NotAFile { path });
+    }
+    let mut reader = fs.open(&path).map_err(|e| EngineError::io(&path, e))?;
+    let hashout = hash_reader(&mut reader, meta.exec()).map_err(|e| EngineError::io(&path, e))?;
+    let content = Content::File { source_path: path, out_path: out.to_path_buf(), x: meta.exec(), passthrough: false };
+    Ok(Artifact { group: group.into(), kind, content, hashout })
+}
+
+/// A plugin: its outputs and the inputs it reads all cross the ABI.
+fn plugin(engine: &Engine, target: &Target, inputs: &[Artifact], sources: &[PathBuf], concat_to: &Path) -> Result<DriverRun> {
+    for input in inputs {
+        abi::to_wire(input)?;
+    }
+    let mut outputs = Vec::with_capacity(sources.len() + 1);
+    for (index, source) in sources.iter().enumerate() {
+        check_out_path(source)?;
+        let artifact = source_artifact(engine, &format!("src{index}"), source)?;
+        outputs.push(abi::decode(&abi::encode(&artifact)?)?);
+    }
+    let sandbox = engine.sandbox_dir(&target.name);
+    let delivered = materialize(engine.ctx(), engine.store(), &target.name, inputs, &sandbox, ConsumePath::AbiChunked)?;
+    let mut data = Vec::new();
+    for item in &delivered {
+        data.extend_from_slice(&item.data);
+    }
+    let hashout = bytes_hashout(&data, false);
+    check_out_path(concat_to)?;
+    let raw = Artifact { group: "concat".into(), kind: ArtifactType::Output, content: Content::Raw { data, path: concat_to.into(), x: false }, hashout };
+    outputs.push(abi::decode(&abi::encode(&raw)?)?);
+    let sandbox = Some(sandbox);
+    Ok(DriverRun { outputs, delivered, sandbox })
+}

@@ -1,0 +1,336 @@
+//! The engine: builds targets in dependency order, partitions outputs into passthrough and
+//! packed ones, caches, and deletes exec sandboxes.
+//!
+//! Architecture Invariant: targets of one build run one at a time in `Graph::order`, so the
+//! event trace and every outcome are deterministic for a deterministic file system.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::artifact::{Artifact, Content};
+use crate::cache::{pack, LocalCache, Manifest, ManifestArtifact, PackEntry, Store, TmpLimits};
+use crate::cache::local::reject_duplicates;
+use crate::ctx::Ctx;
+use crate::drivers::{self, DriverRun};
+use crate::error::{EngineError, Result};
+use crate::gate::is_passthrough;
+use crate::hash::{bytes_hashout, hashin};
+use crate::materialize::{copy_to_end, entries, Delivered, MAX_ENTRY_BYTES};
+use crate::probe::Probe;
+use crate::target::{Graph, Target};
+use crate::trace::Event;
+use crate::walker::WalkerCache;
+
+/// How blocking file work runs on the async pipeline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Blocking {
+    /// On the runtime's worker thread (what starved heph's runtime).
+    #[default]
+    Inline,
+    /// Through `tokio::task::spawn_blocking`.
+    SpawnBlocking,
+}
+
+/// Engine settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Blocking policy of the async pipeline.
+    pub blocking: Blocking,
+    /// Git-style racy handling in the walker cache (off = heph's behaviour).
+    pub racy_walker: bool,
+    /// Tmp cache memory limits.
+    pub tmp_limits: TmpLimits,
+    /// Where the engine keeps its state (cache, tmp spill, sandboxes), relative to the fs root.
+    pub state_dir: PathBuf,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { blocking: Blocking::Inline, racy_walker: false, tmp_limits: TmpLimits::default(), state_dir: ".heph".into() }
+    }
+}
+
+/// What one target's execution yielded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetResult {
+    /// Its cache key.
+    pub hashin: String,
+    /// The key its packed outputs were written under or read from, if any.
+    pub cache_key: Option<String>,
+    /// True when served from the local cache.
+    pub cache_hit: bool,
+    /// Result artifacts (passthrough ones by reference, packed ones as Tar).
+    pub artifacts: Vec<Artifact>,
+    /// What it consumed from its inputs.
+    pub delivered: Vec<Delivered>,
+}
+
+/// A failed target.
+#[derive(Debug)]
+pub struct Failure {
+    /// The target that failed.
+    pub target: String,
+    /// Why.
+    pub error: EngineError,
+}
+
+/// Everything one build did: per-target results in build order, and the first failure.
+#[derive(Debug, Default)]
+pub struct BuildOutput {
+    /// Results in build order.
+    pub results: Vec<(String, TargetResult)>,
+    /// The failure that stopped the build, if any.
+    pub failure: Option<Failure>,
+}
+
+impl BuildOutput {
+    /// The result of `target`, if it was built.
+    pub fn get(&self, target: &str) -> Option<&TargetResult> {
+        self.results.iter().find(|(name, _)| name == target).map(|(_, r)| r)
+    }
+
+    /// The requested target's result, or the failure.
+    pub fn into_result(mut self) -> Result<TargetResult> {
+        if let Some(failure) = self.failure {
+            return Err(failure.error);
+        }
+        self.results.pop().map(|(_, r)| r).ok_or_else(|| EngineError::Graph("empty build".into()))
+    }
+}
+
+/// The reference engine.
+pub struct Engine {
+    ctx: Ctx,
+    graph: Graph,
+    config: EngineConfig,
+    walker: WalkerCache,
+    store: Store,
+}
+
+impl Engine {
+    /// An engine over `ctx` for `graph`.
+    pub fn new(ctx: Ctx, graph: Graph, config: EngineConfig) -> Arc<Self> {
+        let store = Store::new(ctx.fs.clone(), &config.state_dir.join("cache"), &config.state_dir.join("tmp"), config.tmp_limits);
+        let walker = WalkerCache::new(config.racy_walker);
+        Arc::new(Engine { ctx, graph, config, walker, store })
+    }
+
+    /// The shared context.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// The caches.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The local cache.
+    pub fn local_cache(&self) -> &LocalCache {
+        &self.store.local
+    }
+
+    /// The walker hash cache.
+    pub fn walker(&self) -> &WalkerCache {
+        &self.walker
+    }
+
+    /// The build graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The sandbox directory of an exec or plugin target.
+    pub fn sandbox_dir(&self, target: &str) -> PathBuf {
+        self.config.state_dir.join("sandbox").join(target)
+    }
+
+    /// Builds `name` and its dependencies on the async runtime, blocking work per the policy.
+    pub async fn build(self: &Arc<Self>, name: &str) -> BuildOutput {
+        let order = match self.graph.order(name) {
+            Ok(order) => order,
+            Err(error) => return BuildOutput { results: vec![], failure: Some(Failure { target: name.into(), error }) },
+        };
+        let mut out = BuildOutput::default();
+        for target in order {
+            let inputs = input_artifacts(&out, self.graph.get(&target).map(|t| t.inputs.clone()).unwrap_or_default());
+            let result = match self.config.blocking {
+                Blocking::Inline => self.run_target(&target, inputs),
+                Blocking::SpawnBlocking => {
+                    let (engine, name) = (self.clone(), target.clone());
+                    tokio::task::spawn_blocking(move || engine.run_target(&name, inputs))
+                        .await
+                        .unwrap_or_else(|e| Err(EngineError::Task(e.to_string())))
+                }
+            };
+            if !record(&mut out, target, result) {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Builds `name` synchronously on the calling thread (the simulator's fast path).
+    pub fn build_sync(&self, name: &str) -> BuildOutput {
+        let order = match self.graph.order(name) {
+            Ok(order) => order,
+            Err(error) => return BuildOutput { results: vec![], failure: Some(Failure { target: name.into(), error }) },
+        };
+        let mut out = BuildOutput::default();
+        for target in order {
+            let inputs = input_artifacts(&out, self.graph.get(&target).map(|t| t.inputs.clone()).unwrap_or_default());
+            let result = self.run_target(&target, inputs);
+            if !record(&mut out, target, result) {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Runs one target whose inputs are built: hashin, cache lookup, driver, cache write.
+    pub fn run_target(&self, name: &str, inputs: Vec<Artifact>) -> Result<TargetResult> {
+        let target = self.graph.get(name)?;
+        let hashouts: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
+        let key = hashin(target.driver.name(), &target.driver.def_hash(), &hashouts);
+        self.ctx.emit(Event::Hashin { target: name.into(), hashin: key.clone() });
+        self.ctx.probe(Probe::AfterHashin { target: name, hashin: &key });
+        if !target.cache.use_tmp_cache() {
+            if let Some(hit) = self.cache_hit(name, &key)? {
+                return Ok(hit);
+            }
+        }
+        let run = drivers::run(self, target, &inputs)?;
+        self.execute_and_cache(target, key, run)
+    }
+
+    fn cache_hit(&self, name: &str, key: &str) -> Result<Option<TargetResult>> {
+        let Some(manifest) = self.store.local.manifest(key)? else { return Ok(None) };
+        self.ctx.emit(Event::CacheHit { target: name.into(), key: key.into() });
+        let artifacts = manifest
+            .artifacts
+            .iter()
+            .map(|a| Artifact {
+                group: a.group.clone(),
+                kind: a.kind,
+                content: Content::Tar(self.store.local.tar_path(key, &a.tar)),
+                hashout: a.hashout.clone(),
+            })
+            .collect();
+        Ok(Some(TargetResult { hashin: key.into(), cache_key: Some(key.into()), cache_hit: true, artifacts, delivered: vec![] }))
+    }
+
+    /// SPEC §5: passthrough outputs become result artifacts by reference; the rest are packed
+    /// into the tmp or local cache; an exec sandbox is deleted afterwards.
+    pub fn execute_and_cache(&self, target: &Target, hashin: String, run: DriverRun) -> Result<TargetResult> {
+        reject_duplicates(&target.name, run.outputs.iter().map(|a| a.group.as_str()))?;
+        let use_tmp = target.cache.use_tmp_cache();
+        let (passing, packing): (Vec<_>, Vec<_>) =
+            run.outputs.into_iter().enumerate().partition(|(_, a)| is_passthrough(use_tmp, &a.content));
+        let mut results: Vec<(usize, Artifact)> = Vec::with_capacity(passing.len() + packing.len());
+        for (index, artifact) in passing {
+            self.ctx.emit(Event::Passthrough { target: target.name.clone(), group: artifact.group.clone() });
+            results.push((index, artifact));
+        }
+        let mut cache_key = None;
+        if !packing.is_empty() {
+            let key = if use_tmp { format!("{hashin}_{}", self.ctx.fs.now_nanos()) } else { hashin.clone() };
+            results.extend(self.cache_locally(&target.name, &key, use_tmp, packing)?);
+            cache_key = Some(key);
+        }
+        results.sort_by_key(|(index, _)| *index);
+        if let Some(sandbox) = run.sandbox {
+            self.delete_sandbox(&target.name, &sandbox)?;
+        }
+        let artifacts = results.into_iter().map(|(_, a)| a).collect();
+        Ok(TargetResult { hashin, cache_key, cache_hit: false, artifacts, delivered: run.delivered })
+    }
+
+    fn cache_locally(&self, name: &str, key: &str, use_tmp: bool, packing: Vec<(usize, Artifact)>) -> Result<Vec<(usize, Artifact)>> {
+        assert!(!packing.is_empty(), "no cache write without something to pack");
+        self.ctx.emit(Event::CacheWriteStart { target: name.into(), key: key.into() });
+        let mut manifest = Manifest { key: key.into(), artifacts: Vec::with_capacity(packing.len()) };
+        let mut packed = Vec::with_capacity(packing.len());
+        for (index, artifact) in packing {
+            let bytes = pack(&self.pack_entries(&artifact)?)?;
+            let tar = artifact.tar_name();
+            let path = if use_tmp {
+                let path = self.store.tmp_path(key, &tar);
+                self.store.tmp.put(&path, bytes)?;
+                path
+            } else {
+                self.store.local.put_tar(key, &tar, &bytes)?
+            };
+            manifest.artifacts.push(ManifestArtifact { group: artifact.group.clone(), kind: artifact.kind, tar, hashout: artifact.hashout.clone() });
+            packed.push((index, Artifact { content: Content::Tar(path), ..artifact }));
+        }
+        if !use_tmp {
+            self.store.local.commit(&manifest)?;
+        }
+        self.ctx.emit(Event::CacheWriteEnd { target: name.into(), key: key.into(), artifacts: packed.len() });
+        self.ctx.probe(Probe::AfterCacheWrite { target: name, key });
+        Ok(packed)
+    }
+
+    /// The entries an artifact packs to. A File's live bytes and live mode are read now, and —
+    /// stricter than heph — checked against its hashout, so a cache entry never holds bytes
+    /// other than those its key was computed from.
+    fn pack_entries(&self, artifact: &Artifact) -> Result<Vec<PackEntry>> {
+        if let Content::File { source_path, out_path, .. } = &artifact.content {
+            let fs = &self.ctx.fs;
+            let x = fs.metadata(source_path).map_err(|e| EngineError::io(source_path, e))?.exec();
+            let data = fs.read(source_path, MAX_ENTRY_BYTES).map_err(|e| EngineError::io(source_path, e))?;
+            let got = bytes_hashout(&data, x);
+            if got != artifact.hashout {
+                return Err(EngineError::io(source_path, changed_at_pack(source_path, &got, &artifact.hashout)));
+            }
+            return Ok(vec![PackEntry { path: out_path.clone(), x, data }]);
+        }
+        let mut packed = Vec::new();
+        for mut entry in entries(&self.ctx, &self.store, artifact)? {
+            let data = copy_to_end(&mut entry.reader, &entry.path)?;
+            packed.push(PackEntry { path: entry.path, x: entry.x, data });
+        }
+        Ok(packed)
+    }
+
+    fn delete_sandbox(&self, name: &str, sandbox: &Path) -> Result<()> {
+        match self.ctx.fs.remove_dir_all(sandbox) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::io(sandbox, e)),
+        }
+        self.ctx.emit(Event::SandboxDeleted { target: name.into() });
+        Ok(())
+    }
+}
+
+fn changed_at_pack(path: &Path, got: &str, expected: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("{} was modified after it was hashed, before it was packed: read hash {got}, expected {expected}", path.display()),
+    )
+}
+
+fn input_artifacts(out: &BuildOutput, inputs: Vec<String>) -> Vec<Artifact> {
+    let built: BTreeMap<&str, &TargetResult> = out.results.iter().map(|(n, r)| (n.as_str(), r)).collect();
+    inputs.iter().filter_map(|name| built.get(name.as_str())).flat_map(|r| r.artifacts.iter().cloned()).collect()
+}
+
+fn record(out: &mut BuildOutput, target: String, result: Result<TargetResult>) -> bool {
+    match result {
+        Ok(result) => {
+            out.results.push((target, result));
+            true
+        }
+        Err(error) => {
+            out.failure = Some(Failure { target, error });
+            false
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Consumer materialization (SPEC §6): turning result artifacts into entries and writing them
+//! into a consumer's sandbox by one of the consumer paths.
+//!
+//! Architecture Invariant: every consumer path reads passthrough bytes through the verifying
+//! reader to EOF before the consumer may succeed, and propagates its error kind unchanged.
+
+use std::collections::BTreeSet;
+use std::io::{self, Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::abi;
+use crate::artifact::{Artifact, Content};
+use crate::cache::{pack, unpack, PackEntry, Store};
+use crate::ctx::Ctx;
+use crate::error::{EngineError, Result};
+use crate::hash::CHUNK;
+use crate::passthrough::{Entry, PassthroughContent};
+use crate::probe::Probe;
+use crate::trace::{ConsumePath, Event};
+
+/// Largest single entry a consumer will take.
+pub const MAX_ENTRY_BYTES: u64 = 1 << 32;
+
+/// What a consumer received for one entry: the simulator's oracle compares it to what was hashed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// Sandbox-relative path.
+    pub path: PathBuf,
+    /// The bytes written.
+    pub data: Vec<u8>,
+    /// The exec bit set.
+    pub x: bool,
+    /// The consumer path used.
+    pub via: ConsumePath,
+}
+
+/// The entries of one result artifact. Opens passthrough sources (verifying readers) but reads
+/// nothing yet.
+pub fn entries(ctx: &Ctx, store: &Store, artifact: &Artifact) -> Result<Vec<Entry>> {
+    match &artifact.content {
+        Content::File { source_path, out_path, x, passthrough: true } => {
+            let content = PassthroughContent::new(ctx.clone(), source_path, out_path, *x, &artifact.hashout);
+            content.walk().map_err(|e| EngineError::io(source_path, e))
+        }
+        Content::File { source_path, out_path, x, passthrough: false } => {
+            let reader = ctx.fs.open(source_path).map_err(|e| EngineError::io(source_path, e))?;
+            Ok(vec![Entry { path: out_path.clone(), x: *x, reader: Box::new(reader) }])
+        }
+        Content::Raw { data, path, x } => {
+            Ok(vec![Entry { path: path.clone(), x: *x, reader: Box::new(Cursor::new(data.clone())) }])
+        }
+        Content::Tar(path) => Ok(store.read_tar(path)?.into_iter().map(pack_entry_reader).collect()),
+        Content::View(view) => {
+            let mut out = Vec::new();
+            for inner in &view.artifacts {
+                for mut entry in entries(ctx, store, inner)? {
+                    entry.path = view.relocate.join(&entry.path);
+                    out.push(entry);
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn pack_entry_reader(entry: PackEntry) -> Entry {
+    Entry { path: entry.path, x: entry.x, reader: Box::new(Cursor::new(entry.data)) }
+}
+
+/// Reads an entry to EOF in 64 KiB reads, as the OS copy path does.
+pub fn copy_to_end(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(EngineError::io(path, e)),
+        };
+        out.extend_from_slice(&buf[..n]);
+        if out.len() as u64 > MAX_ENTRY_BYTES {
+            return Err(EngineError::Limit { what: "entry bytes", got: out.len() as u64, max: MAX_ENTRY_BYTES });
+        }
+    }
+}
+
+/// Materializes `inputs` into `sandbox` by the consumer path `via`; returns what was delivered.
+pub fn materialize(
+    ctx: &Ctx,
+    store: &Store,
+    consumer: &str,
+    inputs: &[Artifact],
+    sandbox: &Path,
+    via: ConsumePath,
+) -> Result<Vec<Delivered>> {
+    ctx.probe(Probe::BeforeConsume { consumer });
+    let mut delivered = match via {
+        ConsumePath::OsCopy | ConsumePath::Fuse => copy_inputs(ctx, store, consumer, inputs, via)?,
+        ConsumePath::ViewRepack => repack_inputs(ctx, store, inputs)?,
+        ConsumePath::PlainReader | ConsumePath::AbiChunked => read_inputs(ctx, store, inputs, via)?,
+    };
+    reject_collisions(consumer, &delivered)?;
+    for item in &mut delivered {
+        write_entry(ctx, sandbox, item)?;
+        ctx.emit(Event::Materialize { consumer: consumer.into(), path: item.path.clone(), via: item.via });
+    }
+    ctx.probe(Probe::AfterMaterialize { consumer });
+    Ok(delivered)
+}
+
+fn reject_collisions(consumer: &str, delivered: &[Delivered]) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for item in delivered {
+        if !seen.insert(&item.path) {
+            return Err(EngineError::Collision { consumer: consumer.into(), path: item.path.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// OS mode: collect every entry first (collision check; opens but reads nothing), then copy each
+/// to EOF. FUSE mode mounts cache tars (no copy) and falls back to the copy for passthrough.
+fn copy_inputs(ctx: &Ctx, store: &Store, consumer: &str, inputs: &[Artifact], via: ConsumePath) -> Result<Vec<Delivered>> {
+    let mut collected = Vec::new();
+    let mut seen = BTreeSet::new();
+    for artifact in inputs {
+        let mounted = via == ConsumePath::Fuse && matches!(artifact.content, Content::Tar(_) | Content::Raw { .. });
+        let item_via = if mounted { ConsumePath::Fuse } else { ConsumePath::OsCopy };
+        for entry in entries(ctx, store, artifact)? {
+            if !seen.insert(entry.path.clone()) {
+                return Err(EngineError::Collision { consumer: consumer.into(), path: entry.path });
+            }
+            collected.push((entry, item_via));
+        }
+    }
+    let mut delivered = Vec::with_capacity(collected.len());
+    for (mut entry, item_via) in collected {
+        let data = copy_to_end(&mut entry.reader, &entry.path)?;
+        delivered.push(Delivered { path: entry.path, data, x: entry.x, via: item_via });
+    }
+    Ok(delivered)
+}
+
+/// Re-packs each input as a tar on the fly, then unpacks it into the sandbox. Each entry is read
+/// to EOF (so verified) before its header is written: a changed source fails with its own
+/// error kind instead of producing a malformed tar.
+fn repack_inputs(ctx: &Ctx, store: &Store, inputs: &[Artifact]) -> Result<Vec<Delivered>> {
+    let mut delivered = Vec::new();
+    for artifact in inputs {
+        let mut packed = Vec::new();
+        for mut entry in entries(ctx, store, artifact)? {
+            let data = copy_to_end(&mut entry.reader, &entry.path)?;
+            packed.push(PackEntry { path: entry.path, x: entry.x, data });
+        }
+        let tar = pack(&packed)?;
+        let origin = PathBuf::from(format!("<repack of {}>", artifact.group));
+        for entry in unpack(&origin, &tar)? {
+            delivered.push(Delivered { path: entry.path, data: entry.data, x: entry.x, via: ConsumePath::ViewRepack });
+        }
+    }
+    Ok(delivered)
+}
+
+/// Reads each entry with a plain `read_to_end`, or in ABI chunks across the plugin boundary.
+fn read_inputs(ctx: &Ctx, store: &Store, inputs: &[Artifact], via: ConsumePath) -> Result<Vec<Delivered>> {
+    let mut delivered = Vec::new();
+    for artifact in inputs {
+        for mut entry in entries(ctx, store, artifact)? {
+            let data = if via == ConsumePath::AbiChunked {
+                abi::read_chunked(&mut entry.reader, MAX_ENTRY_BYTES)
+            } else {
+                let mut data = Vec::new();
+                entry.reader.read_to_end(&mut data).map(|_| data)
+            }
+            .map_err(|e| EngineError::io(&entry.path, e))?;
+            delivered.push(Delivered { path: entry.path, data, x: entry.x, via });
+        }
+    }
+    Ok(delivered)
+}
+
+fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
+    crate::cache::tarball::check_out_path(&item.path)?;
+    let dest = sandbox.join(&item.path);
+    if let Some(parent) = dest.parent() {
+        ctx.fs.create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+    }
+    let mut file = ctx.fs.create(&dest).map_err(|e| EngineError::io(&dest, e))?;
+    file.write_all(&item.data).and_then(|_| file.flush()).map_err(|e| EngineError::io(&dest, e))?;
+    if item.x {
+        ctx.fs.set_mode(&dest, 0o755).map_err(|e| EngineError::io(&dest, e))?;
+    }
+    Ok(())
+}

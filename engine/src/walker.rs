@@ -1,0 +1,113 @@
+//! The walker hash cache (SPEC §2): file hashouts remembered by (size, mtime), as heph keeps
+//! them, with an opt-in git-style "racy" rule.
+//!
+//! heph's behaviour (the default): a hit on (size, mtime_ns) returns the stored hashout and the
+//! stored exec bit, so a same-size edit that keeps its mtime yields a stale hashout.
+//! The racy option (what we propose): an entry whose mtime lies within the file system's
+//! granularity of the moment it was recorded cannot be trusted, and is re-hashed.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::ctx::Ctx;
+use crate::error::{EngineError, Result};
+use crate::fs::FileKind;
+use crate::hash::hash_reader;
+use crate::probe::Probe;
+use crate::trace::Event;
+
+/// At most this many paths are remembered; beyond it the cache is cleared (a rare, safe reset).
+pub const MAX_WALKER_ENTRIES: usize = 1 << 20;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Remembered {
+    len: u64,
+    mtime_ns: u64,
+    recorded_at_ns: u64,
+    hashout: String,
+    x: bool,
+}
+
+/// What the walker answered for one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    /// The hashout.
+    pub hashout: String,
+    /// The exec bit that went into it.
+    pub x: bool,
+    /// True when the answer came from the cache without reading the file.
+    pub cached: bool,
+}
+
+/// The (size, mtime)-validated hash cache.
+#[derive(Debug, Default)]
+pub struct WalkerCache {
+    racy: bool,
+    entries: Mutex<BTreeMap<PathBuf, Remembered>>,
+}
+
+impl WalkerCache {
+    /// A cache with heph's rule, or git's racy rule when `racy` is true.
+    pub fn new(racy: bool) -> Self {
+        WalkerCache { racy, entries: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Hashes the file at `path` (following symlinks), or answers from the cache.
+    pub fn hash(&self, ctx: &Ctx, path: &Path) -> Result<Hashed> {
+        let meta = ctx.fs.metadata(path).map_err(|e| source_error(path, e))?;
+        if meta.kind == FileKind::Dir {
+            return Err(EngineError::NotAFile { path: path.into() });
+        }
+        if let Some(hit) = self.lookup(path, meta.len, meta.mtime_ns, ctx.fs.mtime_granularity_ns()) {
+            ctx.emit(Event::Hash { path: path.into(), hashout: hit.hashout.clone(), x: hit.x, cached: true });
+            return Ok(hit);
+        }
+        ctx.probe(Probe::BeforeHash { path });
+        let mut file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
+        let x = meta.exec();
+        let hashout = hash_reader(&mut file, x).map_err(|e| source_error(path, e))?;
+        let recorded_at_ns = ctx.fs.now_nanos();
+        let remembered = Remembered { len: meta.len, mtime_ns: meta.mtime_ns, recorded_at_ns, hashout: hashout.clone(), x };
+        self.remember(path, remembered);
+        ctx.emit(Event::Hash { path: path.into(), hashout: hashout.clone(), x, cached: false });
+        ctx.probe(Probe::AfterHash { path, hashout: &hashout });
+        Ok(Hashed { hashout, x, cached: false })
+    }
+
+    fn lookup(&self, path: &Path, len: u64, mtime_ns: u64, granularity: u64) -> Option<Hashed> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get(path)?;
+        if entry.len != len || entry.mtime_ns != mtime_ns {
+            return None;
+        }
+        if self.racy && entry.recorded_at_ns < entry.mtime_ns.saturating_add(granularity.max(1)) {
+            return None;
+        }
+        Some(Hashed { hashout: entry.hashout.clone(), x: entry.x, cached: true })
+    }
+
+    fn remember(&self, path: &Path, remembered: Remembered) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_WALKER_ENTRIES && !entries.contains_key(path) {
+            entries.clear();
+        }
+        entries.insert(path.to_path_buf(), remembered);
+        debug_assert!(entries.len() <= MAX_WALKER_ENTRIES);
+    }
+
+    /// Forgets everything (a fresh process).
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Maps an I/O error on a source path to the precise engine error.
+pub fn source_error(path: &Path, e: io::Error) -> EngineError {
+    match e.kind() {
+        io::ErrorKind::NotFound => EngineError::MissingSource { path: path.into() },
+        io::ErrorKind::IsADirectory => EngineError::NotAFile { path: path.into() },
+        _ => EngineError::io(path, e),
+    }
+}
