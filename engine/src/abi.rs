@@ -62,24 +62,58 @@ pub struct WireArtifact {
 /// Converts to the wire form, dropping the passthrough flag; a View cannot cross.
 pub fn to_wire(artifact: &Artifact) -> Result<WireArtifact> {
     let content = match &artifact.content {
-        Content::File { source_path, out_path, x, passthrough: _ } => {
-            WireContent::File { source_path: source_path.clone(), out_path: out_path.clone(), x: *x }
-        }
-        Content::Raw { data, path, x } => WireContent::Raw { data: data.clone(), path: path.clone(), x: *x },
+        Content::File {
+            source_path,
+            out_path,
+            x,
+            passthrough: _,
+        } => WireContent::File {
+            source_path: source_path.clone(),
+            out_path: out_path.clone(),
+            x: *x,
+        },
+        Content::Raw { data, path, x } => WireContent::Raw {
+            data: data.clone(),
+            path: path.clone(),
+            x: *x,
+        },
         Content::Tar(path) => WireContent::Tar { path: path.clone() },
-        Content::View(_) => return Err(EngineError::ViewAcrossAbi { group: artifact.group.clone() }),
+        Content::View(_) => {
+            return Err(EngineError::ViewAcrossAbi {
+                group: artifact.group.clone(),
+            })
+        }
     };
-    Ok(WireArtifact { group: artifact.group.clone(), kind: artifact.kind, content, hashout: artifact.hashout.clone() })
+    Ok(WireArtifact {
+        group: artifact.group.clone(),
+        kind: artifact.kind,
+        content,
+        hashout: artifact.hashout.clone(),
+    })
 }
 
 /// Converts back from the wire: the passthrough flag is always false.
 pub fn from_wire(wire: WireArtifact) -> Artifact {
     let content = match wire.content {
-        WireContent::File { source_path, out_path, x } => Content::File { source_path, out_path, x, passthrough: false },
+        WireContent::File {
+            source_path,
+            out_path,
+            x,
+        } => Content::File {
+            source_path,
+            out_path,
+            x,
+            passthrough: false,
+        },
         WireContent::Raw { data, path, x } => Content::Raw { data, path, x },
         WireContent::Tar { path } => Content::Tar(path),
     };
-    Artifact { group: wire.group, kind: wire.kind, content, hashout: wire.hashout }
+    Artifact {
+        group: wire.group,
+        kind: wire.kind,
+        content,
+        hashout: wire.hashout,
+    }
 }
 
 /// Serializes for the wire.
@@ -90,9 +124,13 @@ pub fn encode(artifact: &Artifact) -> Result<Vec<u8>> {
 /// Deserializes from the wire, refusing oversized or malformed input.
 pub fn decode(bytes: &[u8]) -> Result<Artifact> {
     if bytes.len() > MAX_WIRE_BYTES {
-        return Err(EngineError::MalformedWire(format!("{} bytes exceeds {MAX_WIRE_BYTES}", bytes.len())));
+        return Err(EngineError::MalformedWire(format!(
+            "{} bytes exceeds {MAX_WIRE_BYTES}",
+            bytes.len()
+        )));
     }
-    let wire: WireArtifact = serde_json::from_slice(bytes).map_err(|e| EngineError::MalformedWire(e.to_string()))?;
+    let wire: WireArtifact =
+        serde_json::from_slice(bytes).map_err(|e| EngineError::MalformedWire(e.to_string()))?;
     Ok(from_wire(wire))
 }
 
@@ -112,7 +150,9 @@ pub fn read_chunked(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
         }
         out.extend_from_slice(&chunk[..n]);
         if out.len() as u64 > limit {
-            return Err(io::Error::other(format!("plugin input exceeds {limit} bytes")));
+            return Err(io::Error::other(format!(
+                "plugin input exceeds {limit} bytes"
+            )));
         }
     }
 }
@@ -120,32 +160,67 @@ pub fn read_chunked(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::artifact::View;
 
     fn flagged_file() -> Artifact {
-        Artifact::source_file("out", "go.mod".as_ref(), "mgmt/go.mod".as_ref(), true, "abc".into())
+        Artifact::source_file(
+            "out",
+            "go.mod".as_ref(),
+            "mgmt/go.mod".as_ref(),
+            true,
+            "abc".into(),
+        )
     }
 
     #[test]
     fn passthrough_flag_is_dropped_across_the_wire() {
         let back = decode(&encode(&flagged_file()).unwrap()).unwrap();
-        assert!(matches!(back.content, Content::File { passthrough: false, x: true, .. }), "{back:?}");
+        assert!(
+            matches!(
+                back.content,
+                Content::File {
+                    passthrough: false,
+                    x: true,
+                    ..
+                }
+            ),
+            "{back:?}"
+        );
         assert_eq!(back.group, "out");
         assert_eq!(back.hashout, "abc");
-        assert!(!crate::gate::is_passthrough(true, &back.content), "plugin outputs always pack");
+        assert!(
+            !crate::gate::is_passthrough(true, &back.content),
+            "plugin outputs always pack"
+        );
     }
 
     #[test]
     fn raw_and_tar_round_trip() {
-        for content in [Content::Raw { data: vec![1, 2, 3], path: "r".into(), x: false }, Content::Tar("c/k/out_a.tar".into())] {
-            let artifact = Artifact { group: "g".into(), kind: ArtifactType::Log, content, hashout: "h".into() };
+        for content in [
+            Content::Raw {
+                data: vec![1, 2, 3],
+                path: "r".into(),
+                x: false,
+            },
+            Content::Tar("c/k/out_a.tar".into()),
+        ] {
+            let artifact = Artifact {
+                group: "g".into(),
+                kind: ArtifactType::Log,
+                content,
+                hashout: "h".into(),
+            };
             assert_eq!(decode(&encode(&artifact).unwrap()).unwrap(), artifact);
         }
     }
 
     #[test]
     fn views_cannot_cross() {
-        let view = Artifact { group: "v".into(), kind: ArtifactType::Output, content: Content::View(Box::new(View::default())), hashout: "h".into() };
+        let view = Artifact {
+            group: "v".into(),
+            kind: ArtifactType::Output,
+            content: Content::View(Box::default()),
+            hashout: "h".into(),
+        };
         let err = encode(&view).unwrap_err();
         assert!(matches!(err, EngineError::ViewAcrossAbi { .. }));
         assert!(err.to_string().contains("View (v)"), "{err}");
@@ -154,7 +229,10 @@ mod tests {
     #[test]
     fn malformed_wire_is_an_error_not_a_panic() {
         for bad in [&b""[..], b"{", b"{\"group\":1}", b"\xff\xfe"] {
-            assert!(matches!(decode(bad), Err(EngineError::MalformedWire(_))), "{bad:?}");
+            assert!(
+                matches!(decode(bad), Err(EngineError::MalformedWire(_))),
+                "{bad:?}"
+            );
         }
     }
 

@@ -20,7 +20,11 @@ pub struct Ctx {
 impl Ctx {
     /// A context with a no-op observer and a fresh trace.
     pub fn new(fs: Arc<dyn Fs>) -> Self {
-        Ctx { fs, observer: Arc::new(NoopObserver), trace: Arc::new(Trace::new()) }
+        Ctx {
+            fs,
+            observer: Arc::new(NoopObserver),
+            trace: Arc::new(Trace::new()),
+        }
     }
 
     /// The same context reporting to `observer`.
@@ -44,6 +48,8 @@ impl Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("events", &self.trace.events().len()).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("events", &self.trace.events().len())
+            .finish_non_exhaustive()
     }
 }

@@ -37,7 +37,8 @@ pub struct DriverRun {
 
 /// Paths generated in place (heph's `.heph*`) are not sources.
 pub fn is_generated(path: &Path) -> bool {
-    path.components().any(|c| c.as_os_str().to_string_lossy().starts_with(".heph"))
+    path.components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with(".heph"))
 }
 
 /// Runs `target`'s driver over its inputs' result artifacts.
@@ -45,15 +46,28 @@ pub fn run(engine: &Engine, target: &Target, inputs: &[Artifact]) -> Result<Driv
     match &target.driver {
         Driver::FsFile { path } => fs_file(engine, path),
         Driver::FsGlob { patterns, excludes } => fs_glob(engine, &target.name, patterns, excludes),
-        Driver::Exec { steps, outputs, consume } => exec(engine, target, inputs, steps, outputs, *consume),
-        Driver::Group { relocate } => Ok(DriverRun { outputs: vec![group(target, relocate, inputs)], ..DriverRun::default() }),
+        Driver::Exec {
+            steps,
+            outputs,
+            consume,
+        } => exec(engine, target, inputs, steps, outputs, *consume),
+        Driver::Group { relocate } => Ok(DriverRun {
+            outputs: vec![group(target, relocate, inputs)],
+            ..DriverRun::default()
+        }),
         Driver::Plugin { sources, concat_to } => plugin(engine, target, inputs, sources, concat_to),
     }
 }
 
 fn source_artifact(engine: &Engine, group: &str, path: &Path) -> Result<Artifact> {
     let hashed = engine.walker().hash(engine.ctx(), path)?;
-    Ok(Artifact::source_file(group, path, path, hashed.x, hashed.hashout))
+    Ok(Artifact::source_file(
+        group,
+        path,
+        path,
+        hashed.x,
+        hashed.hashout,
+    ))
 }
 
 fn fs_file(engine: &Engine, path: &Path) -> Result<DriverRun> {
@@ -61,7 +75,10 @@ fn fs_file(engine: &Engine, path: &Path) -> Result<DriverRun> {
     if is_generated(path) {
         return Ok(DriverRun::default());
     }
-    Ok(DriverRun { outputs: vec![source_artifact(engine, "out", path)?], ..DriverRun::default() })
+    Ok(DriverRun {
+        outputs: vec![source_artifact(engine, "out", path)?],
+        ..DriverRun::default()
+    })
 }
 
 fn globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
@@ -74,31 +91,54 @@ fn globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
         })?;
         builder.add(glob);
     }
-    builder.build().map_err(|e| EngineError::BadGlob { target: target.into(), pattern: patterns.join(","), why: e.to_string() })
+    builder.build().map_err(|e| EngineError::BadGlob {
+        target: target.into(),
+        pattern: patterns.join(","),
+        why: e.to_string(),
+    })
 }
 
-fn fs_glob(engine: &Engine, name: &str, patterns: &[String], excludes: &[String]) -> Result<DriverRun> {
+fn fs_glob(
+    engine: &Engine,
+    name: &str,
+    patterns: &[String],
+    excludes: &[String],
+) -> Result<DriverRun> {
     let include = globset(name, patterns)?;
     let exclude = globset(name, excludes)?;
     let mut files = Vec::new();
     walk_files(engine, Path::new(""), 0, &mut files)?;
     let mut outputs = Vec::new();
-    for path in files.into_iter().filter(|p| include.is_match(p) && !exclude.is_match(p)) {
+    for path in files
+        .into_iter()
+        .filter(|p| include.is_match(p) && !exclude.is_match(p))
+    {
         match source_artifact(engine, &path.to_string_lossy(), &path) {
             Ok(artifact) => outputs.push(artifact),
             // SPEC §3: a matched file that cannot be read is skipped.
-            Err(EngineError::MissingSource { .. } | EngineError::PermissionDenied { .. } | EngineError::SymlinkLoop { .. }) => {}
+            Err(
+                EngineError::MissingSource { .. }
+                | EngineError::PermissionDenied { .. }
+                | EngineError::SymlinkLoop { .. },
+            ) => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(DriverRun { outputs, ..DriverRun::default() })
+    Ok(DriverRun {
+        outputs,
+        ..DriverRun::default()
+    })
 }
 
 /// Collects workspace files (sorted), following file symlinks but never descending into a
 /// symlinked directory, and skipping generated `.heph*` paths.
 fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
     if depth > MAX_GLOB_DEPTH {
-        return Err(EngineError::Limit { what: "glob depth", got: depth as u64, max: MAX_GLOB_DEPTH as u64 });
+        return Err(EngineError::Limit {
+            what: "glob depth",
+            got: depth as u64,
+            max: MAX_GLOB_DEPTH as u64,
+        });
     }
     let fs = &engine.ctx().fs;
     for name in fs.read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
@@ -107,9 +147,17 @@ fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>)
             continue;
         }
         if out.len() >= MAX_GLOB_VISITS {
-            return Err(EngineError::Limit { what: "glob files", got: out.len() as u64, max: MAX_GLOB_VISITS as u64 });
+            return Err(EngineError::Limit {
+                what: "glob files",
+                got: out.len() as u64,
+                max: MAX_GLOB_VISITS as u64,
+            });
         }
-        match fs.symlink_metadata(&path).map_err(|e| EngineError::io(&path, e))?.kind {
+        match fs
+            .symlink_metadata(&path)
+            .map_err(|e| EngineError::io(&path, e))?
+            .kind
+        {
             FileKind::Dir => walk_files(engine, &path, depth + 1, out)?,
             FileKind::File => out.push(path),
             FileKind::Symlink => match fs.metadata(&path) {
@@ -124,35 +172,78 @@ fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>)
 fn group(target: &Target, relocate: &Path, inputs: &[Artifact]) -> Artifact {
     let inner: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
     let hashout = hashin("view", relocate.to_string_lossy().as_bytes(), &inner);
-    let view = View { relocate: relocate.to_path_buf(), artifacts: inputs.to_vec() };
-    Artifact { group: target.name.clone(), kind: ArtifactType::Output, content: Content::View(Box::new(view)), hashout }
+    let view = View {
+        relocate: relocate.to_path_buf(),
+        artifacts: inputs.to_vec(),
+    };
+    Artifact {
+        group: target.name.clone(),
+        kind: ArtifactType::Output,
+        content: Content::View(Box::new(view)),
+        hashout,
+    }
 }
 
-fn exec(engine: &Engine, target: &Target, inputs: &[Artifact], steps: &[ExecStep], outputs: &[ExecOutput], consume: ConsumePath) -> Result<DriverRun> {
+fn exec(
+    engine: &Engine,
+    target: &Target,
+    inputs: &[Artifact],
+    steps: &[ExecStep],
+    outputs: &[ExecOutput],
+    consume: ConsumePath,
+) -> Result<DriverRun> {
     let ctx = engine.ctx();
     let sandbox = engine.sandbox_dir(&target.name);
     match ctx.fs.remove_dir_all(&sandbox) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(EngineError::io(&sandbox, e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(EngineError::io(&sandbox, e))
+        }
         _ => {}
     }
-    ctx.fs.create_dir_all(&sandbox).map_err(|e| EngineError::io(&sandbox, e))?;
+    ctx.fs
+        .create_dir_all(&sandbox)
+        .map_err(|e| EngineError::io(&sandbox, e))?;
     let delivered = materialize(ctx, engine.store(), &target.name, inputs, &sandbox, consume)?;
     let mut log = Vec::new();
     for step in steps {
         run_step(engine, &sandbox, &delivered, step)?;
-        writeln!(log, "{}", serde_json::to_string(step).unwrap_or_default()).map_err(|e| EngineError::io(&sandbox, e))?;
+        writeln!(log, "{}", serde_json::to_string(step).unwrap_or_default())
+            .map_err(|e| EngineError::io(&sandbox, e))?;
     }
     let log_path = Path::new("exec.log");
-    ctx.fs.write(&sandbox.join(log_path), &log).map_err(|e| EngineError::io(log_path, e))?;
+    ctx.fs
+        .write(&sandbox.join(log_path), &log)
+        .map_err(|e| EngineError::io(log_path, e))?;
     let mut artifacts = Vec::with_capacity(outputs.len() + 1);
     for output in outputs {
-        artifacts.push(sandbox_file(engine, &sandbox, &output.group, ArtifactType::Output, &output.path)?);
+        artifacts.push(sandbox_file(
+            engine,
+            &sandbox,
+            &output.group,
+            ArtifactType::Output,
+            &output.path,
+        )?);
     }
-    artifacts.push(sandbox_file(engine, &sandbox, "log", ArtifactType::Log, log_path)?);
-    Ok(DriverRun { outputs: artifacts, delivered, sandbox: Some(sandbox) })
+    artifacts.push(sandbox_file(
+        engine,
+        &sandbox,
+        "log",
+        ArtifactType::Log,
+        log_path,
+    )?);
+    Ok(DriverRun {
+        outputs: artifacts,
+        delivered,
+        sandbox: Some(sandbox),
+    })
 }
 
-fn run_step(engine: &Engine, sandbox: &Path, delivered: &[Delivered], step: &ExecStep) -> Result<()> {
+fn run_step(
+    engine: &Engine,
+    sandbox: &Path,
+    delivered: &[Delivered],
+    step: &ExecStep,
+) -> Result<()> {
     let fs = &engine.ctx().fs;
     match step {
         ExecStep::Concat { to } => {
@@ -162,10 +253,14 @@ fn run_step(engine: &Engine, sandbox: &Path, delivered: &[Delivered], step: &Exe
             let mut data = Vec::new();
             for item in sorted {
                 let path = sandbox.join(&item.path);
-                data.extend(fs.read(&path, crate::materialize::MAX_ENTRY_BYTES).map_err(|e| EngineError::io(&path, e))?);
+                data.extend(
+                    fs.read(&path, crate::materialize::MAX_ENTRY_BYTES)
+                        .map_err(|e| EngineError::io(&path, e))?,
+                );
             }
             let dest = sandbox.join(to);
-            fs.write(&dest, &data).map_err(|e| EngineError::io(&dest, e))
+            fs.write(&dest, &data)
+                .map_err(|e| EngineError::io(&dest, e))
         }
         ExecStep::Write { path, data } => {
             check_out_path(path)?;
@@ -175,13 +270,20 @@ fn run_step(engine: &Engine, sandbox: &Path, delivered: &[Delivered], step: &Exe
         ExecStep::Chmod { path, x } => {
             check_out_path(path)?;
             let dest = sandbox.join(path);
-            fs.set_mode(&dest, if *x { 0o755 } else { 0o644 }).map_err(|e| EngineError::io(&dest, e))
+            fs.set_mode(&dest, if *x { 0o755 } else { 0o644 })
+                .map_err(|e| EngineError::io(&dest, e))
         }
     }
 }
 
 /// An exec output: a File into the sandbox, hashed now, never flagged passthrough.
-fn sandbox_file(engine: &Engine, sandbox: &Path, group: &str, kind: ArtifactType, out: &Path) -> Result<Artifact> {
+fn sandbox_file(
+    engine: &Engine,
+    sandbox: &Path,
+    group: &str,
+    kind: ArtifactType,
+    out: &Path,
+) -> Result<Artifact> {
     check_out_path(out)?;
     let fs = &engine.ctx().fs;
     let path = sandbox.join(out);
@@ -191,12 +293,28 @@ fn sandbox_file(engine: &Engine, sandbox: &Path, group: &str, kind: ArtifactType
     }
     let mut reader = fs.open(&path).map_err(|e| EngineError::io(&path, e))?;
     let hashout = hash_reader(&mut reader, meta.exec()).map_err(|e| EngineError::io(&path, e))?;
-    let content = Content::File { source_path: path, out_path: out.to_path_buf(), x: meta.exec(), passthrough: false };
-    Ok(Artifact { group: group.into(), kind, content, hashout })
+    let content = Content::File {
+        source_path: path,
+        out_path: out.to_path_buf(),
+        x: meta.exec(),
+        passthrough: false,
+    };
+    Ok(Artifact {
+        group: group.into(),
+        kind,
+        content,
+        hashout,
+    })
 }
 
 /// A plugin: its outputs and the inputs it reads all cross the ABI.
-fn plugin(engine: &Engine, target: &Target, inputs: &[Artifact], sources: &[PathBuf], concat_to: &Path) -> Result<DriverRun> {
+fn plugin(
+    engine: &Engine,
+    target: &Target,
+    inputs: &[Artifact],
+    sources: &[PathBuf],
+    concat_to: &Path,
+) -> Result<DriverRun> {
     for input in inputs {
         abi::to_wire(input)?;
     }
@@ -207,15 +325,35 @@ fn plugin(engine: &Engine, target: &Target, inputs: &[Artifact], sources: &[Path
         outputs.push(abi::decode(&abi::encode(&artifact)?)?);
     }
     let sandbox = engine.sandbox_dir(&target.name);
-    let delivered = materialize(engine.ctx(), engine.store(), &target.name, inputs, &sandbox, ConsumePath::AbiChunked)?;
+    let delivered = materialize(
+        engine.ctx(),
+        engine.store(),
+        &target.name,
+        inputs,
+        &sandbox,
+        ConsumePath::AbiChunked,
+    )?;
     let mut data = Vec::new();
     for item in &delivered {
         data.extend_from_slice(&item.data);
     }
     let hashout = bytes_hashout(&data, false);
     check_out_path(concat_to)?;
-    let raw = Artifact { group: "concat".into(), kind: ArtifactType::Output, content: Content::Raw { data, path: concat_to.into(), x: false }, hashout };
+    let raw = Artifact {
+        group: "concat".into(),
+        kind: ArtifactType::Output,
+        content: Content::Raw {
+            data,
+            path: concat_to.into(),
+            x: false,
+        },
+        hashout,
+    };
     outputs.push(abi::decode(&abi::encode(&raw)?)?);
     let sandbox = Some(sandbox);
-    Ok(DriverRun { outputs, delivered, sandbox })
+    Ok(DriverRun {
+        outputs,
+        delivered,
+        sandbox,
+    })
 }

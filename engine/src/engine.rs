@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::artifact::{Artifact, Content};
-use crate::cache::{pack, LocalCache, Manifest, ManifestArtifact, PackEntry, Store, TmpLimits};
 use crate::cache::local::reject_duplicates;
+use crate::cache::{pack, LocalCache, Manifest, ManifestArtifact, PackEntry, Store, TmpLimits};
 use crate::ctx::Ctx;
 use crate::drivers::{self, DriverRun};
 use crate::error::{EngineError, Result};
@@ -47,7 +47,12 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { blocking: Blocking::Inline, racy_walker: false, tmp_limits: TmpLimits::default(), state_dir: ".heph".into() }
+        EngineConfig {
+            blocking: Blocking::Inline,
+            racy_walker: false,
+            tmp_limits: TmpLimits::default(),
+            state_dir: ".heph".into(),
+        }
     }
 }
 
@@ -87,7 +92,10 @@ pub struct BuildOutput {
 impl BuildOutput {
     /// The result of `target`, if it was built.
     pub fn get(&self, target: &str) -> Option<&TargetResult> {
-        self.results.iter().find(|(name, _)| name == target).map(|(_, r)| r)
+        self.results
+            .iter()
+            .find(|(name, _)| name == target)
+            .map(|(_, r)| r)
     }
 
     /// The requested target's result, or the failure.
@@ -95,7 +103,10 @@ impl BuildOutput {
         if let Some(failure) = self.failure {
             return Err(failure.error);
         }
-        self.results.pop().map(|(_, r)| r).ok_or_else(|| EngineError::Graph("empty build".into()))
+        self.results
+            .pop()
+            .map(|(_, r)| r)
+            .ok_or_else(|| EngineError::Graph("empty build".into()))
     }
 }
 
@@ -111,9 +122,20 @@ pub struct Engine {
 impl Engine {
     /// An engine over `ctx` for `graph`.
     pub fn new(ctx: Ctx, graph: Graph, config: EngineConfig) -> Arc<Self> {
-        let store = Store::new(ctx.fs.clone(), &config.state_dir.join("cache"), &config.state_dir.join("tmp"), config.tmp_limits);
+        let store = Store::new(
+            ctx.fs.clone(),
+            &config.state_dir.join("cache"),
+            &config.state_dir.join("tmp"),
+            config.tmp_limits,
+        );
         let walker = WalkerCache::new(config.racy_walker);
-        Arc::new(Engine { ctx, graph, config, walker, store })
+        Arc::new(Engine {
+            ctx,
+            graph,
+            config,
+            walker,
+            store,
+        })
     }
 
     /// The shared context.
@@ -155,11 +177,25 @@ impl Engine {
     pub async fn build(self: &Arc<Self>, name: &str) -> BuildOutput {
         let order = match self.graph.order(name) {
             Ok(order) => order,
-            Err(error) => return BuildOutput { results: vec![], failure: Some(Failure { target: name.into(), error }) },
+            Err(error) => {
+                return BuildOutput {
+                    results: vec![],
+                    failure: Some(Failure {
+                        target: name.into(),
+                        error,
+                    }),
+                }
+            }
         };
         let mut out = BuildOutput::default();
         for target in order {
-            let inputs = input_artifacts(&out, self.graph.get(&target).map(|t| t.inputs.clone()).unwrap_or_default());
+            let inputs = input_artifacts(
+                &out,
+                self.graph
+                    .get(&target)
+                    .map(|t| t.inputs.clone())
+                    .unwrap_or_default(),
+            );
             let result = match self.config.blocking {
                 Blocking::Inline => self.run_target(&target, inputs),
                 Blocking::SpawnBlocking => {
@@ -180,11 +216,25 @@ impl Engine {
     pub fn build_sync(&self, name: &str) -> BuildOutput {
         let order = match self.graph.order(name) {
             Ok(order) => order,
-            Err(error) => return BuildOutput { results: vec![], failure: Some(Failure { target: name.into(), error }) },
+            Err(error) => {
+                return BuildOutput {
+                    results: vec![],
+                    failure: Some(Failure {
+                        target: name.into(),
+                        error,
+                    }),
+                }
+            }
         };
         let mut out = BuildOutput::default();
         for target in order {
-            let inputs = input_artifacts(&out, self.graph.get(&target).map(|t| t.inputs.clone()).unwrap_or_default());
+            let inputs = input_artifacts(
+                &out,
+                self.graph
+                    .get(&target)
+                    .map(|t| t.inputs.clone())
+                    .unwrap_or_default(),
+            );
             let result = self.run_target(&target, inputs);
             if !record(&mut out, target, result) {
                 break;
@@ -198,8 +248,14 @@ impl Engine {
         let target = self.graph.get(name)?;
         let hashouts: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
         let key = hashin(target.driver.name(), &target.driver.def_hash(), &hashouts);
-        self.ctx.emit(Event::Hashin { target: name.into(), hashin: key.clone() });
-        self.ctx.probe(Probe::AfterHashin { target: name, hashin: &key });
+        self.ctx.emit(Event::Hashin {
+            target: name.into(),
+            hashin: key.clone(),
+        });
+        self.ctx.probe(Probe::AfterHashin {
+            target: name,
+            hashin: &key,
+        });
         if !target.cache.use_tmp_cache() {
             if let Some(hit) = self.cache_hit(name, &key)? {
                 return Ok(hit);
@@ -210,8 +266,13 @@ impl Engine {
     }
 
     fn cache_hit(&self, name: &str, key: &str) -> Result<Option<TargetResult>> {
-        let Some(manifest) = self.store.local.manifest(key)? else { return Ok(None) };
-        self.ctx.emit(Event::CacheHit { target: name.into(), key: key.into() });
+        let Some(manifest) = self.store.local.manifest(key)? else {
+            return Ok(None);
+        };
+        self.ctx.emit(Event::CacheHit {
+            target: name.into(),
+            key: key.into(),
+        });
         let artifacts = manifest
             .artifacts
             .iter()
@@ -222,24 +283,45 @@ impl Engine {
                 hashout: a.hashout.clone(),
             })
             .collect();
-        Ok(Some(TargetResult { hashin: key.into(), cache_key: Some(key.into()), cache_hit: true, artifacts, delivered: vec![] }))
+        Ok(Some(TargetResult {
+            hashin: key.into(),
+            cache_key: Some(key.into()),
+            cache_hit: true,
+            artifacts,
+            delivered: vec![],
+        }))
     }
 
     /// SPEC §5: passthrough outputs become result artifacts by reference; the rest are packed
     /// into the tmp or local cache; an exec sandbox is deleted afterwards.
-    pub fn execute_and_cache(&self, target: &Target, hashin: String, run: DriverRun) -> Result<TargetResult> {
+    pub fn execute_and_cache(
+        &self,
+        target: &Target,
+        hashin: String,
+        run: DriverRun,
+    ) -> Result<TargetResult> {
         reject_duplicates(&target.name, run.outputs.iter().map(|a| a.group.as_str()))?;
         let use_tmp = target.cache.use_tmp_cache();
-        let (passing, packing): (Vec<_>, Vec<_>) =
-            run.outputs.into_iter().enumerate().partition(|(_, a)| is_passthrough(use_tmp, &a.content));
+        let (passing, packing): (Vec<_>, Vec<_>) = run
+            .outputs
+            .into_iter()
+            .enumerate()
+            .partition(|(_, a)| is_passthrough(use_tmp, &a.content));
         let mut results: Vec<(usize, Artifact)> = Vec::with_capacity(passing.len() + packing.len());
         for (index, artifact) in passing {
-            self.ctx.emit(Event::Passthrough { target: target.name.clone(), group: artifact.group.clone() });
+            self.ctx.emit(Event::Passthrough {
+                target: target.name.clone(),
+                group: artifact.group.clone(),
+            });
             results.push((index, artifact));
         }
         let mut cache_key = None;
         if !packing.is_empty() {
-            let key = if use_tmp { format!("{hashin}_{}", self.ctx.fs.now_nanos()) } else { hashin.clone() };
+            let key = if use_tmp {
+                format!("{hashin}_{}", self.ctx.fs.now_nanos())
+            } else {
+                hashin.clone()
+            };
             results.extend(self.cache_locally(&target.name, &key, use_tmp, packing)?);
             cache_key = Some(key);
         }
@@ -248,13 +330,34 @@ impl Engine {
             self.delete_sandbox(&target.name, &sandbox)?;
         }
         let artifacts = results.into_iter().map(|(_, a)| a).collect();
-        Ok(TargetResult { hashin, cache_key, cache_hit: false, artifacts, delivered: run.delivered })
+        Ok(TargetResult {
+            hashin,
+            cache_key,
+            cache_hit: false,
+            artifacts,
+            delivered: run.delivered,
+        })
     }
 
-    fn cache_locally(&self, name: &str, key: &str, use_tmp: bool, packing: Vec<(usize, Artifact)>) -> Result<Vec<(usize, Artifact)>> {
-        assert!(!packing.is_empty(), "no cache write without something to pack");
-        self.ctx.emit(Event::CacheWriteStart { target: name.into(), key: key.into() });
-        let mut manifest = Manifest { key: key.into(), artifacts: Vec::with_capacity(packing.len()) };
+    fn cache_locally(
+        &self,
+        name: &str,
+        key: &str,
+        use_tmp: bool,
+        packing: Vec<(usize, Artifact)>,
+    ) -> Result<Vec<(usize, Artifact)>> {
+        assert!(
+            !packing.is_empty(),
+            "no cache write without something to pack"
+        );
+        self.ctx.emit(Event::CacheWriteStart {
+            target: name.into(),
+            key: key.into(),
+        });
+        let mut manifest = Manifest {
+            key: key.into(),
+            artifacts: Vec::with_capacity(packing.len()),
+        };
         let mut packed = Vec::with_capacity(packing.len());
         for (index, artifact) in packing {
             let bytes = pack(&self.pack_entries(&artifact)?)?;
@@ -266,13 +369,28 @@ impl Engine {
             } else {
                 self.store.local.put_tar(key, &tar, &bytes)?
             };
-            manifest.artifacts.push(ManifestArtifact { group: artifact.group.clone(), kind: artifact.kind, tar, hashout: artifact.hashout.clone() });
-            packed.push((index, Artifact { content: Content::Tar(path), ..artifact }));
+            manifest.artifacts.push(ManifestArtifact {
+                group: artifact.group.clone(),
+                kind: artifact.kind,
+                tar,
+                hashout: artifact.hashout.clone(),
+            });
+            packed.push((
+                index,
+                Artifact {
+                    content: Content::Tar(path),
+                    ..artifact
+                },
+            ));
         }
         if !use_tmp {
             self.store.local.commit(&manifest)?;
         }
-        self.ctx.emit(Event::CacheWriteEnd { target: name.into(), key: key.into(), artifacts: packed.len() });
+        self.ctx.emit(Event::CacheWriteEnd {
+            target: name.into(),
+            key: key.into(),
+            artifacts: packed.len(),
+        });
         self.ctx.probe(Probe::AfterCacheWrite { target: name, key });
         Ok(packed)
     }
@@ -281,20 +399,41 @@ impl Engine {
     /// stricter than heph — checked against its hashout, so a cache entry never holds bytes
     /// other than those its key was computed from.
     fn pack_entries(&self, artifact: &Artifact) -> Result<Vec<PackEntry>> {
-        if let Content::File { source_path, out_path, .. } = &artifact.content {
+        if let Content::File {
+            source_path,
+            out_path,
+            ..
+        } = &artifact.content
+        {
             let fs = &self.ctx.fs;
-            let x = fs.metadata(source_path).map_err(|e| EngineError::io(source_path, e))?.exec();
-            let data = fs.read(source_path, MAX_ENTRY_BYTES).map_err(|e| EngineError::io(source_path, e))?;
+            let x = fs
+                .metadata(source_path)
+                .map_err(|e| EngineError::io(source_path, e))?
+                .exec();
+            let data = fs
+                .read(source_path, MAX_ENTRY_BYTES)
+                .map_err(|e| EngineError::io(source_path, e))?;
             let got = bytes_hashout(&data, x);
             if got != artifact.hashout {
-                return Err(EngineError::io(source_path, changed_at_pack(source_path, &got, &artifact.hashout)));
+                return Err(EngineError::io(
+                    source_path,
+                    changed_at_pack(source_path, &got, &artifact.hashout),
+                ));
             }
-            return Ok(vec![PackEntry { path: out_path.clone(), x, data }]);
+            return Ok(vec![PackEntry {
+                path: out_path.clone(),
+                x,
+                data,
+            }]);
         }
         let mut packed = Vec::new();
         for mut entry in entries(&self.ctx, &self.store, artifact)? {
             let data = copy_to_end(&mut entry.reader, &entry.path)?;
-            packed.push(PackEntry { path: entry.path, x: entry.x, data });
+            packed.push(PackEntry {
+                path: entry.path,
+                x: entry.x,
+                data,
+            });
         }
         Ok(packed)
     }
@@ -305,7 +444,9 @@ impl Engine {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(EngineError::io(sandbox, e)),
         }
-        self.ctx.emit(Event::SandboxDeleted { target: name.into() });
+        self.ctx.emit(Event::SandboxDeleted {
+            target: name.into(),
+        });
         Ok(())
     }
 }
@@ -318,8 +459,13 @@ fn changed_at_pack(path: &Path, got: &str, expected: &str) -> std::io::Error {
 }
 
 fn input_artifacts(out: &BuildOutput, inputs: Vec<String>) -> Vec<Artifact> {
-    let built: BTreeMap<&str, &TargetResult> = out.results.iter().map(|(n, r)| (n.as_str(), r)).collect();
-    inputs.iter().filter_map(|name| built.get(name.as_str())).flat_map(|r| r.artifacts.iter().cloned()).collect()
+    let built: BTreeMap<&str, &TargetResult> =
+        out.results.iter().map(|(n, r)| (n.as_str(), r)).collect();
+    inputs
+        .iter()
+        .filter_map(|name| built.get(name.as_str()))
+        .flat_map(|r| r.artifacts.iter().cloned())
+        .collect()
 }
 
 fn record(out: &mut BuildOutput, target: String, result: Result<TargetResult>) -> bool {

@@ -15,9 +15,15 @@ pub struct CacheConfig {
 
 impl CacheConfig {
     /// Cache on, not a shell.
-    pub const CACHED: CacheConfig = CacheConfig { enabled: true, shell: false };
+    pub const CACHED: CacheConfig = CacheConfig {
+        enabled: true,
+        shell: false,
+    };
     /// Cache off (source drivers).
-    pub const UNCACHED: CacheConfig = CacheConfig { enabled: false, shell: false };
+    pub const UNCACHED: CacheConfig = CacheConfig {
+        enabled: false,
+        shell: false,
+    };
 
     /// SPEC §4: `!enabled || shell`.
     pub fn use_tmp_cache(self) -> bool {
@@ -51,17 +57,28 @@ mod tests {
 
     #[test]
     fn is_passthrough_gates_on_tmp_and_producer_flag() {
-        assert!(is_passthrough(true, &file(true)), "flagged File on the tmp path passes");
+        assert!(
+            is_passthrough(true, &file(true)),
+            "flagged File on the tmp path passes"
+        );
         assert!(!is_passthrough(false, &file(true)), "cache enabled: packs");
         assert!(!is_passthrough(true, &file(false)), "unflagged File packs");
-        let raw = Content::Raw { data: vec![1, 2, 3], path: PathBuf::from("r"), x: false };
+        let raw = Content::Raw {
+            data: vec![1, 2, 3],
+            path: PathBuf::from("r"),
+            x: false,
+        };
         assert!(!is_passthrough(true, &raw), "Raw packs");
     }
 
     #[test]
     fn use_tmp_cache_table() {
         let check = |enabled, shell, expected| {
-            assert_eq!(CacheConfig { enabled, shell }.use_tmp_cache(), expected, "{enabled} {shell}")
+            assert_eq!(
+                CacheConfig { enabled, shell }.use_tmp_cache(),
+                expected,
+                "{enabled} {shell}"
+            )
         };
         check(true, false, false);
         check(true, true, true);

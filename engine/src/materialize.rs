@@ -38,18 +38,42 @@ pub struct Delivered {
 /// nothing yet.
 pub fn entries(ctx: &Ctx, store: &Store, artifact: &Artifact) -> Result<Vec<Entry>> {
     match &artifact.content {
-        Content::File { source_path, out_path, x, passthrough: true } => {
-            let content = PassthroughContent::new(ctx.clone(), source_path, out_path, *x, &artifact.hashout);
+        Content::File {
+            source_path,
+            out_path,
+            x,
+            passthrough: true,
+        } => {
+            let content =
+                PassthroughContent::new(ctx.clone(), source_path, out_path, *x, &artifact.hashout);
             content.walk().map_err(|e| EngineError::io(source_path, e))
         }
-        Content::File { source_path, out_path, x, passthrough: false } => {
-            let reader = ctx.fs.open(source_path).map_err(|e| EngineError::io(source_path, e))?;
-            Ok(vec![Entry { path: out_path.clone(), x: *x, reader: Box::new(reader) }])
+        Content::File {
+            source_path,
+            out_path,
+            x,
+            passthrough: false,
+        } => {
+            let reader = ctx
+                .fs
+                .open(source_path)
+                .map_err(|e| EngineError::io(source_path, e))?;
+            Ok(vec![Entry {
+                path: out_path.clone(),
+                x: *x,
+                reader: Box::new(reader),
+            }])
         }
-        Content::Raw { data, path, x } => {
-            Ok(vec![Entry { path: path.clone(), x: *x, reader: Box::new(Cursor::new(data.clone())) }])
-        }
-        Content::Tar(path) => Ok(store.read_tar(path)?.into_iter().map(pack_entry_reader).collect()),
+        Content::Raw { data, path, x } => Ok(vec![Entry {
+            path: path.clone(),
+            x: *x,
+            reader: Box::new(Cursor::new(data.clone())),
+        }]),
+        Content::Tar(path) => Ok(store
+            .read_tar(path)?
+            .into_iter()
+            .map(pack_entry_reader)
+            .collect()),
         Content::View(view) => {
             let mut out = Vec::new();
             for inner in &view.artifacts {
@@ -64,7 +88,11 @@ pub fn entries(ctx: &Ctx, store: &Store, artifact: &Artifact) -> Result<Vec<Entr
 }
 
 fn pack_entry_reader(entry: PackEntry) -> Entry {
-    Entry { path: entry.path, x: entry.x, reader: Box::new(Cursor::new(entry.data)) }
+    Entry {
+        path: entry.path,
+        x: entry.x,
+        reader: Box::new(Cursor::new(entry.data)),
+    }
 }
 
 /// Reads an entry to EOF in 64 KiB reads, as the OS copy path does.
@@ -80,7 +108,11 @@ pub fn copy_to_end(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>> {
         };
         out.extend_from_slice(&buf[..n]);
         if out.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(EngineError::Limit { what: "entry bytes", got: out.len() as u64, max: MAX_ENTRY_BYTES });
+            return Err(EngineError::Limit {
+                what: "entry bytes",
+                got: out.len() as u64,
+                max: MAX_ENTRY_BYTES,
+            });
         }
     }
 }
@@ -103,7 +135,11 @@ pub fn materialize(
     reject_collisions(consumer, &delivered)?;
     for item in &mut delivered {
         write_entry(ctx, sandbox, item)?;
-        ctx.emit(Event::Materialize { consumer: consumer.into(), path: item.path.clone(), via: item.via });
+        ctx.emit(Event::Materialize {
+            consumer: consumer.into(),
+            path: item.path.clone(),
+            via: item.via,
+        });
     }
     ctx.probe(Probe::AfterMaterialize { consumer });
     Ok(delivered)
@@ -113,7 +149,10 @@ fn reject_collisions(consumer: &str, delivered: &[Delivered]) -> Result<()> {
     let mut seen = BTreeSet::new();
     for item in delivered {
         if !seen.insert(&item.path) {
-            return Err(EngineError::Collision { consumer: consumer.into(), path: item.path.clone() });
+            return Err(EngineError::Collision {
+                consumer: consumer.into(),
+                path: item.path.clone(),
+            });
         }
     }
     Ok(())
@@ -121,15 +160,29 @@ fn reject_collisions(consumer: &str, delivered: &[Delivered]) -> Result<()> {
 
 /// OS mode: collect every entry first (collision check; opens but reads nothing), then copy each
 /// to EOF. FUSE mode mounts cache tars (no copy) and falls back to the copy for passthrough.
-fn copy_inputs(ctx: &Ctx, store: &Store, consumer: &str, inputs: &[Artifact], via: ConsumePath) -> Result<Vec<Delivered>> {
+fn copy_inputs(
+    ctx: &Ctx,
+    store: &Store,
+    consumer: &str,
+    inputs: &[Artifact],
+    via: ConsumePath,
+) -> Result<Vec<Delivered>> {
     let mut collected = Vec::new();
     let mut seen = BTreeSet::new();
     for artifact in inputs {
-        let mounted = via == ConsumePath::Fuse && matches!(artifact.content, Content::Tar(_) | Content::Raw { .. });
-        let item_via = if mounted { ConsumePath::Fuse } else { ConsumePath::OsCopy };
+        let mounted = via == ConsumePath::Fuse
+            && matches!(artifact.content, Content::Tar(_) | Content::Raw { .. });
+        let item_via = if mounted {
+            ConsumePath::Fuse
+        } else {
+            ConsumePath::OsCopy
+        };
         for entry in entries(ctx, store, artifact)? {
             if !seen.insert(entry.path.clone()) {
-                return Err(EngineError::Collision { consumer: consumer.into(), path: entry.path });
+                return Err(EngineError::Collision {
+                    consumer: consumer.into(),
+                    path: entry.path,
+                });
             }
             collected.push((entry, item_via));
         }
@@ -137,7 +190,12 @@ fn copy_inputs(ctx: &Ctx, store: &Store, consumer: &str, inputs: &[Artifact], vi
     let mut delivered = Vec::with_capacity(collected.len());
     for (mut entry, item_via) in collected {
         let data = copy_to_end(&mut entry.reader, &entry.path)?;
-        delivered.push(Delivered { path: entry.path, data, x: entry.x, via: item_via });
+        delivered.push(Delivered {
+            path: entry.path,
+            data,
+            x: entry.x,
+            via: item_via,
+        });
     }
     Ok(delivered)
 }
@@ -151,19 +209,33 @@ fn repack_inputs(ctx: &Ctx, store: &Store, inputs: &[Artifact]) -> Result<Vec<De
         let mut packed = Vec::new();
         for mut entry in entries(ctx, store, artifact)? {
             let data = copy_to_end(&mut entry.reader, &entry.path)?;
-            packed.push(PackEntry { path: entry.path, x: entry.x, data });
+            packed.push(PackEntry {
+                path: entry.path,
+                x: entry.x,
+                data,
+            });
         }
         let tar = pack(&packed)?;
         let origin = PathBuf::from(format!("<repack of {}>", artifact.group));
         for entry in unpack(&origin, &tar)? {
-            delivered.push(Delivered { path: entry.path, data: entry.data, x: entry.x, via: ConsumePath::ViewRepack });
+            delivered.push(Delivered {
+                path: entry.path,
+                data: entry.data,
+                x: entry.x,
+                via: ConsumePath::ViewRepack,
+            });
         }
     }
     Ok(delivered)
 }
 
 /// Reads each entry with a plain `read_to_end`, or in ABI chunks across the plugin boundary.
-fn read_inputs(ctx: &Ctx, store: &Store, inputs: &[Artifact], via: ConsumePath) -> Result<Vec<Delivered>> {
+fn read_inputs(
+    ctx: &Ctx,
+    store: &Store,
+    inputs: &[Artifact],
+    via: ConsumePath,
+) -> Result<Vec<Delivered>> {
     let mut delivered = Vec::new();
     for artifact in inputs {
         for mut entry in entries(ctx, store, artifact)? {
@@ -174,7 +246,12 @@ fn read_inputs(ctx: &Ctx, store: &Store, inputs: &[Artifact], via: ConsumePath) 
                 entry.reader.read_to_end(&mut data).map(|_| data)
             }
             .map_err(|e| EngineError::io(&entry.path, e))?;
-            delivered.push(Delivered { path: entry.path, data, x: entry.x, via });
+            delivered.push(Delivered {
+                path: entry.path,
+                data,
+                x: entry.x,
+                via,
+            });
         }
     }
     Ok(delivered)
@@ -184,12 +261,21 @@ fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
     crate::cache::tarball::check_out_path(&item.path)?;
     let dest = sandbox.join(&item.path);
     if let Some(parent) = dest.parent() {
-        ctx.fs.create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        ctx.fs
+            .create_dir_all(parent)
+            .map_err(|e| EngineError::io(parent, e))?;
     }
-    let mut file = ctx.fs.create(&dest).map_err(|e| EngineError::io(&dest, e))?;
-    file.write_all(&item.data).and_then(|_| file.flush()).map_err(|e| EngineError::io(&dest, e))?;
+    let mut file = ctx
+        .fs
+        .create(&dest)
+        .map_err(|e| EngineError::io(&dest, e))?;
+    file.write_all(&item.data)
+        .and_then(|_| file.flush())
+        .map_err(|e| EngineError::io(&dest, e))?;
     if item.x {
-        ctx.fs.set_mode(&dest, 0o755).map_err(|e| EngineError::io(&dest, e))?;
+        ctx.fs
+            .set_mode(&dest, 0o755)
+            .map_err(|e| EngineError::io(&dest, e))?;
     }
     Ok(())
 }

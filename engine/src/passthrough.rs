@@ -74,7 +74,9 @@ impl VerifyingReader {
         let got = self.hasher.finish(self.x);
         if got == self.expected {
             self.state = VerifyState::Verified;
-            self.ctx.emit(Event::VerifyOk { path: self.path.clone() });
+            self.ctx.emit(Event::VerifyOk {
+                path: self.path.clone(),
+            });
             return Ok(0);
         }
         self.ctx.emit(Event::VerifyFailed {
@@ -107,8 +109,15 @@ impl Read for VerifyingReader {
         self.hasher.update(&buf[..n]);
         let index = self.reads;
         self.reads = self.reads.saturating_add(1);
-        self.ctx.emit(Event::Read { path: self.path.clone(), index, len: n });
-        self.ctx.probe(Probe::AfterReadChunk { path: &self.path, index });
+        self.ctx.emit(Event::Read {
+            path: self.path.clone(),
+            index,
+            len: n,
+        });
+        self.ctx.probe(Probe::AfterReadChunk {
+            path: &self.path,
+            index,
+        });
         Ok(n)
     }
 }
@@ -125,7 +134,10 @@ pub struct Entry {
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entry").field("path", &self.path).field("x", &self.x).finish()
+        f.debug_struct("Entry")
+            .field("path", &self.path)
+            .field("x", &self.x)
+            .finish()
     }
 }
 
@@ -159,15 +171,29 @@ impl PassthroughContent {
     /// Opens the source and wraps it in a verifying reader.
     pub fn reader(&self) -> io::Result<VerifyingReader> {
         let inner = self.ctx.fs.open(&self.source_path)?;
-        self.ctx.emit(Event::Open { path: self.source_path.clone() });
-        self.ctx.probe(Probe::OpenPassthrough { path: &self.source_path });
-        Ok(VerifyingReader::new(inner, self.ctx.clone(), &self.source_path, &self.hashout, self.x))
+        self.ctx.emit(Event::Open {
+            path: self.source_path.clone(),
+        });
+        self.ctx.probe(Probe::OpenPassthrough {
+            path: &self.source_path,
+        });
+        Ok(VerifyingReader::new(
+            inner,
+            self.ctx.clone(),
+            &self.source_path,
+            &self.hashout,
+            self.x,
+        ))
     }
 
     /// Exactly one entry, at `out_path`, reading through a verifying reader.
     pub fn walk(&self) -> io::Result<Vec<Entry>> {
         let reader = self.reader()?;
-        Ok(vec![Entry { path: self.out_path.clone(), x: self.x, reader: Box::new(reader) }])
+        Ok(vec![Entry {
+            path: self.out_path.clone(),
+            x: self.x,
+            reader: Box::new(reader),
+        }])
     }
 
     /// Passthrough content has no seekable reader (FUSE falls back to copying).

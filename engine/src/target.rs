@@ -128,19 +128,28 @@ impl Graph {
     /// Builds a graph, checking names are unique and every input exists.
     pub fn new(targets: Vec<Target>) -> Result<Self> {
         if targets.len() > MAX_TARGETS {
-            return Err(EngineError::Limit { what: "targets", got: targets.len() as u64, max: MAX_TARGETS as u64 });
+            return Err(EngineError::Limit {
+                what: "targets",
+                got: targets.len() as u64,
+                max: MAX_TARGETS as u64,
+            });
         }
         let mut map = BTreeMap::new();
         for target in targets {
             let name = target.name.clone();
             if map.insert(name.clone(), target).is_some() {
-                return Err(EngineError::Graph(format!("duplicate target name {name:?}")));
+                return Err(EngineError::Graph(format!(
+                    "duplicate target name {name:?}"
+                )));
             }
         }
         for target in map.values() {
             for input in &target.inputs {
                 if !map.contains_key(input) {
-                    return Err(EngineError::Graph(format!("target {:?} has unknown input {input:?}", target.name)));
+                    return Err(EngineError::Graph(format!(
+                        "target {:?} has unknown input {input:?}",
+                        target.name
+                    )));
                 }
             }
         }
@@ -149,7 +158,9 @@ impl Graph {
 
     /// The target called `name`.
     pub fn get(&self, name: &str) -> Result<&Target> {
-        self.targets.get(name).ok_or_else(|| EngineError::Graph(format!("unknown target {name:?}")))
+        self.targets
+            .get(name)
+            .ok_or_else(|| EngineError::Graph(format!("unknown target {name:?}")))
     }
 
     /// `name` and everything it depends on, dependencies first, in a deterministic order.
@@ -160,13 +171,23 @@ impl Graph {
         Ok(order)
     }
 
-    fn visit(&self, name: &str, state: &mut BTreeMap<String, bool>, order: &mut Vec<String>, depth: usize) -> Result<()> {
+    fn visit(
+        &self,
+        name: &str,
+        state: &mut BTreeMap<String, bool>,
+        order: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<()> {
         if depth > MAX_TARGETS {
             return Err(EngineError::Graph("dependency chain too deep".into()));
         }
         match state.get(name) {
             Some(true) => return Ok(()),
-            Some(false) => return Err(EngineError::Graph(format!("dependency cycle through {name:?}"))),
+            Some(false) => {
+                return Err(EngineError::Graph(format!(
+                    "dependency cycle through {name:?}"
+                )))
+            }
             None => {}
         }
         state.insert(name.to_string(), false);
@@ -183,7 +204,12 @@ impl Graph {
 impl Target {
     /// An fs:file target.
     pub fn fs_file(name: &str, path: &str) -> Target {
-        Target { name: name.into(), driver: Driver::FsFile { path: path.into() }, inputs: vec![], cache: CacheConfig::UNCACHED }
+        Target {
+            name: name.into(),
+            driver: Driver::FsFile { path: path.into() },
+            inputs: vec![],
+            cache: CacheConfig::UNCACHED,
+        }
     }
 
     /// An fs:glob target.
@@ -192,28 +218,56 @@ impl Target {
             patterns: patterns.iter().map(|p| p.to_string()).collect(),
             excludes: excludes.iter().map(|p| p.to_string()).collect(),
         };
-        Target { name: name.into(), driver, inputs: vec![], cache: CacheConfig::UNCACHED }
+        Target {
+            name: name.into(),
+            driver,
+            inputs: vec![],
+            cache: CacheConfig::UNCACHED,
+        }
     }
 
     /// An exec target concatenating its inputs into `out` (group `out`), consumed by `consume`.
     pub fn concat(name: &str, inputs: &[&str], consume: ConsumePath, cache: CacheConfig) -> Target {
         let driver = Driver::Exec {
             steps: vec![ExecStep::Concat { to: "out".into() }],
-            outputs: vec![ExecOutput { group: "out".into(), path: "out".into() }],
+            outputs: vec![ExecOutput {
+                group: "out".into(),
+                path: "out".into(),
+            }],
             consume,
         };
-        Target { name: name.into(), driver, inputs: inputs.iter().map(|s| s.to_string()).collect(), cache }
+        Target {
+            name: name.into(),
+            driver,
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            cache,
+        }
     }
 
     /// A group target.
     pub fn group(name: &str, inputs: &[&str], relocate: &str) -> Target {
-        let driver = Driver::Group { relocate: relocate.into() };
-        Target { name: name.into(), driver, inputs: inputs.iter().map(|s| s.to_string()).collect(), cache: CacheConfig::UNCACHED }
+        let driver = Driver::Group {
+            relocate: relocate.into(),
+        };
+        Target {
+            name: name.into(),
+            driver,
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            cache: CacheConfig::UNCACHED,
+        }
     }
 
     /// A plugin target.
     pub fn plugin(name: &str, inputs: &[&str], sources: &[&str], cache: CacheConfig) -> Target {
-        let driver = Driver::Plugin { sources: sources.iter().map(PathBuf::from).collect(), concat_to: "plugin_out".into() };
-        Target { name: name.into(), driver, inputs: inputs.iter().map(|s| s.to_string()).collect(), cache }
+        let driver = Driver::Plugin {
+            sources: sources.iter().map(PathBuf::from).collect(),
+            concat_to: "plugin_out".into(),
+        };
+        Target {
+            name: name.into(),
+            driver,
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            cache,
+        }
     }
 }

@@ -146,7 +146,10 @@ impl Trace {
 
     /// A copy of the events so far.
     pub fn events(&self) -> Vec<Event> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Takes the events so far, leaving the trace empty.

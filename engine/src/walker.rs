@@ -51,29 +51,56 @@ pub struct WalkerCache {
 impl WalkerCache {
     /// A cache with heph's rule, or git's racy rule when `racy` is true.
     pub fn new(racy: bool) -> Self {
-        WalkerCache { racy, entries: Mutex::new(BTreeMap::new()) }
+        WalkerCache {
+            racy,
+            entries: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Hashes the file at `path` (following symlinks), or answers from the cache.
     pub fn hash(&self, ctx: &Ctx, path: &Path) -> Result<Hashed> {
+        ctx.probe(Probe::BeforeHash { path });
         let meta = ctx.fs.metadata(path).map_err(|e| source_error(path, e))?;
         if meta.kind == FileKind::Dir {
             return Err(EngineError::NotAFile { path: path.into() });
         }
-        if let Some(hit) = self.lookup(path, meta.len, meta.mtime_ns, ctx.fs.mtime_granularity_ns()) {
-            ctx.emit(Event::Hash { path: path.into(), hashout: hit.hashout.clone(), x: hit.x, cached: true });
+        if let Some(hit) = self.lookup(path, meta.len, meta.mtime_ns, ctx.fs.mtime_granularity_ns())
+        {
+            ctx.emit(Event::Hash {
+                path: path.into(),
+                hashout: hit.hashout.clone(),
+                x: hit.x,
+                cached: true,
+            });
             return Ok(hit);
         }
-        ctx.probe(Probe::BeforeHash { path });
         let mut file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
         let x = meta.exec();
         let hashout = hash_reader(&mut file, x).map_err(|e| source_error(path, e))?;
         let recorded_at_ns = ctx.fs.now_nanos();
-        let remembered = Remembered { len: meta.len, mtime_ns: meta.mtime_ns, recorded_at_ns, hashout: hashout.clone(), x };
+        let remembered = Remembered {
+            len: meta.len,
+            mtime_ns: meta.mtime_ns,
+            recorded_at_ns,
+            hashout: hashout.clone(),
+            x,
+        };
         self.remember(path, remembered);
-        ctx.emit(Event::Hash { path: path.into(), hashout: hashout.clone(), x, cached: false });
-        ctx.probe(Probe::AfterHash { path, hashout: &hashout });
-        Ok(Hashed { hashout, x, cached: false })
+        ctx.emit(Event::Hash {
+            path: path.into(),
+            hashout: hashout.clone(),
+            x,
+            cached: false,
+        });
+        ctx.probe(Probe::AfterHash {
+            path,
+            hashout: &hashout,
+        });
+        Ok(Hashed {
+            hashout,
+            x,
+            cached: false,
+        })
     }
 
     fn lookup(&self, path: &Path, len: u64, mtime_ns: u64, granularity: u64) -> Option<Hashed> {
@@ -85,7 +112,11 @@ impl WalkerCache {
         if self.racy && entry.recorded_at_ns < entry.mtime_ns.saturating_add(granularity.max(1)) {
             return None;
         }
-        Some(Hashed { hashout: entry.hashout.clone(), x: entry.x, cached: true })
+        Some(Hashed {
+            hashout: entry.hashout.clone(),
+            x: entry.x,
+            cached: true,
+        })
     }
 
     fn remember(&self, path: &Path, remembered: Remembered) {
@@ -99,7 +130,10 @@ impl WalkerCache {
 
     /// Forgets everything (a fresh process).
     pub fn clear(&self) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 

@@ -1,1 +1,12 @@
-//! placeholder
+//! A deterministic simulator for the reference engine: it generates builds from a seed, mutates
+//! workspace files at exact probe points between hashing and consumption, and checks SPEC §8's
+//! invariants after every schedule.
+#![deny(missing_docs)]
+
+pub mod mutation;
+pub mod observer;
+pub mod oracle;
+pub mod rng;
+pub mod scenario;
+pub mod schedule;
+pub mod shadow;

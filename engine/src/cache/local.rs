@@ -50,7 +50,10 @@ pub struct LocalCache {
 impl LocalCache {
     /// A cache rooted at `dir` of `fs`.
     pub fn new(fs: Arc<dyn Fs>, dir: &Path) -> Self {
-        LocalCache { fs, dir: dir.to_path_buf() }
+        LocalCache {
+            fs,
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Where the tar `name` of `key` lives.
@@ -61,16 +64,24 @@ impl LocalCache {
     /// Writes one tar of an entry (call [`LocalCache::commit`] after all of them).
     pub fn put_tar(&self, key: &str, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         let path = self.tar_path(key, name);
-        self.fs.write(&path, bytes).map_err(|e| EngineError::io(&path, e))?;
+        self.fs
+            .write(&path, bytes)
+            .map_err(|e| EngineError::io(&path, e))?;
         Ok(path)
     }
 
     /// Writes the manifest, making the entry visible. Rejects duplicate group names.
     pub fn commit(&self, manifest: &Manifest) -> Result<()> {
-        reject_duplicates(&manifest.key, manifest.artifacts.iter().map(|a| a.group.as_str()))?;
+        reject_duplicates(
+            &manifest.key,
+            manifest.artifacts.iter().map(|a| a.group.as_str()),
+        )?;
         let path = self.dir.join(&manifest.key).join(MANIFEST);
-        let bytes = serde_json::to_vec_pretty(manifest).map_err(|e| EngineError::io(&path, e.into()))?;
-        self.fs.write(&path, &bytes).map_err(|e| EngineError::io(&path, e))
+        let bytes =
+            serde_json::to_vec_pretty(manifest).map_err(|e| EngineError::io(&path, e.into()))?;
+        self.fs
+            .write(&path, &bytes)
+            .map_err(|e| EngineError::io(&path, e))
     }
 
     /// The manifest of `key`, or `None` when there is no complete entry.
@@ -81,8 +92,11 @@ impl LocalCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(EngineError::io(&path, e)),
         };
-        let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| EngineError::MalformedManifest { path: path.clone(), why: e.to_string() })?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| EngineError::MalformedManifest {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         if manifest.key != key {
             let why = format!("written for key {:?}", manifest.key);
             return Err(EngineError::MalformedManifest { path, why });
@@ -97,7 +111,10 @@ impl LocalCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(EngineError::io(&self.dir, e)),
         };
-        Ok(names.into_iter().filter(|k| self.fs.exists(&self.dir.join(k).join(MANIFEST))).collect())
+        Ok(names
+            .into_iter()
+            .filter(|k| self.fs.exists(&self.dir.join(k).join(MANIFEST)))
+            .collect())
     }
 }
 
@@ -106,7 +123,10 @@ pub fn reject_duplicates<'a>(target: &str, groups: impl Iterator<Item = &'a str>
     let mut seen = std::collections::BTreeSet::new();
     for group in groups {
         if !seen.insert(group) {
-            return Err(EngineError::DuplicateGroup { target: target.into(), name: group.into() });
+            return Err(EngineError::DuplicateGroup {
+                target: target.into(),
+                name: group.into(),
+            });
         }
     }
     Ok(())

@@ -45,7 +45,10 @@ impl Store {
     /// Reads a tar wherever it lives and unpacks it.
     pub fn read_tar(&self, path: &Path) -> Result<Vec<PackEntry>> {
         let bytes = self.tmp.get(path, MAX_TAR_BYTES)?.ok_or_else(|| {
-            EngineError::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "cache tar missing"))
+            EngineError::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "cache tar missing"),
+            )
         })?;
         unpack(path, &bytes)
     }

@@ -24,12 +24,21 @@ pub struct PackEntry {
 /// Refuses an out_path that would escape the directory it is materialized into.
 pub fn check_out_path(path: &Path) -> Result<()> {
     if path.as_os_str().is_empty() {
-        return Err(EngineError::PathEscape { path: path.into(), why: "empty path" });
+        return Err(EngineError::PathEscape {
+            path: path.into(),
+            why: "empty path",
+        });
     }
     if path.is_absolute() {
-        return Err(EngineError::PathEscape { path: path.into(), why: "absolute path" });
+        return Err(EngineError::PathEscape {
+            path: path.into(),
+            why: "absolute path",
+        });
     }
-    check_relative(path).map_err(|_| EngineError::PathEscape { path: path.into(), why: "contains `..`" })
+    check_relative(path).map_err(|_| EngineError::PathEscape {
+        path: path.into(),
+        why: "contains `..`",
+    })
 }
 
 /// Packs entries into tar bytes. Paths are checked before anything is written.
@@ -53,12 +62,17 @@ pub fn pack(entries: &[PackEntry]) -> Result<Vec<u8>> {
             .append_data(&mut header, &entry.path, entry.data.as_slice())
             .map_err(|e| EngineError::io(&entry.path, e))?;
     }
-    builder.into_inner().map_err(|e| EngineError::io("<tar>", e))
+    builder
+        .into_inner()
+        .map_err(|e| EngineError::io("<tar>", e))
 }
 
 /// Reads tar bytes back into entries; `origin` names the tar in errors.
 pub fn unpack(origin: &Path, bytes: &[u8]) -> Result<Vec<PackEntry>> {
-    let malformed = |why: String| EngineError::MalformedTar { path: origin.into(), why };
+    let malformed = |why: String| EngineError::MalformedTar {
+        path: origin.into(),
+        why,
+    };
     let mut archive = tar::Archive::new(bytes);
     let mut out = Vec::new();
     for entry in archive.entries().map_err(|e| malformed(e.to_string()))? {
@@ -66,11 +80,21 @@ pub fn unpack(origin: &Path, bytes: &[u8]) -> Result<Vec<PackEntry>> {
         if out.len() >= MAX_TAR_ENTRIES {
             return Err(malformed(format!("more than {MAX_TAR_ENTRIES} entries")));
         }
-        let path = entry.path().map_err(|e| malformed(e.to_string()))?.into_owned();
+        let path = entry
+            .path()
+            .map_err(|e| malformed(e.to_string()))?
+            .into_owned();
         check_out_path(&path).map_err(|e| malformed(e.to_string()))?;
-        let x = entry.header().mode().map_err(|e| malformed(e.to_string()))? & 0o111 != 0;
+        let x = entry
+            .header()
+            .mode()
+            .map_err(|e| malformed(e.to_string()))?
+            & 0o111
+            != 0;
         let mut data = Vec::with_capacity(entry.size().min(1 << 20) as usize);
-        entry.read_to_end(&mut data).map_err(|e| malformed(e.to_string()))?;
+        entry
+            .read_to_end(&mut data)
+            .map_err(|e| malformed(e.to_string()))?;
         out.push(PackEntry { path, x, data });
     }
     Ok(out)
@@ -81,12 +105,20 @@ mod tests {
     use super::*;
 
     fn entry(path: &str, x: bool, data: &[u8]) -> PackEntry {
-        PackEntry { path: path.into(), x, data: data.to_vec() }
+        PackEntry {
+            path: path.into(),
+            x,
+            data: data.to_vec(),
+        }
     }
 
     #[test]
     fn round_trips_bytes_paths_and_exec_bits() {
-        let entries = vec![entry("a/b.txt", false, b"hello"), entry("run.sh", true, b""), entry("z", false, &[7; 70_000])];
+        let entries = vec![
+            entry("a/b.txt", false, b"hello"),
+            entry("run.sh", true, b""),
+            entry("z", false, &[7; 70_000]),
+        ];
         let bytes = pack(&entries).unwrap();
         assert_eq!(unpack(Path::new("t.tar"), &bytes).unwrap(), entries);
         assert_eq!(pack(&entries).unwrap(), bytes, "packing is deterministic");
@@ -111,6 +143,9 @@ mod tests {
         assert!(matches!(err, EngineError::MalformedTar { .. }), "{err}");
         assert!(err.to_string().contains("cache/k/out_x.tar"), "{err}");
         let garbage = vec![0xffu8; 1024];
-        assert!(matches!(unpack(Path::new("g.tar"), &garbage), Err(EngineError::MalformedTar { .. })));
+        assert!(matches!(
+            unpack(Path::new("g.tar"), &garbage),
+            Err(EngineError::MalformedTar { .. })
+        ));
     }
 }

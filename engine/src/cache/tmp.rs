@@ -23,7 +23,10 @@ pub struct TmpLimits {
 impl Default for TmpLimits {
     /// heph's: about 1 MiB per entry, 64 MiB in all.
     fn default() -> Self {
-        TmpLimits { per_entry: 1 << 20, total: 64 << 20 }
+        TmpLimits {
+            per_entry: 1 << 20,
+            total: 64 << 20,
+        }
     }
 }
 
@@ -53,7 +56,11 @@ pub struct TmpCache {
 impl TmpCache {
     /// An empty tmp cache spilling into `fs`.
     pub fn new(fs: std::sync::Arc<dyn Fs>, limits: TmpLimits) -> Self {
-        TmpCache { fs, limits, blobs: Arc::new(Mutex::new(Blobs::default())) }
+        TmpCache {
+            fs,
+            limits,
+            blobs: Arc::new(Mutex::new(Blobs::default())),
+        }
     }
 
     /// Stores a blob at `path`, in memory if it fits, else on the file system.
@@ -64,13 +71,17 @@ impl TmpCache {
             let replaced = blobs.memory.get(path).map_or(0, |b| b.len() as u64);
             let total = blobs.bytes - replaced + len;
             if len <= self.limits.per_entry && total <= self.limits.total {
-                blobs.memory.insert(path.to_path_buf(), std::sync::Arc::new(bytes));
+                blobs
+                    .memory
+                    .insert(path.to_path_buf(), std::sync::Arc::new(bytes));
                 blobs.bytes = total;
                 debug_assert!(blobs.bytes <= self.limits.total);
                 return Ok(Placement::Memory);
             }
         }
-        self.fs.write(path, &bytes).map_err(|e| EngineError::io(path, e))?;
+        self.fs
+            .write(path, &bytes)
+            .map_err(|e| EngineError::io(path, e))?;
         Ok(Placement::Spilled)
     }
 

@@ -51,7 +51,7 @@ fn convert(meta: &fs::Metadata) -> Metadata {
         kind,
         len: meta.len(),
         mtime_ns,
-        mode: meta.mode() & 0o7777,
+        mode: meta.mode() & 0o777,
         ino: meta.ino(),
     }
 }

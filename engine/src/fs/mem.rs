@@ -1,14 +1,40 @@
-//! `MemFs`: an in-memory, POSIX-faithful file system (placeholder until the real one lands).
+//! `MemFs`: an in-memory, POSIX-faithful file system for the deterministic simulator.
+//!
+//! It models what the engine can observe through [`Fs`] on Linux:
+//! - an inode table (the `tree` submodule): files, directories and symlinks with permission
+//!   bits, mtime, link count and open-handle count. An inode lives while a directory entry or an
+//!   open handle holds it, so a handle keeps reading *its* file after an unlink or a
+//!   rename-over, and sees truncations and in-place writes made after it was opened;
+//! - path resolution with symlinks in any component (relative to the link's directory) and
+//!   `ELOOP` after 40 hops, with Linux's errno for every failure (`io::Error`s built from raw
+//!   errnos, so kind, message and `raw_os_error` match `DiskFs`);
+//! - a logical clock: every mutation advances it by [`MemFsConfig::tick_ns`], and modified files
+//!   (and directories whose entries changed) get `clock - clock % granularity` as mtime, as
+//!   Linux does (`chmod` ticks but stamps nothing). [`Fs::set_mtime`] sets an mtime exactly and
+//!   does not tick, so restoring an mtime is exact. [`MemFs::advance_clock`] lets time pass;
+//! - a non-root user for reads: opening a file with no read bit is `PermissionDenied`.
+//!   Write permission and directory search bits are not modelled.
+//!
+//! It is deterministic: no real I/O, no wall clock, no randomness, no hash-map iteration.
+//! All state sits behind one [`crate::sync::Mutex`], so `cfg(loom)` builds model it.
 
-use std::io;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io::{self, Read, Write};
 use std::path::Path;
 
+use self::tree::{components, Ino, Tree};
 use super::{Fs, FsRead, FsWrite, Metadata};
+use crate::sync::{lock, Arc, Mutex};
 
 /// Settings of a [`MemFs`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemFsConfig {
-    /// Modification-time granularity in nanoseconds (mtimes are rounded down to it).
+    /// Modification-time granularity in nanoseconds (mtimes are rounded down to it; 0 means 1).
     pub mtime_granularity_ns: u64,
     /// How far the logical clock advances on every mutating operation.
     pub tick_ns: u64,
@@ -23,70 +49,185 @@ impl Default for MemFsConfig {
     }
 }
 
-/// An in-memory file system.
-#[derive(Clone, Debug, Default)]
-pub struct MemFs {}
+/// An in-memory file system. Clones are handles on the same file system.
+#[derive(Clone)]
+pub struct MemFs {
+    state: Arc<Mutex<Tree>>,
+}
 
 impl MemFs {
-    /// An empty file system with a root directory.
+    /// An empty file system with a root directory, its logical clock at 0.
     pub fn new(config: MemFsConfig) -> Self {
-        let _ = config;
-        Self {}
+        let tree = Tree::new(config.tick_ns, config.mtime_granularity_ns);
+        Self {
+            state: Arc::new(Mutex::new(tree)),
+        }
     }
 
-    /// Advances the logical clock by `ns` nanoseconds.
+    /// Advances the logical clock by `ns` nanoseconds (saturating).
     pub fn advance_clock(&self, ns: u64) {
-        let _ = ns;
+        lock(&self.state).advance(ns);
+    }
+
+    /// Live inodes, the root and unlinked-but-open files included (for leak tests).
+    #[doc(hidden)]
+    pub fn inode_count(&self) -> usize {
+        lock(&self.state).inode_count()
+    }
+
+    /// Runs `op` on the tree under the lock.
+    fn with<T>(&self, op: impl FnOnce(&mut Tree) -> io::Result<T>) -> io::Result<T> {
+        op(&mut lock(&self.state))
+    }
+
+    fn handle(&self, ino: Ino, offset: u64) -> Handle {
+        Handle {
+            state: Arc::clone(&self.state),
+            ino,
+            offset,
+        }
+    }
+}
+
+impl Default for MemFs {
+    fn default() -> Self {
+        Self::new(MemFsConfig::default())
+    }
+}
+
+impl fmt::Debug for MemFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tree = lock(&self.state);
+        f.debug_struct("MemFs")
+            .field("inodes", &tree.inode_count())
+            .field("clock_ns", &tree.now())
+            .field("mtime_granularity_ns", &tree.granularity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open file: holds its inode alive and tracks the file offset.
+struct Handle {
+    state: Arc<Mutex<Tree>>,
+    ino: Ino,
+    offset: u64,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        lock(&self.state).close(self.ino);
+    }
+}
+
+/// A read handle from [`Fs::open`].
+struct Reader(Handle);
+
+impl Read for Reader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let handle = &mut self.0;
+        let n = lock(&handle.state).read_at(handle.ino, handle.offset, buf)?;
+        handle.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// A write handle from [`Fs::create`] or [`Fs::open_at`]; writes land immediately.
+struct Writer(Handle);
+
+impl Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let handle = &mut self.0;
+        let n = lock(&handle.state).write_at(handle.ino, handle.offset, buf)?;
+        handle.offset += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
 impl Fs for MemFs {
-    fn open(&self, _: &Path) -> io::Result<Box<dyn FsRead>> {
-        todo!()
+    fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
+        let names = components(path)?;
+        let ino = self.with(|tree| tree.open_read(names))?;
+        Ok(Box::new(Reader(self.handle(ino, 0))))
     }
-    fn create(&self, _: &Path) -> io::Result<Box<dyn FsWrite>> {
-        todo!()
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {
+        let names = components(path)?;
+        let ino = self.with(|tree| tree.create(names))?;
+        Ok(Box::new(Writer(self.handle(ino, 0))))
     }
-    fn open_at(&self, _: &Path, _: u64) -> io::Result<Box<dyn FsWrite>> {
-        todo!()
+
+    fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn FsWrite>> {
+        let names = components(path)?;
+        let ino = self.with(|tree| tree.open_write(names))?;
+        Ok(Box::new(Writer(self.handle(ino, offset))))
     }
-    fn metadata(&self, _: &Path) -> io::Result<Metadata> {
-        todo!()
+
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        let names = components(path)?;
+        self.with(|tree| tree.metadata(names, true))
     }
-    fn symlink_metadata(&self, _: &Path) -> io::Result<Metadata> {
-        todo!()
+
+    fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
+        let names = components(path)?;
+        self.with(|tree| tree.metadata(names, false))
     }
-    fn read_dir(&self, _: &Path) -> io::Result<Vec<String>> {
-        todo!()
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let names = components(path)?;
+        self.with(|tree| tree.read_dir(names))
     }
-    fn create_dir_all(&self, _: &Path) -> io::Result<()> {
-        todo!()
+
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        let names = components(path)?;
+        self.with(|tree| tree.create_dir_all(names))
     }
-    fn set_len(&self, _: &Path, _: u64) -> io::Result<()> {
-        todo!()
+
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()> {
+        let names = components(path)?;
+        self.with(|tree| tree.set_len(names, len))
     }
-    fn remove_file(&self, _: &Path) -> io::Result<()> {
-        todo!()
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        let names = components(path)?;
+        self.with(|tree| tree.remove_file(names))
     }
-    fn remove_dir_all(&self, _: &Path) -> io::Result<()> {
-        todo!()
+
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        let names = components(path)?;
+        self.with(|tree| tree.remove_dir_all(names))
     }
-    fn rename(&self, _: &Path, _: &Path) -> io::Result<()> {
-        todo!()
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let from = components(from)?;
+        let to = components(to)?;
+        self.with(|tree| tree.rename(from, to))
     }
-    fn set_mode(&self, _: &Path, _: u32) -> io::Result<()> {
-        todo!()
+
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        let names = components(path)?;
+        self.with(|tree| tree.set_mode(names, mode))
     }
-    fn set_mtime(&self, _: &Path, _: u64) -> io::Result<()> {
-        todo!()
+
+    fn set_mtime(&self, path: &Path, mtime_ns: u64) -> io::Result<()> {
+        let names = components(path)?;
+        self.with(|tree| tree.set_mtime(names, mtime_ns))
     }
-    fn symlink(&self, _: &Path, _: &Path) -> io::Result<()> {
-        todo!()
+
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        components(target)?;
+        let names = components(link)?;
+        self.with(|tree| tree.symlink(target, names))
     }
+
     fn now_nanos(&self) -> u64 {
-        todo!()
+        lock(&self.state).now()
     }
+
     fn mtime_granularity_ns(&self) -> u64 {
-        todo!()
+        lock(&self.state).granularity()
     }
 }

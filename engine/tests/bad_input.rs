@@ -1,0 +1,256 @@
+//! Every bad input gets a typed error naming the path and what was wrong; never a panic.
+
+mod common;
+
+use std::path::Path;
+
+use common::{both, outcome, World};
+use engine::target::{Driver, ExecOutput, ExecStep};
+use engine::{CacheConfig, ConsumePath, EngineError, Graph, Target};
+
+/// Builds `target` from `targets`; checks the failure's name and that its message contains `needle`.
+fn check(world: &World, targets: Vec<Target>, target: &str, expected: &str, needle: &str) {
+    let out = world.engine(targets, None).build_sync(target);
+    assert_eq!(outcome(&out), expected, "{:?}", world.kind);
+    let message = out.failure.unwrap().error.to_string();
+    assert!(
+        message.contains(needle),
+        "{:?}: {message:?} lacks {needle:?}",
+        world.kind
+    );
+}
+
+fn exec_with(outputs: &[(&str, &str)]) -> Target {
+    let driver = Driver::Exec {
+        steps: vec![ExecStep::Write {
+            path: "o".into(),
+            data: b"x".to_vec(),
+        }],
+        outputs: outputs
+            .iter()
+            .map(|(g, p)| ExecOutput {
+                group: g.to_string(),
+                path: p.into(),
+            })
+            .collect(),
+        consume: ConsumePath::OsCopy,
+    };
+    Target {
+        name: "run".into(),
+        driver,
+        inputs: vec![],
+        cache: CacheConfig::CACHED,
+    }
+}
+
+#[test]
+fn bad_sources() {
+    both(|world| {
+        world.write("dir/inner.txt", b"x").write("a.txt", b"a");
+        world
+            .fs
+            .symlink(Path::new("loop2"), Path::new("loop1"))
+            .unwrap();
+        world
+            .fs
+            .symlink(Path::new("loop1"), Path::new("loop2"))
+            .unwrap();
+        check(
+            world,
+            vec![Target::fs_file("s", "missing.txt")],
+            "s",
+            "s:not_found",
+            "missing source missing.txt",
+        );
+        check(
+            world,
+            vec![Target::fs_file("s", "dir")],
+            "s",
+            "s:not_a_file",
+            "dir is a directory",
+        );
+        check(
+            world,
+            vec![Target::fs_file("s", "loop1")],
+            "s",
+            "s:symlink_loop",
+            "symlink loop while resolving loop1",
+        );
+        check(
+            world,
+            vec![Target::fs_file("s", "../etc/passwd")],
+            "s",
+            "s:path_escape",
+            "contains `..`",
+        );
+        check(
+            world,
+            vec![Target::fs_file("s", "/etc/passwd")],
+            "s",
+            "s:path_escape",
+            "absolute",
+        );
+        check(
+            world,
+            vec![Target::fs_glob("s", &["a[.txt"], &[])],
+            "s",
+            "s:bad_glob",
+            "a[.txt",
+        );
+    });
+}
+
+#[test]
+fn bad_exec_outputs() {
+    both(|world| {
+        check(
+            world,
+            vec![exec_with(&[("out", "../o")])],
+            "run",
+            "run:path_escape",
+            "../o",
+        );
+        check(
+            world,
+            vec![exec_with(&[("out", "/abs")])],
+            "run",
+            "run:path_escape",
+            "absolute",
+        );
+        check(
+            world,
+            vec![exec_with(&[("out", "o"), ("out", "o")])],
+            "run",
+            "run:duplicate_group",
+            "\"out\" in target run",
+        );
+        check(
+            world,
+            vec![exec_with(&[("out", "not-written")])],
+            "run",
+            "run:not_found",
+            "not-written",
+        );
+    });
+}
+
+#[test]
+fn permission_denied_is_typed() {
+    // Root ignores permission bits on a real disk, so this case runs on MemFs only.
+    let world = World::new(common::Kind::Mem);
+    world.write("secret.txt", b"s");
+    world.fs.set_mode(Path::new("secret.txt"), 0o000).unwrap();
+    check(
+        &world,
+        vec![Target::fs_file("s", "secret.txt")],
+        "s",
+        "s:permission_denied",
+        "permission denied: secret.txt",
+    );
+}
+
+#[test]
+fn malformed_cache_tar_is_reported_with_its_path() {
+    both(|world| {
+        world.write("a.txt", b"a");
+        let targets = vec![
+            Target::fs_file("src", "a.txt"),
+            Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
+            Target::concat("use", &["mid"], ConsumePath::OsCopy, CacheConfig::UNCACHED),
+        ];
+        let engine = world.engine(targets.clone(), None);
+        let mid = engine.build_sync("mid").into_result().unwrap();
+        let engine::Content::Tar(tar) = &mid.artifacts[0].content else {
+            panic!("mid packs")
+        };
+        world
+            .fs
+            .write(tar, b"definitely not a tar archive, too short")
+            .unwrap();
+        check(
+            world,
+            targets,
+            "use",
+            "use:malformed_tar",
+            &tar.display().to_string(),
+        );
+    });
+}
+
+#[test]
+fn malformed_manifest_is_reported() {
+    both(|world| {
+        world.write("a.txt", b"a");
+        let targets = vec![
+            Target::fs_file("src", "a.txt"),
+            Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
+        ];
+        let engine = world.engine(targets.clone(), None);
+        let key = engine.build_sync("mid").into_result().unwrap().hashin;
+        world
+            .fs
+            .write(
+                &Path::new(".heph/cache").join(&key).join("manifest.json"),
+                b"{not json",
+            )
+            .unwrap();
+        check(
+            world,
+            targets,
+            "mid",
+            "mid:malformed_manifest",
+            "manifest.json",
+        );
+    });
+}
+
+#[test]
+fn bad_graphs() {
+    let dup = Graph::new(vec![Target::fs_file("a", "x"), Target::fs_file("a", "y")]).unwrap_err();
+    assert!(
+        dup.to_string().contains("duplicate target name \"a\""),
+        "{dup}"
+    );
+    let unknown = Graph::new(vec![Target::concat(
+        "c",
+        &["nope"],
+        ConsumePath::OsCopy,
+        CacheConfig::CACHED,
+    )])
+    .unwrap_err();
+    assert!(
+        unknown.to_string().contains("unknown input \"nope\""),
+        "{unknown}"
+    );
+    let mut a = Target::concat("a", &["b"], ConsumePath::OsCopy, CacheConfig::CACHED);
+    let b = Target::concat("b", &["a"], ConsumePath::OsCopy, CacheConfig::CACHED);
+    let cycle = Graph::new(vec![a.clone(), b])
+        .unwrap()
+        .order("a")
+        .unwrap_err();
+    assert!(
+        matches!(cycle, EngineError::Graph(ref m) if m.contains("cycle")),
+        "{cycle}"
+    );
+    a.inputs.clear();
+    assert!(Graph::new(vec![a]).unwrap().order("zzz").is_err());
+}
+
+#[test]
+fn views_cannot_cross_the_plugin_abi() {
+    both(|world| {
+        world.write("a.txt", b"a");
+        let targets = vec![
+            Target::fs_file("src", "a.txt"),
+            Target::group("g", &["src"], "lib"),
+            Target::plugin("p", &["g"], &[], CacheConfig::UNCACHED),
+        ];
+        check(
+            world,
+            targets,
+            "p",
+            "p:view_across_abi",
+            "cannot cross the plugin ABI",
+        );
+    });
+}

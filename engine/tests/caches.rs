@@ -1,0 +1,157 @@
+//! The tmp cache spills without loss; the local cache writes its manifest last and refuses
+//! duplicate group names; the walker cache is heph's by default and git's with the racy option.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::both;
+use engine::cache::{LocalCache, Manifest, ManifestArtifact, Placement, TmpCache, TmpLimits};
+use engine::fs::{Fs, MemFs, MemFsConfig};
+use engine::walker::WalkerCache;
+use engine::{ArtifactType, Ctx, EngineError};
+
+#[test]
+fn tmp_cache_spills_beyond_its_limits_without_loss() {
+    both(|world| {
+        let cache = TmpCache::new(
+            world.fs.clone(),
+            TmpLimits {
+                per_entry: 10,
+                total: 25,
+            },
+        );
+        let check = |path: &str, len: usize, placement: Placement| {
+            assert_eq!(
+                cache.put(Path::new(path), vec![len as u8; len]).unwrap(),
+                placement,
+                "{path}"
+            );
+        };
+        check("t/a", 10, Placement::Memory);
+        check("t/b", 11, Placement::Spilled); // over per-entry
+        check("t/c", 10, Placement::Memory);
+        check("t/d", 6, Placement::Spilled); // over total
+        check("t/e", 5, Placement::Memory);
+        assert_eq!(cache.memory_bytes(), 25);
+        for (path, len) in [
+            ("t/a", 10),
+            ("t/b", 11),
+            ("t/c", 10),
+            ("t/d", 6),
+            ("t/e", 5),
+        ] {
+            assert_eq!(
+                *cache.get(Path::new(path), 1 << 20).unwrap().unwrap(),
+                vec![len as u8; len],
+                "{path}"
+            );
+        }
+        assert!(world.fs.exists(Path::new("t/b")) && !world.fs.exists(Path::new("t/a")));
+        assert!(cache.get(Path::new("t/zzz"), 1 << 20).unwrap().is_none());
+    });
+}
+
+#[test]
+fn local_cache_manifest_last_and_no_duplicates() {
+    both(|world| {
+        let cache = LocalCache::new(world.fs.clone(), Path::new("c"));
+        cache.put_tar("k", "out_a.tar", b"tar").unwrap();
+        assert_eq!(
+            cache.manifest("k").unwrap(),
+            None,
+            "no manifest yet: a miss"
+        );
+        assert!(cache.keys().unwrap().is_empty());
+        let art = |group: &str| ManifestArtifact {
+            group: group.into(),
+            kind: ArtifactType::Output,
+            tar: format!("out_{group}.tar"),
+            hashout: "h".into(),
+        };
+        let dup = Manifest {
+            key: "k".into(),
+            artifacts: vec![art("a"), art("a")],
+        };
+        assert!(matches!(
+            cache.commit(&dup),
+            Err(EngineError::DuplicateGroup { .. })
+        ));
+        assert_eq!(
+            cache.manifest("k").unwrap(),
+            None,
+            "a rejected entry stays invisible"
+        );
+        let good = Manifest {
+            key: "k".into(),
+            artifacts: vec![art("a"), art("b")],
+        };
+        cache.commit(&good).unwrap();
+        assert_eq!(cache.manifest("k").unwrap(), Some(good));
+        assert_eq!(cache.keys().unwrap(), vec!["k".to_string()]);
+    });
+}
+
+fn mem(granularity: u64) -> Arc<MemFs> {
+    Arc::new(MemFs::new(MemFsConfig {
+        mtime_granularity_ns: granularity,
+        tick_ns: 1_000,
+    }))
+}
+
+/// Same-size edit with the mtime restored: heph's walker returns the stale hash.
+fn stale_after_restored_mtime(racy: bool, granularity: u64) -> bool {
+    let fs = mem(granularity);
+    let ctx = Ctx::new(fs.clone());
+    let path = Path::new("a.txt");
+    fs.write(path, b"version 1").unwrap();
+    fs.advance_clock(10_000);
+    let walker = WalkerCache::new(racy);
+    let first = walker.hash(&ctx, path).unwrap();
+    let mtime = fs.metadata(path).unwrap().mtime_ns;
+    fs.write(path, b"version 2").unwrap();
+    fs.set_mtime(path, mtime).unwrap();
+    let second = walker.hash(&ctx, path).unwrap();
+    second.hashout == first.hashout
+}
+
+#[test]
+fn walker_cache_staleness_heph_versus_racy() {
+    assert!(
+        stale_after_restored_mtime(false, 1),
+        "heph trusts size+mtime"
+    );
+    assert!(
+        stale_after_restored_mtime(false, 1_000_000_000),
+        "heph trusts size+mtime"
+    );
+    assert!(
+        !stale_after_restored_mtime(true, 1_000_000_000),
+        "racy: mtime within granularity of recording"
+    );
+    assert!(
+        stale_after_restored_mtime(true, 1),
+        "racy cannot see an mtime restored long after"
+    );
+}
+
+#[test]
+fn walker_cache_returns_stored_exec_bit_and_rehashes_on_size_change() {
+    let fs = mem(1);
+    let ctx = Ctx::new(fs.clone());
+    let path = Path::new("a.sh");
+    fs.write(path, b"echo").unwrap();
+    let walker = WalkerCache::new(false);
+    let first = walker.hash(&ctx, path).unwrap();
+    assert!(!first.cached && !first.x);
+    let mtime = fs.metadata(path).unwrap().mtime_ns;
+    fs.set_mode(path, 0o755).unwrap();
+    fs.set_mtime(path, mtime).unwrap();
+    let second = walker.hash(&ctx, path).unwrap();
+    assert!(second.cached && !second.x, "stored exec bit, as heph");
+    fs.write(path, b"echo hi").unwrap();
+    let third = walker.hash(&ctx, path).unwrap();
+    assert!(!third.cached && third.x);
+    assert_eq!(third.hashout, engine::hash::bytes_hashout(b"echo hi", true));
+}

@@ -1,0 +1,220 @@
+//! Mutations of workspace files and the points where they fire.
+
+use std::io::Write;
+use std::path::Path;
+
+use engine::fs::Fs;
+use engine::probe::Probe;
+use serde::{Deserialize, Serialize};
+
+/// What is done to a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutationKind {
+    /// New bytes of another size.
+    Rewrite,
+    /// Same size, different bytes.
+    SameSizeEdit,
+    /// Same size, different bytes, mtime restored to what it was.
+    SameSizeEditRestoreMtime,
+    /// One byte appended.
+    Append,
+    /// Cut to half its size.
+    Truncate,
+    /// Unlinked.
+    Delete,
+    /// A new file renamed over it.
+    RenameOver,
+    /// Exec bit set.
+    ChmodX,
+    /// Exec bit cleared.
+    ChmodNoX,
+    /// Only the mtime moves.
+    Touch,
+    /// Rewritten with identical bytes.
+    IdenticalRewrite,
+    /// Changed, then changed back, before anyone reads it.
+    Aba,
+}
+
+impl MutationKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [MutationKind; 12] = [
+        MutationKind::Rewrite,
+        MutationKind::SameSizeEdit,
+        MutationKind::SameSizeEditRestoreMtime,
+        MutationKind::Append,
+        MutationKind::Truncate,
+        MutationKind::Delete,
+        MutationKind::RenameOver,
+        MutationKind::ChmodX,
+        MutationKind::ChmodNoX,
+        MutationKind::Touch,
+        MutationKind::IdenticalRewrite,
+        MutationKind::Aba,
+    ];
+
+    /// The snake_case name used in reports.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+}
+
+/// Where a mutation fires. `file`/`target` indices refer to the scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "point")]
+pub enum Point {
+    /// Before the file is hashed.
+    BeforeHash,
+    /// After it was hashed, before any consumer's hashin.
+    AfterHash,
+    /// After the hashin of consumer `consumer`.
+    AfterHashin {
+        /// Consumer index.
+        consumer: usize,
+    },
+    /// After consumer `consumer` wrote its cache entry.
+    AfterCacheWrite {
+        /// Consumer index.
+        consumer: usize,
+    },
+    /// When the file is opened as a passthrough source.
+    AtOpen,
+    /// After read chunk `chunk` of the file.
+    AfterChunk {
+        /// Chunk index.
+        chunk: u32,
+    },
+    /// At EOF of the file's reader, before verification.
+    AtEof,
+    /// After consumer `consumer` materialized its inputs, before the next consumer.
+    BetweenConsumers {
+        /// Consumer index.
+        consumer: usize,
+    },
+    /// Between the first build and the incremental rebuild.
+    BetweenBuilds,
+}
+
+impl Point {
+    /// The report name of the point (without its index).
+    pub fn name(self) -> &'static str {
+        match self {
+            Point::BeforeHash => "before_hash",
+            Point::AfterHash => "after_hash",
+            Point::AfterHashin { .. } => "after_hashin",
+            Point::AfterCacheWrite { .. } => "after_cache_write",
+            Point::AtOpen => "at_open",
+            Point::AfterChunk { .. } => "after_chunk",
+            Point::AtEof => "at_eof",
+            Point::BetweenConsumers { .. } => "between_consumers",
+            Point::BetweenBuilds => "between_builds",
+        }
+    }
+
+    /// True when `probe` is this point for the file at `path` with consumers named by `consumer`.
+    pub fn matches(
+        self,
+        probe: &Probe<'_>,
+        path: &Path,
+        consumer: &dyn Fn(usize) -> String,
+    ) -> bool {
+        match (self, probe) {
+            (Point::BeforeHash, Probe::BeforeHash { path: p }) => *p == path,
+            (Point::AfterHash, Probe::AfterHash { path: p, .. }) => *p == path,
+            (Point::AfterHashin { consumer: c }, Probe::AfterHashin { target, .. }) => {
+                *target == consumer(c)
+            }
+            (Point::AfterCacheWrite { consumer: c }, Probe::AfterCacheWrite { target, .. }) => {
+                *target == consumer(c)
+            }
+            (Point::AtOpen, Probe::OpenPassthrough { path: p }) => *p == path,
+            (Point::AfterChunk { chunk }, Probe::AfterReadChunk { path: p, index }) => {
+                *p == path && *index == chunk
+            }
+            (Point::AtEof, Probe::AtEof { path: p }) => *p == path,
+            (
+                Point::BetweenConsumers { consumer: c },
+                Probe::AfterMaterialize { consumer: name },
+            ) => *name == consumer(c),
+            _ => false,
+        }
+    }
+}
+
+/// Filler bytes that differ from `old` at every position, deterministic.
+fn different(old: &[u8], len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| old.get(i).map_or(b'm', |b| b.wrapping_add(1)))
+        .collect()
+}
+
+/// Applies `kind` to `path`. Returns a description of what happened, or an error message if the
+/// file was not there to mutate (a no-op, recorded as such).
+pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{kind:?} on {}: {e}", path.display());
+    let meta = fs.metadata(path).map_err(err)?;
+    let old = fs.read(path, 1 << 30).map_err(err)?;
+    match kind {
+        MutationKind::Rewrite => {
+            edit(fs, path, &different(&old, old.len() + 3), meta.mtime_ns).map_err(err)
+        }
+        MutationKind::SameSizeEdit => {
+            edit(fs, path, &different(&old, old.len()), meta.mtime_ns).map_err(err)
+        }
+        MutationKind::SameSizeEditRestoreMtime => {
+            overwrite_in_place(fs, path, &different(&old, old.len())).map_err(err)?;
+            fs.set_mtime(path, meta.mtime_ns).map_err(err)
+        }
+        MutationKind::Append => {
+            let mut file = fs.open_at(path, old.len() as u64).map_err(err)?;
+            file.write_all(b"+").map_err(err)?;
+            drop(file);
+            bump_mtime(fs, path, meta.mtime_ns).map_err(err)
+        }
+        MutationKind::Truncate => {
+            fs.set_len(path, old.len() as u64 / 2).map_err(err)?;
+            bump_mtime(fs, path, meta.mtime_ns).map_err(err)
+        }
+        MutationKind::Delete => fs.remove_file(path).map_err(err),
+        MutationKind::RenameOver => {
+            let tmp = path.with_extension("sim-new");
+            fs.write(&tmp, &different(&old, old.len().max(1)))
+                .map_err(err)?;
+            fs.rename(&tmp, path).map_err(err)
+        }
+        MutationKind::ChmodX => fs.set_mode(path, meta.mode | 0o111).map_err(err),
+        MutationKind::ChmodNoX => fs.set_mode(path, meta.mode & !0o111).map_err(err),
+        MutationKind::Touch => fs
+            .set_mtime(path, meta.mtime_ns + 1_000_000_000)
+            .map_err(err),
+        MutationKind::IdenticalRewrite => edit(fs, path, &old, meta.mtime_ns).map_err(err),
+        MutationKind::Aba => {
+            edit(fs, path, &different(&old, old.len() + 1), meta.mtime_ns).map_err(err)?;
+            edit(fs, path, &old, meta.mtime_ns).map_err(err)
+        }
+    }
+}
+
+/// Rewrites content in place (same inode, O_TRUNC) and makes sure the mtime moved, as a later
+/// edit would on any file system (coarse real clocks may otherwise leave it unchanged).
+fn edit(fs: &dyn Fs, path: &Path, data: &[u8], old_mtime: u64) -> std::io::Result<()> {
+    overwrite_in_place(fs, path, data)?;
+    bump_mtime(fs, path, old_mtime)
+}
+
+fn overwrite_in_place(fs: &dyn Fs, path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut file = fs.create(path)?;
+    file.write_all(data)?;
+    file.flush()
+}
+
+fn bump_mtime(fs: &dyn Fs, path: &Path, old_mtime: u64) -> std::io::Result<()> {
+    if fs.metadata(path)?.mtime_ns <= old_mtime {
+        fs.set_mtime(path, old_mtime + 1_000_000)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! Scenarios: a small build graph, file contents and a list of mutations, all derived from
+//! `(seed, index)` or written by hand, and turned into engine targets.
+
+use serde::{Deserialize, Serialize};
+
+use engine::{CacheConfig, ConsumePath, Target};
+
+use crate::mutation::{MutationKind, Point};
+use crate::rng::Rng;
+
+/// At most this many files in a generated scenario.
+pub const MAX_FILES: usize = 4;
+/// At most this many consumers.
+pub const MAX_CONSUMERS: usize = 3;
+/// At most this many mutations.
+pub const MAX_MUTATIONS: usize = 3;
+/// Sizes that sit on interesting boundaries (64 KiB chunks, empty, one byte).
+pub const BOUNDARY_SIZES: [u64; 8] = [0, 1, 4095, 65_535, 65_536, 65_537, 131_072, 200_000];
+
+/// One workspace file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSpec {
+    /// Size in bytes.
+    pub size: u64,
+    /// Seed of its bytes.
+    pub fill: u8,
+    /// Exec bit.
+    pub x: bool,
+    /// Matched by the glob target instead of having its own fs:file target.
+    pub globbed: bool,
+    /// This path is a symlink to file `link_to` (which must not itself be a link).
+    pub link_to: Option<usize>,
+}
+
+impl FileSpec {
+    /// The bytes of the file (for a link: of its target, see [`Scenario::content`]).
+    pub fn bytes(&self) -> Vec<u8> {
+        (0..self.size)
+            .map(|i| ((i % 251) as u8) ^ self.fill)
+            .collect()
+    }
+}
+
+/// What a consumer reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// The fs:file target of file `i`.
+    File(usize),
+    /// The fs:glob target.
+    Glob,
+    /// The group (View) target.
+    View,
+    /// The packed output of an earlier consumer.
+    Consumer(usize),
+}
+
+/// One consumer of source artifacts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerSpec {
+    /// Its inputs.
+    pub inputs: Vec<Input>,
+    /// How it materializes them (plugins always read in ABI chunks).
+    pub via: ConsumePath,
+    /// Cache enabled (else tmp).
+    pub cached: bool,
+    /// An out-of-process plugin (reads through the ABI, exposes file `exposes`).
+    pub plugin: bool,
+}
+
+/// One mutation: what, to which file, when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutationSpec {
+    /// File index.
+    pub file: usize,
+    /// What is done.
+    pub kind: MutationKind,
+    /// When.
+    pub point: Point,
+}
+
+/// A whole schedule: files, graph, mutations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// Workspace files.
+    pub files: Vec<FileSpec>,
+    /// Files (by index, not globbed) in the group View.
+    pub view: Vec<usize>,
+    /// Consumers, built in order within each build.
+    pub consumers: Vec<ConsumerSpec>,
+    /// Mutations.
+    pub mutations: Vec<MutationSpec>,
+}
+
+impl Scenario {
+    /// The workspace path of file `i`.
+    pub fn path(&self, i: usize) -> String {
+        match (&self.files[i].globbed, self.files[i].link_to) {
+            (_, Some(_)) => format!("src/l{i}.txt"),
+            (true, None) => format!("src/g{i}.txt"),
+            (false, None) => format!("src/f{i}.txt"),
+        }
+    }
+
+    /// The initial bytes and exec bit seen through file `i` (following a link).
+    pub fn content(&self, i: usize) -> (Vec<u8>, bool) {
+        let real = self.files[i].link_to.unwrap_or(i);
+        (self.files[real].bytes(), self.files[real].x)
+    }
+
+    /// The engine name of consumer `k`.
+    pub fn consumer_name(k: usize) -> String {
+        format!("c{k}")
+    }
+
+    /// True when some file is matched by the glob target.
+    pub fn has_glob(&self) -> bool {
+        self.files.iter().any(|f| f.globbed)
+    }
+
+    /// The engine targets of this scenario, plus the root that builds every consumer.
+    pub fn targets(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        for i in 0..self.files.len() {
+            if !self.files[i].globbed {
+                targets.push(Target::fs_file(&format!("file{i}"), &self.path(i)));
+            }
+        }
+        if self.has_glob() {
+            targets.push(Target::fs_glob("glob", &["src/g*.txt"], &["src/*.sim-new"]));
+        }
+        if !self.view.is_empty() {
+            let names: Vec<String> = self.view.iter().map(|i| format!("file{i}")).collect();
+            targets.push(Target::group(
+                "view",
+                &names.iter().map(String::as_str).collect::<Vec<_>>(),
+                "lib",
+            ));
+        }
+        for (k, consumer) in self.consumers.iter().enumerate() {
+            targets.push(self.consumer_target(k, consumer));
+        }
+        let consumers: Vec<String> = (0..self.consumers.len()).map(Self::consumer_name).collect();
+        targets.push(Target::group(
+            "all",
+            &consumers.iter().map(String::as_str).collect::<Vec<_>>(),
+            "all",
+        ));
+        targets
+    }
+
+    fn consumer_target(&self, k: usize, consumer: &ConsumerSpec) -> Target {
+        let inputs: Vec<String> = consumer
+            .inputs
+            .iter()
+            .map(|input| match input {
+                Input::File(i) => format!("file{i}"),
+                Input::Glob => "glob".into(),
+                Input::View => "view".into(),
+                Input::Consumer(j) => Self::consumer_name(*j),
+            })
+            .collect();
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let cache = if consumer.cached {
+            CacheConfig::CACHED
+        } else {
+            CacheConfig::UNCACHED
+        };
+        let name = Self::consumer_name(k);
+        if consumer.plugin {
+            Target::plugin(&name, &inputs, &[], cache)
+        } else {
+            Target::concat(&name, &inputs, consumer.via, cache)
+        }
+    }
+
+    /// Checks the structural rules the generator keeps; hand-written scenarios are checked too.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.files.is_empty() || self.files.len() > MAX_FILES * 2 {
+            return Err(format!(
+                "{} files; want 1..={}",
+                self.files.len(),
+                MAX_FILES * 2
+            ));
+        }
+        for (i, file) in self.files.iter().enumerate() {
+            if let Some(j) = file.link_to {
+                if j >= self.files.len() || self.files[j].link_to.is_some() || j == i {
+                    return Err(format!("file {i} links to {j}, which is not a plain file"));
+                }
+            }
+        }
+        for (k, consumer) in self.consumers.iter().enumerate() {
+            for input in &consumer.inputs {
+                match *input {
+                    Input::File(i) if i >= self.files.len() || self.files[i].globbed => {
+                        return Err(format!("consumer {k}: bad file input {i}"))
+                    }
+                    Input::Consumer(j) if j >= k || self.consumers[j].plugin => {
+                        return Err(format!("consumer {k}: bad consumer input {j}"))
+                    }
+                    Input::View if self.view.is_empty() || consumer.plugin => {
+                        return Err(format!("consumer {k}: bad view input"))
+                    }
+                    Input::Glob if !self.has_glob() => {
+                        return Err(format!("consumer {k}: no glob"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for m in &self.mutations {
+            if m.file >= self.files.len() {
+                return Err(format!("mutation on missing file {}", m.file));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Generates schedule `index` of campaign `seed`.
+pub fn generate(seed: u64, index: u64) -> Scenario {
+    let mut rng = Rng::for_schedule(seed, index);
+    let n = 1 + rng.below(MAX_FILES as u64) as usize;
+    let mut files = Vec::with_capacity(n + 1);
+    for _ in 0..n {
+        let size = if rng.chance(3, 10) {
+            *rng.pick(&BOUNDARY_SIZES)
+        } else {
+            rng.below(200)
+        };
+        files.push(FileSpec {
+            size,
+            fill: rng.below(256) as u8,
+            x: rng.chance(1, 4),
+            globbed: rng.chance(1, 4),
+            link_to: None,
+        });
+    }
+    if rng.chance(1, 5) {
+        let target = rng.below(n as u64) as usize;
+        files.push(FileSpec {
+            size: 0,
+            fill: 0,
+            x: false,
+            globbed: false,
+            link_to: Some(target),
+        });
+    }
+    let singles: Vec<usize> = (0..files.len()).filter(|&i| !files[i].globbed).collect();
+    let view: Vec<usize> = if !singles.is_empty() && rng.chance(1, 3) {
+        singles
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(1, 2))
+            .collect()
+    } else {
+        vec![]
+    };
+    let mut scenario = Scenario {
+        files,
+        view,
+        consumers: vec![],
+        mutations: vec![],
+    };
+    let consumers = 1 + rng.below(MAX_CONSUMERS as u64) as usize;
+    for k in 0..consumers {
+        let consumer = generate_consumer(&mut rng, &scenario, &singles, k);
+        scenario.consumers.push(consumer);
+    }
+    let mutations = rng.below(MAX_MUTATIONS as u64 + 1) as usize;
+    for _ in 0..mutations {
+        let m = generate_mutation(&mut rng, &scenario);
+        scenario.mutations.push(m);
+    }
+    debug_assert_eq!(scenario.validate(), Ok(()));
+    scenario
+}
+
+const VIAS: [ConsumePath; 4] = [
+    ConsumePath::OsCopy,
+    ConsumePath::Fuse,
+    ConsumePath::ViewRepack,
+    ConsumePath::PlainReader,
+];
+
+fn generate_consumer(
+    rng: &mut Rng,
+    scenario: &Scenario,
+    singles: &[usize],
+    k: usize,
+) -> ConsumerSpec {
+    let plugin = rng.chance(1, 6);
+    let mut inputs: Vec<Input> = singles
+        .iter()
+        .copied()
+        .filter(|_| rng.chance(1, 2))
+        .map(Input::File)
+        .collect();
+    if scenario.has_glob() && rng.chance(2, 3) {
+        inputs.push(Input::Glob);
+    }
+    if !scenario.view.is_empty() && !plugin && rng.chance(1, 2) {
+        inputs.push(Input::View);
+    }
+    let earlier: Vec<usize> = (0..k).filter(|&j| !scenario.consumers[j].plugin).collect();
+    if !earlier.is_empty() && rng.chance(1, 3) {
+        inputs.push(Input::Consumer(*rng.pick(&earlier)));
+    }
+    if inputs.is_empty() {
+        inputs.push(if singles.is_empty() {
+            Input::Glob
+        } else {
+            Input::File(*rng.pick(singles))
+        });
+    }
+    let via = if plugin {
+        ConsumePath::AbiChunked
+    } else {
+        *rng.pick(&VIAS)
+    };
+    ConsumerSpec {
+        inputs,
+        via,
+        cached: rng.chance(1, 2),
+        plugin,
+    }
+}
+
+fn generate_mutation(rng: &mut Rng, scenario: &Scenario) -> MutationSpec {
+    let file = rng.below(scenario.files.len() as u64) as usize;
+    let kind = *rng.pick(&MutationKind::ALL);
+    let consumer = rng.below(scenario.consumers.len() as u64) as usize;
+    let point = match rng.below(9) {
+        0 => Point::BeforeHash,
+        1 => Point::AfterHash,
+        2 => Point::AfterHashin { consumer },
+        3 => Point::AfterCacheWrite { consumer },
+        4 => Point::AtOpen,
+        5 => Point::AfterChunk {
+            chunk: rng.below(3) as u32,
+        },
+        6 => Point::AtEof,
+        7 => Point::BetweenConsumers { consumer },
+        _ => Point::BetweenBuilds,
+    };
+    MutationSpec { file, kind, point }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_deterministic_and_valid() {
+        for index in 0..500 {
+            let a = generate(42, index);
+            assert_eq!(a, generate(42, index));
+            assert_eq!(a.validate(), Ok(()), "schedule {index}: {a:?}");
+            engine::Graph::new(a.targets()).unwrap();
+        }
+    }
+
+    #[test]
+    fn generation_covers_every_kind_and_point() {
+        let mut kinds = std::collections::BTreeSet::new();
+        let mut points = std::collections::BTreeSet::new();
+        for index in 0..2000 {
+            for m in generate(1, index).mutations {
+                kinds.insert(m.kind);
+                points.insert(m.point.name());
+            }
+        }
+        assert_eq!(kinds.len(), MutationKind::ALL.len());
+        assert_eq!(points.len(), 9);
+    }
+}

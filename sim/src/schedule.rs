@@ -1,0 +1,193 @@
+//! Running one schedule: set up the workspace, build twice with mutations firing at their
+//! points, and let the oracle judge each build.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use engine::fs::{DiskFs, Fs, MemFs, MemFsConfig};
+use engine::{BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
+use serde::{Deserialize, Serialize};
+
+use crate::observer::{Fired, SimObserver};
+use crate::oracle::{Broken, Finding, Oracle};
+use crate::scenario::Scenario;
+use crate::shadow::oracle_hashout;
+
+/// Which file system a schedule runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum FsKind {
+    /// The in-memory MemFs.
+    Mem,
+    /// A real temporary directory.
+    Disk,
+}
+
+/// What engine the schedule runs against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// The reference engine as it is.
+    #[default]
+    Reference,
+    /// A wrapper that alters the first delivered byte and reports success: the oracle must catch it.
+    TamperDelivered,
+}
+
+/// How to run a schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// File system.
+    pub fs: FsKind,
+    /// Git-style racy walker cache.
+    pub racy: bool,
+    /// Engine under test.
+    pub variant: Variant,
+    /// Keep the full event trace in the result.
+    pub keep_trace: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            fs: FsKind::Mem,
+            racy: false,
+            variant: Variant::Reference,
+            keep_trace: false,
+        }
+    }
+}
+
+/// Everything one schedule did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScheduleResult {
+    /// Outcome of each build: `ok` or `target:error_name`.
+    pub outcomes: Vec<String>,
+    /// Error messages of failed builds.
+    pub errors: Vec<String>,
+    /// Broken invariants.
+    pub broken: Vec<Broken>,
+    /// Findings.
+    pub findings: Vec<Finding>,
+    /// Mutations that fired.
+    pub fired: Vec<Fired>,
+    /// A file-system-independent digest of what each consumer received (for differential runs).
+    pub deliveries: Vec<String>,
+    /// The event trace, when asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<Vec<Event>>,
+}
+
+fn make_fs(kind: FsKind) -> Result<(Arc<dyn Fs>, Option<tempfile::TempDir>), String> {
+    match kind {
+        FsKind::Mem => Ok((Arc::new(MemFs::new(MemFsConfig::default())), None)),
+        FsKind::Disk => {
+            let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
+            let fs =
+                DiskFs::new(dir.path()).map_err(|e| format!("{}: {e}", dir.path().display()))?;
+            Ok((Arc::new(fs), Some(dir)))
+        }
+    }
+}
+
+/// Writes the scenario's files (and symlinks) into `fs`.
+pub fn populate(fs: &dyn Fs, scenario: &Scenario) -> Result<(), String> {
+    let err = |path: &str, e: std::io::Error| format!("setting up {path}: {e}");
+    for (i, file) in scenario.files.iter().enumerate() {
+        let path = scenario.path(i);
+        if let Some(j) = file.link_to {
+            let target = scenario.path(j);
+            let name = Path::new(&target).file_name().unwrap_or_default();
+            fs.create_dir_all(Path::new("src"))
+                .map_err(|e| err(&path, e))?;
+            fs.symlink(Path::new(name), Path::new(&path))
+                .map_err(|e| err(&path, e))?;
+            continue;
+        }
+        fs.write(Path::new(&path), &file.bytes())
+            .map_err(|e| err(&path, e))?;
+        fs.set_mode(Path::new(&path), if file.x { 0o755 } else { 0o644 })
+            .map_err(|e| err(&path, e))?;
+    }
+    Ok(())
+}
+
+fn tamper(out: &mut BuildOutput) {
+    for (_, result) in out.results.iter_mut() {
+        if let Some(item) = result.delivered.iter_mut().find(|d| !d.data.is_empty()) {
+            item.data[0] ^= 0x20;
+            return;
+        }
+    }
+}
+
+fn outcome(out: &BuildOutput) -> (String, String) {
+    match &out.failure {
+        None => ("ok".into(), String::new()),
+        Some(f) => (
+            format!("{}:{}", f.target, f.error.name()),
+            f.error.to_string(),
+        ),
+    }
+}
+
+fn deliveries(out: &BuildOutput, build: usize) -> Vec<String> {
+    let mut digest = Vec::new();
+    for (name, result) in &out.results {
+        for item in &result.delivered {
+            digest.push(format!(
+                "b{build} {name} {} x={} {}",
+                item.path.display(),
+                item.x,
+                oracle_hashout(&item.data, false)
+            ));
+        }
+    }
+    digest
+}
+
+/// Runs one schedule: two builds of every consumer, mutations at their points, oracle after each.
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
+    scenario.validate()?;
+    let (fs, _dir) = make_fs(options.fs)?;
+    populate(&*fs, scenario)?;
+    let observer = Arc::new(SimObserver::new(scenario));
+    let ctx = Ctx::new(fs.clone()).with_observer(observer.clone());
+    let graph = Graph::new(scenario.targets()).map_err(|e| e.to_string())?;
+    let config = EngineConfig {
+        racy_walker: options.racy,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(ctx, graph, config);
+    let mut oracle = Oracle::default();
+    let mut result = ScheduleResult::default();
+    for build in 1..=2u8 {
+        observer.start_build(build, &*fs);
+        let mut out = engine.build_sync("all");
+        if options.variant == Variant::TamperDelivered {
+            tamper(&mut out);
+        }
+        let events = engine.ctx().trace.take();
+        observer.with_shadow(|shadow| {
+            oracle.check_build(
+                scenario,
+                options.racy,
+                &out,
+                &events,
+                shadow,
+                engine.store(),
+            )
+        });
+        let (name, message) = outcome(&out);
+        result.outcomes.push(name);
+        result.errors.push(message);
+        result.deliveries.extend(deliveries(&out, build as usize));
+        if options.keep_trace {
+            result.trace.push(events);
+        }
+    }
+    result.broken = oracle.broken;
+    result.findings = oracle.findings;
+    result.fired = observer.fired();
+    Ok(result)
+}
