@@ -5,6 +5,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 
 sim_seed := env_var_or_default("SIM_SEED", "1")
 sim_schedules := env_var_or_default("SIM_SCHEDULES", "100000")
+threads := `nproc 2>/dev/null || echo 2`
 
 # List the recipes.
 default:
@@ -16,13 +17,28 @@ test:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
 
-# The main job: a simulation campaign (SIM_SEED, SIM_SCHEDULES override it).
+# The main job: a MemFs campaign, then a MemFs/DiskFs differential run (SIM_SEED, SIM_SCHEDULES).
 sim:
-    cargo run --release --locked -p sim -- run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs both
+    cargo build --release --locked -p sim
+    ./target/release/sim run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs mem --threads {{threads}} --json sim-report.json
+    ./target/release/sim run --seed {{sim_seed}} --schedules 2000 --fs both --threads {{threads}} --json sim-report-differential.json
 
-# A short engine demo: one build on a temporary real directory, with its event trace.
-demo:
-    cargo run --release --locked -p sim --example demo
+# The exhaustive small-scope enumeration on both file systems.
+exhaustive:
+    cargo run --release --locked -p sim -- exhaustive --fs both
+
+# A chaos run: a real thread mutates files on DiskFs while the engine runs.
+chaos seed="1" schedules="2000":
+    cargo run --release --locked -p sim -- chaos --seed {{seed}} --schedules {{schedules}}
+
+# Print the trace of one schedule.
+replay seed schedule fs="mem":
+    cargo run --release --locked -p sim -- replay --seed {{seed}} --schedule {{schedule}} --fs {{fs}}
+
+# A long campaign (10^6 schedules) for engine changes; not part of `just test`.
+soak seed="1":
+    cargo build --release --locked -p sim
+    ./target/release/sim run --seed {{seed}} --schedules 1000000 --fs mem --threads {{threads}} --json sim-report-soak.json
 
 # Format the workspace.
 fmt:

@@ -322,7 +322,7 @@ fn plugin(
     for (index, source) in sources.iter().enumerate() {
         check_out_path(source)?;
         let artifact = source_artifact(engine, &format!("src{index}"), source)?;
-        outputs.push(abi::decode(&abi::encode(&artifact)?)?);
+        outputs.push(abi::from_wire(abi::to_wire(&artifact)?));
     }
     let sandbox = engine.sandbox_dir(&target.name);
     let delivered = materialize(
@@ -349,7 +349,7 @@ fn plugin(
         },
         hashout,
     };
-    outputs.push(abi::decode(&abi::encode(&raw)?)?);
+    outputs.push(abi::from_wire(abi::to_wire(&raw)?));
     let sandbox = Some(sandbox);
     Ok(DriverRun {
         outputs,

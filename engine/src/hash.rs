@@ -56,12 +56,33 @@ pub fn render(digest: u64) -> String {
     text
 }
 
+thread_local! {
+    static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's reusable [`CHUNK`]-sized buffer (zeroed once, not per call).
+/// Re-entrant calls get a fresh buffer instead of panicking.
+pub fn with_chunk_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
+    CHUNK_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() != CHUNK {
+                buf.resize(CHUNK, 0);
+            }
+            f(&mut buf)
+        }
+        Err(_) => f(&mut vec![0u8; CHUNK]),
+    })
+}
+
 /// Hashes everything `reader` yields, in [`CHUNK`]-sized reads, then the exec byte.
 pub fn hash_reader(reader: &mut dyn Read, x: bool) -> io::Result<String> {
+    with_chunk_buffer(|buf| hash_reader_with(reader, x, buf))
+}
+
+fn hash_reader_with(reader: &mut dyn Read, x: bool, buf: &mut [u8]) -> io::Result<String> {
     let mut hasher = StreamHasher::new();
-    let mut buf = vec![0u8; CHUNK];
     loop {
-        match reader.read(&mut buf) {
+        match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

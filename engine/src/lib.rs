@@ -5,6 +5,7 @@
 
 pub mod abi;
 pub mod artifact;
+pub mod asyncio;
 pub mod cache;
 pub mod ctx;
 pub mod drivers;

@@ -13,7 +13,7 @@ use crate::artifact::{Artifact, Content};
 use crate::cache::{pack, unpack, PackEntry, Store};
 use crate::ctx::Ctx;
 use crate::error::{EngineError, Result};
-use crate::hash::CHUNK;
+use crate::hash::with_chunk_buffer;
 use crate::passthrough::{Entry, PassthroughContent};
 use crate::probe::Probe;
 use crate::trace::{ConsumePath, Event};
@@ -97,10 +97,13 @@ fn pack_entry_reader(entry: PackEntry) -> Entry {
 
 /// Reads an entry to EOF in 64 KiB reads, as the OS copy path does.
 pub fn copy_to_end(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>> {
+    with_chunk_buffer(|buf| copy_with(reader, path, buf))
+}
+
+fn copy_with(reader: &mut dyn Read, path: &Path, buf: &mut [u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => return Ok(out),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -3,10 +3,16 @@
 //! invariants after every schedule.
 #![deny(missing_docs)]
 
+pub mod campaign;
+pub mod chaos;
+pub mod exhaustive;
 pub mod mutation;
 pub mod observer;
 pub mod oracle;
+pub mod replay;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod schedule;
 pub mod shadow;
+pub mod shrink;

@@ -184,7 +184,8 @@ pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind) -> Result<(), String>
             let tmp = path.with_extension("sim-new");
             fs.write(&tmp, &different(&old, old.len().max(1)))
                 .map_err(err)?;
-            fs.rename(&tmp, path).map_err(err)
+            fs.rename(&tmp, path).map_err(err)?;
+            bump_mtime(fs, path, meta.mtime_ns).map_err(err)
         }
         MutationKind::ChmodX => fs.set_mode(path, meta.mode | 0o111).map_err(err),
         MutationKind::ChmodNoX => fs.set_mode(path, meta.mode & !0o111).map_err(err),

@@ -224,7 +224,7 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
     let n = 1 + rng.below(MAX_FILES as u64) as usize;
     let mut files = Vec::with_capacity(n + 1);
     for _ in 0..n {
-        let size = if rng.chance(3, 10) {
+        let size = if rng.chance(1, 10) {
             *rng.pick(&BOUNDARY_SIZES)
         } else {
             rng.below(200)

@@ -1,0 +1,354 @@
+//! Campaigns: many schedules, on one or both file systems, over worker threads, merged in
+//! schedule order into one deterministic report.
+//!
+//! Architecture Invariant: a schedule's result depends only on `(seed, index, options)`;
+//! workers take indices round-robin and results are merged by index, so thread count and
+//! scheduling never change the report (except `timing`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::oracle::Invariant;
+use crate::report::{Report, Timing, Violation};
+use crate::scenario::{generate, Scenario};
+use crate::schedule::{run, FsKind, RunOptions, ScheduleResult, Variant};
+use crate::shrink::shrink;
+
+/// At most this many schedules in one campaign.
+pub const MAX_SCHEDULES: u64 = 1_000_000_000;
+/// At most this many worker threads.
+pub const MAX_THREADS: usize = 256;
+
+/// Which file systems a campaign uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FsChoice {
+    /// MemFs only.
+    Mem,
+    /// DiskFs only.
+    Disk,
+    /// Both, compared (differential mode).
+    Both,
+}
+
+/// Campaign settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CampaignOptions {
+    /// Seed.
+    pub seed: u64,
+    /// Number of schedules.
+    pub schedules: u64,
+    /// File systems.
+    pub fs: FsChoice,
+    /// Worker threads.
+    pub threads: usize,
+    /// Racy walker option.
+    pub racy: bool,
+    /// Engine variant.
+    pub variant: Variant,
+    /// Shrink failing schedules.
+    pub shrink: bool,
+}
+
+/// The per-schedule work a campaign merges.
+pub struct Ran {
+    /// Schedule index.
+    pub index: u64,
+    /// The scenario.
+    pub scenario: Scenario,
+    /// One result per file system run.
+    pub results: Vec<(FsKind, Result<ScheduleResult, String>)>,
+}
+
+/// The replay command of a schedule.
+pub fn replay_command(seed: u64, index: u64, fs: FsKind, racy: bool) -> String {
+    let fs = if fs == FsKind::Mem { "mem" } else { "disk" };
+    let racy = if racy { " --racy" } else { "" };
+    format!("sim replay --seed {seed} --schedule {index} --fs {fs}{racy}")
+}
+
+fn kinds(choice: FsChoice) -> &'static [FsKind] {
+    match choice {
+        FsChoice::Mem => &[FsKind::Mem],
+        FsChoice::Disk => &[FsKind::Disk],
+        FsChoice::Both => &[FsKind::Mem, FsKind::Disk],
+    }
+}
+
+/// Runs one scenario on the chosen file systems.
+pub fn run_on(
+    scenario: &Scenario,
+    index: u64,
+    choice: FsChoice,
+    racy: bool,
+    variant: Variant,
+) -> Ran {
+    let results = kinds(choice)
+        .iter()
+        .map(|&fs| {
+            (
+                fs,
+                run(
+                    scenario,
+                    &RunOptions {
+                        fs,
+                        racy,
+                        variant,
+                        keep_trace: false,
+                    },
+                ),
+            )
+        })
+        .collect();
+    Ran {
+        index,
+        scenario: scenario.clone(),
+        results,
+    }
+}
+
+/// Runs a campaign; `progress` is called with (done, violations) now and then.
+pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync)) -> Report {
+    assert!(
+        options.threads >= 1 && options.threads <= MAX_THREADS,
+        "threads out of range"
+    );
+    assert!(options.schedules <= MAX_SCHEDULES, "schedules out of range");
+    let started = Instant::now();
+    let done = AtomicU64::new(0);
+    let violations = AtomicU64::new(0);
+    let mut report = Report {
+        mode: "run".into(),
+        seed: options.seed,
+        schedules: options.schedules,
+        racy: options.racy,
+        ..Report::default()
+    };
+    report.fs = format!("{:?}", options.fs).to_lowercase();
+    let threads = options.threads;
+    let partials: Vec<Report> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (done, violations) = (&done, &violations);
+                scope.spawn(move || {
+                    let mut partial = Report::default();
+                    let mut index = t as u64;
+                    while index < options.schedules {
+                        let ran = run_on(
+                            &generate(options.seed, index),
+                            index,
+                            options.fs,
+                            options.racy,
+                            options.variant,
+                        );
+                        let before = partial.violation_count;
+                        merge(&mut partial, &ran, options);
+                        violations.fetch_add(partial.violation_count - before, Ordering::Relaxed);
+                        done.fetch_add(1, Ordering::Relaxed);
+                        index += threads as u64;
+                    }
+                    partial
+                })
+            })
+            .collect();
+        while workers.iter().any(|w| !w.is_finished()) {
+            progress(
+                done.load(Ordering::Relaxed),
+                violations.load(Ordering::Relaxed),
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    progress(
+        done.load(Ordering::Relaxed),
+        violations.load(Ordering::Relaxed),
+    );
+    for partial in partials {
+        absorb(&mut report, partial);
+    }
+    report
+        .violations
+        .sort_by_key(|v| (v.schedule, v.fs.clone()));
+    report
+        .violations
+        .truncate(crate::report::MAX_VIOLATIONS_KEPT);
+    report.findings.normalize();
+    report.timing = timing(started, options.schedules);
+    report
+}
+
+/// Wall-clock timing of `schedules` schedules since `started`.
+pub fn timing(started: Instant, schedules: u64) -> Timing {
+    let elapsed = started.elapsed();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    Timing {
+        elapsed_ms: elapsed.as_millis() as u64,
+        schedules_per_sec: (schedules as f64 / secs * 10.0).round() / 10.0,
+    }
+}
+
+/// Folds one schedule's results into a report: counts, findings, violations (shrunk).
+pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
+    for (fs, result) in &ran.results {
+        let result = match result {
+            Ok(result) => result,
+            Err(message) => {
+                let violation = violation(
+                    ran,
+                    *fs,
+                    Invariant::Differential,
+                    format!("schedule could not run: {message}"),
+                    options,
+                    None,
+                );
+                report.add_violation(violation);
+                continue;
+            }
+        };
+        count(report, ran.index, result);
+        for broken in &result.broken {
+            let shrunk = options
+                .shrink
+                .then(|| shrink_for(ran, *fs, broken.invariant, options));
+            report.add_violation(violation(
+                ran,
+                *fs,
+                broken.invariant,
+                broken.message.clone(),
+                options,
+                shrunk,
+            ));
+        }
+    }
+    if let [(FsKind::Mem, Ok(mem)), (FsKind::Disk, Ok(disk))] = ran.results.as_slice() {
+        if let Some(message) = differential(mem, disk) {
+            report.add_violation(violation(
+                ran,
+                FsKind::Disk,
+                Invariant::Differential,
+                message,
+                options,
+                None,
+            ));
+        }
+    }
+}
+
+fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
+    for outcome in &result.outcomes {
+        let name = outcome.rsplit(':').next().unwrap_or(outcome).to_string();
+        *report.outcomes.entry(name).or_insert(0) += 1;
+    }
+    for fired in &result.fired {
+        *report
+            .mutations
+            .by_kind
+            .entry(fired.mutation.kind.name())
+            .or_insert(0) += 1;
+        *report
+            .mutations
+            .by_point
+            .entry(fired.mutation.point.name().into())
+            .or_insert(0) += 1;
+        report.mutations.skipped += u64::from(fired.skipped.is_some());
+    }
+    for finding in &result.findings {
+        report.add_finding(index, finding.clone());
+    }
+}
+
+fn differential(mem: &ScheduleResult, disk: &ScheduleResult) -> Option<String> {
+    if mem.outcomes != disk.outcomes {
+        return Some(format!(
+            "MemFs outcomes {:?} but DiskFs outcomes {:?}",
+            mem.outcomes, disk.outcomes
+        ));
+    }
+    if mem.deliveries != disk.deliveries {
+        let first = mem
+            .deliveries
+            .iter()
+            .zip(&disk.deliveries)
+            .find(|(a, b)| a != b);
+        return Some(format!(
+            "MemFs and DiskFs delivered different bytes: {first:?} ({} vs {} entries)",
+            mem.deliveries.len(),
+            disk.deliveries.len()
+        ));
+    }
+    let skipped = |r: &ScheduleResult| {
+        r.fired
+            .iter()
+            .map(|f| (f.index, f.skipped.is_some()))
+            .collect::<Vec<_>>()
+    };
+    (skipped(mem) != skipped(disk)).then(|| {
+        format!(
+            "MemFs fired {:?} but DiskFs fired {:?}",
+            skipped(mem),
+            skipped(disk)
+        )
+    })
+}
+
+fn shrink_for(ran: &Ran, fs: FsKind, invariant: Invariant, options: &CampaignOptions) -> Scenario {
+    let fails = |candidate: &Scenario| {
+        let result = run(
+            candidate,
+            &RunOptions {
+                fs,
+                racy: options.racy,
+                variant: options.variant,
+                keep_trace: false,
+            },
+        )
+        .ok()?;
+        result
+            .broken
+            .iter()
+            .map(|b| b.invariant)
+            .find(|i| *i == invariant)
+    };
+    shrink(&ran.scenario, invariant, &fails)
+}
+
+fn violation(
+    ran: &Ran,
+    fs: FsKind,
+    invariant: Invariant,
+    message: String,
+    options: &CampaignOptions,
+    shrunk: Option<Scenario>,
+) -> Violation {
+    Violation {
+        schedule: ran.index,
+        fs: format!("{fs:?}").to_lowercase(),
+        invariant,
+        message,
+        replay: replay_command(options.seed, ran.index, fs, options.racy),
+        shrunk,
+    }
+}
+
+fn absorb(report: &mut Report, partial: Report) {
+    for (k, v) in partial.outcomes {
+        *report.outcomes.entry(k).or_insert(0) += v;
+    }
+    for (k, v) in partial.mutations.by_kind {
+        *report.mutations.by_kind.entry(k).or_insert(0) += v;
+    }
+    for (k, v) in partial.mutations.by_point {
+        *report.mutations.by_point.entry(k).or_insert(0) += v;
+    }
+    report.mutations.skipped += partial.mutations.skipped;
+    for (k, v) in partial.findings.counts {
+        *report.findings.counts.entry(k).or_insert(0) += v;
+    }
+    report.findings.examples.extend(partial.findings.examples);
+    report.violation_count += partial.violation_count;
+    report.violations.extend(partial.violations);
+}

@@ -1,0 +1,134 @@
+//! Chaos mode on DiskFs: a real thread mutates workspace files while the engine runs. Not
+//! deterministic; only integrity is judged, from hashes alone: every delivered passthrough entry
+//! must hash (with its delivered exec bit) to the hashout the engine recorded for its source.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine::fs::DiskFs;
+use engine::{Ctx, Engine, EngineConfig, Event, Graph};
+
+use crate::campaign::timing;
+use crate::mutation::{apply, MutationKind};
+use crate::oracle::Invariant;
+use crate::report::{Report, Violation};
+use crate::rng::Rng;
+use crate::scenario::{generate, Scenario};
+use crate::schedule::populate;
+use crate::shadow::oracle_hashout;
+
+/// At most this many mutations per chaos schedule.
+pub const MAX_CHAOS_MUTATIONS: usize = 64;
+
+fn mutator(fs: Arc<DiskFs>, paths: Vec<PathBuf>, mut rng: Rng, stop: Arc<AtomicBool>) -> usize {
+    let mut applied = 0;
+    while !stop.load(Ordering::Relaxed) && applied < MAX_CHAOS_MUTATIONS {
+        let path = rng.pick(&paths).clone();
+        let kind = *rng.pick(&MutationKind::ALL);
+        if apply(&*fs, &path, kind).is_ok() {
+            applied += 1;
+        }
+        std::thread::sleep(Duration::from_micros(rng.below(200)));
+    }
+    applied
+}
+
+/// Checks one build's deliveries against the hashouts in its trace.
+fn check(out: &engine::BuildOutput, events: &[Event]) -> Vec<String> {
+    let mut hashed: BTreeMap<&Path, &str> = BTreeMap::new();
+    for event in events {
+        if let Event::Hash { path, hashout, .. } = event {
+            hashed.insert(path, hashout);
+        }
+    }
+    let mut broken = Vec::new();
+    for (name, result) in &out.results {
+        for item in &result.delivered {
+            let source = item.path.strip_prefix("lib").unwrap_or(&item.path);
+            let Some(expected) = hashed.get(source) else {
+                continue;
+            };
+            let got = oracle_hashout(&item.data, item.x);
+            if got != *expected {
+                broken.push(format!(
+                    "{name} received {} hashing to {got}, but {expected} was hashed",
+                    item.path.display()
+                ));
+            }
+        }
+    }
+    broken
+}
+
+fn one(scenario: &Scenario, rng: Rng) -> Result<(Vec<String>, String), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let fs = Arc::new(DiskFs::new(dir.path()).map_err(|e| e.to_string())?);
+    populate(&*fs, scenario)?;
+    let paths: Vec<PathBuf> = (0..scenario.files.len())
+        .map(|i| PathBuf::from(scenario.path(i)))
+        .collect();
+    let engine = Engine::new(
+        Ctx::new(fs.clone()),
+        Graph::new(scenario.targets()).map_err(|e| e.to_string())?,
+        EngineConfig::default(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = {
+        let (fs, stop) = (fs.clone(), stop.clone());
+        std::thread::spawn(move || mutator(fs, paths, rng, stop))
+    };
+    let out = engine.build_sync("all");
+    stop.store(true, Ordering::Relaxed);
+    handle
+        .join()
+        .map_err(|_| "mutator thread panicked".to_string())?;
+    let broken = check(&out, &engine.ctx().trace.take());
+    let outcome = out
+        .failure
+        .map_or("ok".to_string(), |f| f.error.name().to_string());
+    Ok((broken, outcome))
+}
+
+/// Runs `schedules` chaos schedules from `seed`.
+pub fn chaos(seed: u64, schedules: u64) -> Report {
+    let started = Instant::now();
+    let mut report = Report {
+        mode: "chaos".into(),
+        seed,
+        schedules,
+        fs: "disk".into(),
+        ..Report::default()
+    };
+    for index in 0..schedules {
+        let mut scenario = generate(seed, index);
+        scenario.mutations.clear();
+        let rng = Rng::for_schedule(seed ^ 0xc4a05, index);
+        match one(&scenario, rng) {
+            Ok((broken, outcome)) => {
+                *report.outcomes.entry(outcome).or_insert(0) += 1;
+                for message in broken {
+                    let replay = format!("sim chaos --seed {seed} --schedules {} (schedule {index}, not deterministic)", index + 1);
+                    report.add_violation(Violation {
+                        schedule: index,
+                        fs: "disk".into(),
+                        invariant: Invariant::Integrity,
+                        message,
+                        replay,
+                        shrunk: None,
+                    });
+                }
+            }
+            Err(message) => {
+                *report
+                    .outcomes
+                    .entry(format!("setup_error: {message}"))
+                    .or_insert(0) += 1
+            }
+        }
+    }
+    report.timing = timing(started, schedules);
+    report
+}

@@ -1,0 +1,261 @@
+//! The `sim` command line: campaigns, replays, the exhaustive enumeration and chaos runs.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use sim::campaign::{campaign, CampaignOptions, FsChoice, MAX_SCHEDULES, MAX_THREADS};
+use sim::report::{write_output, Report};
+use sim::scenario::{generate, Scenario};
+use sim::schedule::{FsKind, RunOptions, Variant};
+
+/// Deterministic simulator for heph's passthrough pipeline.
+#[derive(Parser)]
+#[command(name = "sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a campaign of generated schedules. Exit 0: no violation; 1: violations; 2: bad usage.
+    Run {
+        /// Campaign seed.
+        #[arg(long)]
+        seed: u64,
+        /// Number of schedules.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_SCHEDULES))]
+        schedules: u64,
+        /// File system(s); `both` compares them (differential mode).
+        #[arg(long, value_enum, default_value = "mem")]
+        fs: FsChoice,
+        /// Write the JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
+        threads: u64,
+        /// Use the git-style racy walker cache.
+        #[arg(long)]
+        racy: bool,
+        /// Do not shrink failing schedules.
+        #[arg(long)]
+        no_shrink: bool,
+        /// Run against a deliberately broken wrapper (to see the oracle catch it).
+        #[arg(long, hide = true)]
+        tamper: bool,
+    },
+    /// Print the full trace of one schedule.
+    Replay {
+        /// Campaign seed.
+        #[arg(long, required_unless_present = "scenario")]
+        seed: Option<u64>,
+        /// Schedule index.
+        #[arg(long, required_unless_present = "scenario")]
+        schedule: Option<u64>,
+        /// A scenario JSON file (e.g. a shrunk one) instead of seed and index.
+        #[arg(long, conflicts_with_all = ["seed", "schedule"])]
+        scenario: Option<PathBuf>,
+        /// File system.
+        #[arg(long, value_enum, default_value = "mem")]
+        fs: FsKind,
+        /// Use the git-style racy walker cache.
+        #[arg(long)]
+        racy: bool,
+    },
+    /// Every mutation kind × point × consumer path on two small files.
+    Exhaustive {
+        /// File system(s).
+        #[arg(long, value_enum, default_value = "mem")]
+        fs: FsChoice,
+        /// Write the JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Use the git-style racy walker cache.
+        #[arg(long)]
+        racy: bool,
+    },
+    /// A real thread mutates files on DiskFs while the engine runs (not deterministic).
+    Chaos {
+        /// Seed of the builds and of the mutator's choices.
+        #[arg(long)]
+        seed: u64,
+        /// Number of schedules.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        schedules: u64,
+        /// Write the JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
+
+fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(total);
+        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} schedules {per_sec} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    });
+    let last_line = std::sync::Mutex::new(0u64);
+    move |done: u64, violations: u64| match &bar {
+        Some(bar) => {
+            bar.set_position(done);
+            bar.set_message(format!("violations: {violations}"));
+            if done == total {
+                bar.finish();
+            }
+        }
+        None => {
+            let mut last = last_line.lock().unwrap_or_else(|p| p.into_inner());
+            let step = (total / 10).max(1);
+            if done >= *last + step || (done == total && *last != total) {
+                *last = done;
+                eprintln!("sim: {done}/{total} schedules, {violations} violations");
+            }
+        }
+    }
+}
+
+fn finish(report: &Report, json: Option<PathBuf>) -> ExitCode {
+    eprintln!(
+        "sim {}: {} schedules, {} violations, outcomes {:?}, {:.0} schedules/s",
+        report.mode,
+        report.schedules,
+        report.violation_count,
+        report.outcomes,
+        report.timing.schedules_per_sec
+    );
+    for violation in report.violations.iter().take(5) {
+        eprintln!(
+            "VIOLATION schedule {} on {} ({:?}): {}\n  replay: {}",
+            violation.schedule,
+            violation.fs,
+            violation.invariant,
+            violation.message,
+            violation.replay
+        );
+        if let Some(shrunk) = &violation.shrunk {
+            eprintln!(
+                "  shrunk scenario:\n{}\n  as JSON: {}",
+                indent(&sim::shrink::describe(shrunk)),
+                serde_json::to_string(shrunk).unwrap_or_default()
+            );
+        }
+    }
+    if let Some(path) = json {
+        if let Err(message) = write_output(&path, &report.to_json()) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    if report.violation_count == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn load_scenario(path: &PathBuf) -> Result<Scenario, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read scenario {}: {e}", path.display()))?;
+    let scenario: Scenario = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "scenario {} is not valid JSON for a scenario: {e}",
+            path.display()
+        )
+    })?;
+    scenario
+        .validate()
+        .map_err(|e| format!("scenario {} is invalid: {e}", path.display()))?;
+    Ok(scenario)
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run {
+            seed,
+            schedules,
+            fs,
+            json,
+            threads,
+            racy,
+            no_shrink,
+            tamper,
+        } => {
+            let variant = if tamper {
+                Variant::TamperDelivered
+            } else {
+                Variant::Reference
+            };
+            let options = CampaignOptions {
+                seed,
+                schedules,
+                fs,
+                threads: threads as usize,
+                racy,
+                variant,
+                shrink: !no_shrink,
+            };
+            let report = campaign(&options, &progress_reporter(schedules));
+            finish(&report, json)
+        }
+        Command::Replay {
+            seed,
+            schedule,
+            scenario,
+            fs,
+            racy,
+        } => {
+            let scenario = match (&scenario, seed, schedule) {
+                (Some(path), _, _) => load_scenario(path),
+                (None, Some(seed), Some(index)) => Ok(generate(seed, index)),
+                _ => Err("give --seed and --schedule, or --scenario".to_string()),
+            };
+            let outcome = scenario.and_then(|s| {
+                sim::replay::replay(
+                    &s,
+                    &RunOptions {
+                        fs,
+                        racy,
+                        ..RunOptions::default()
+                    },
+                )
+            });
+            match outcome {
+                Ok((text, clean)) => {
+                    print!("{text}");
+                    if clean {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
+                }
+                Err(message) => {
+                    eprintln!("sim: error: {message}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Exhaustive { fs, json, racy } => finish(
+            &sim::exhaustive::exhaustive(fs, racy, Variant::Reference),
+            json,
+        ),
+        Command::Chaos {
+            seed,
+            schedules,
+            json,
+        } => finish(&sim::chaos::chaos(seed, schedules), json),
+    }
+}

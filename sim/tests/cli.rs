@@ -1,0 +1,142 @@
+//! The pinned CLI: exit codes, the JSON report's fields, and clear errors for bad usage.
+
+use std::process::Command;
+
+fn sim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_writes_a_report_with_the_pinned_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let (code, _, stderr) = sim(&[
+        "run",
+        "--seed",
+        "3",
+        "--schedules",
+        "200",
+        "--fs",
+        "both",
+        "--json",
+        path.to_str().unwrap(),
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for field in [
+        "seed",
+        "schedules",
+        "violations",
+        "outcomes",
+        "mutations",
+        "findings",
+        "timing",
+    ] {
+        assert!(report.get(field).is_some(), "missing {field}");
+    }
+    assert!(
+        report["timing"]["elapsed_ms"].is_u64()
+            && report["timing"]["schedules_per_sec"].is_number()
+    );
+    assert!(report["outcomes"]["ok"].as_u64().unwrap() > 0);
+    assert!(
+        report["mutations"]["by_kind"].is_object() && report["mutations"]["by_point"].is_object()
+    );
+}
+
+#[test]
+fn violations_exit_1_with_replay_lines() {
+    let (code, stdout, stderr) = sim(&[
+        "run",
+        "--seed",
+        "5",
+        "--schedules",
+        "20",
+        "--tamper",
+        "--no-shrink",
+        "--json",
+        "-",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let violation = &report["violations"][0];
+    for field in ["schedule", "invariant", "message", "replay"] {
+        assert!(violation.get(field).is_some(), "violation lacks {field}");
+    }
+    assert!(
+        stderr.contains("replay: sim replay --seed 5 --schedule"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_usage_exits_2_with_a_clear_message() {
+    let check = |args: &[&str], needle: &str| {
+        let (code, _, stderr) = sim(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    };
+    check(
+        &["run", "--seed", "x", "--schedules", "1"],
+        "invalid value 'x' for '--seed <SEED>'",
+    );
+    check(&["run", "--seed", "1", "--schedules", "0"], "--schedules");
+    check(
+        &["run", "--seed", "1", "--schedules", "5", "--fs", "zfs"],
+        "invalid value 'zfs'",
+    );
+    check(
+        &["run", "--seed", "1", "--schedules", "5", "--threads", "0"],
+        "--threads",
+    );
+    check(&["run", "--seed", "1"], "--schedules");
+    check(&["frobnicate"], "unrecognized subcommand");
+    check(
+        &["replay", "--scenario", "/nonexistent/s.json"],
+        "cannot read scenario /nonexistent/s.json",
+    );
+    check(
+        &[
+            "run",
+            "--seed",
+            "1",
+            "--schedules",
+            "3",
+            "--json",
+            "/nonexistent/dir/r.json",
+        ],
+        "/nonexistent/dir/r.json",
+    );
+}
+
+#[test]
+fn replay_and_exhaustive_run_from_the_command_line() {
+    let (code, stdout, stderr) = sim(&["replay", "--seed", "1", "--schedule", "4"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("build 2:") && stdout.contains("verdict"),
+        "{stdout}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"files\": 3}").unwrap();
+    let (code, _, stderr) = sim(&["replay", "--scenario", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("is not valid JSON for a scenario"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = sim(&["exhaustive", "--json", "-"]);
+    assert_eq!(code, 0, "{stderr}");
+}
