@@ -5,6 +5,7 @@
 
 pub mod campaign;
 pub mod chaos;
+pub mod cli;
 pub mod exhaustive;
 pub mod mutation;
 pub mod observer;

@@ -4,94 +4,14 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use sim::campaign::{campaign, CampaignOptions, FsChoice, MAX_SCHEDULES, MAX_THREADS};
+use sim::campaign::{campaign, CampaignOptions};
+use sim::cli::{Cli, Command};
 use sim::report::{write_output, Report};
 use sim::scenario::{generate, Scenario};
-use sim::schedule::{FsKind, RunOptions, Variant};
-
-/// Deterministic simulator for heph's passthrough pipeline.
-#[derive(Parser)]
-#[command(name = "sim", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run a campaign of generated schedules. Exit 0: no violation; 1: violations; 2: bad usage.
-    Run {
-        /// Campaign seed.
-        #[arg(long)]
-        seed: u64,
-        /// Number of schedules.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_SCHEDULES))]
-        schedules: u64,
-        /// File system(s); `both` compares them (differential mode).
-        #[arg(long, value_enum, default_value = "mem")]
-        fs: FsChoice,
-        /// Write the JSON report here (`-` for stdout).
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Worker threads.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
-        threads: u64,
-        /// Use the git-style racy walker cache.
-        #[arg(long)]
-        racy: bool,
-        /// Do not shrink failing schedules.
-        #[arg(long)]
-        no_shrink: bool,
-        /// Run against a deliberately broken wrapper (to see the oracle catch it).
-        #[arg(long, hide = true)]
-        tamper: bool,
-    },
-    /// Print the full trace of one schedule.
-    Replay {
-        /// Campaign seed.
-        #[arg(long, required_unless_present = "scenario")]
-        seed: Option<u64>,
-        /// Schedule index.
-        #[arg(long, required_unless_present = "scenario")]
-        schedule: Option<u64>,
-        /// A scenario JSON file (e.g. a shrunk one) instead of seed and index.
-        #[arg(long, conflicts_with_all = ["seed", "schedule"])]
-        scenario: Option<PathBuf>,
-        /// File system.
-        #[arg(long, value_enum, default_value = "mem")]
-        fs: FsKind,
-        /// Use the git-style racy walker cache.
-        #[arg(long)]
-        racy: bool,
-    },
-    /// Every mutation kind × point × consumer path on two small files.
-    Exhaustive {
-        /// File system(s).
-        #[arg(long, value_enum, default_value = "mem")]
-        fs: FsChoice,
-        /// Write the JSON report here (`-` for stdout).
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Use the git-style racy walker cache.
-        #[arg(long)]
-        racy: bool,
-    },
-    /// A real thread mutates files on DiskFs while the engine runs (not deterministic).
-    Chaos {
-        /// Seed of the builds and of the mutator's choices.
-        #[arg(long)]
-        seed: u64,
-        /// Number of schedules.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-        schedules: u64,
-        /// Write the JSON report here (`-` for stdout).
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
-}
+use sim::schedule::{RunOptions, Variant};
 
 fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
     let bar = std::io::stderr().is_terminal().then(|| {

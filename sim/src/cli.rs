@@ -1,0 +1,92 @@
+//! The `sim` command line's definition (clap), in the library so tests and snapshot suites can
+//! parse arguments and render usage errors exactly as the binary does.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::campaign::{FsChoice, MAX_SCHEDULES, MAX_THREADS};
+use crate::schedule::FsKind;
+
+/// Deterministic simulator for heph's passthrough pipeline.
+#[derive(Parser)]
+#[command(name = "sim", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    /// The subcommand.
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+/// The subcommands.
+pub enum Command {
+    /// Run a campaign of generated schedules. Exit 0: no violation; 1: violations; 2: bad usage.
+    Run {
+        /// Campaign seed.
+        #[arg(long)]
+        seed: u64,
+        /// Number of schedules.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_SCHEDULES))]
+        schedules: u64,
+        /// File system(s); `both` compares them (differential mode).
+        #[arg(long, value_enum, default_value = "mem")]
+        fs: FsChoice,
+        /// Write the JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Worker threads.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
+        threads: u64,
+        /// Use the git-style racy walker cache.
+        #[arg(long)]
+        racy: bool,
+        /// Do not shrink failing schedules.
+        #[arg(long)]
+        no_shrink: bool,
+        /// Run against a deliberately broken wrapper (to see the oracle catch it).
+        #[arg(long, hide = true)]
+        tamper: bool,
+    },
+    /// Print the full trace of one schedule.
+    Replay {
+        /// Campaign seed.
+        #[arg(long, required_unless_present = "scenario")]
+        seed: Option<u64>,
+        /// Schedule index.
+        #[arg(long, required_unless_present = "scenario")]
+        schedule: Option<u64>,
+        /// A scenario JSON file (e.g. a shrunk one) instead of seed and index.
+        #[arg(long, conflicts_with_all = ["seed", "schedule"])]
+        scenario: Option<PathBuf>,
+        /// File system.
+        #[arg(long, value_enum, default_value = "mem")]
+        fs: FsKind,
+        /// Use the git-style racy walker cache.
+        #[arg(long)]
+        racy: bool,
+    },
+    /// Every mutation kind × point × consumer path on two small files.
+    Exhaustive {
+        /// File system(s).
+        #[arg(long, value_enum, default_value = "mem")]
+        fs: FsChoice,
+        /// Write the JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Use the git-style racy walker cache.
+        #[arg(long)]
+        racy: bool,
+    },
+    /// A real thread mutates files on DiskFs while the engine runs (not deterministic).
+    Chaos {
+        /// Seed of the builds and of the mutator's choices.
+        #[arg(long)]
+        seed: u64,
+        /// Number of schedules.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        schedules: u64,
+        /// Write the JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+}
