@@ -78,6 +78,10 @@ impl TmpCache {
                 debug_assert!(blobs.bytes <= self.limits.total);
                 return Ok(Placement::Memory);
             }
+            // The new blob spills: an older one at the same path must not shadow it.
+            if blobs.memory.remove(path).is_some() {
+                blobs.bytes -= replaced;
+            }
         }
         self.fs
             .write(path, &bytes)
