@@ -326,7 +326,7 @@ impl Engine {
             cache_key = Some(key);
         }
         results.sort_by_key(|(index, _)| *index);
-        if let Some(sandbox) = run.sandbox {
+        if let Some(sandbox) = run.sandbox.filter(|_| !crate::regressed!(SandboxKept)) {
             self.delete_sandbox(&target.name, &sandbox)?;
         }
         let artifacts = results.into_iter().map(|(_, a)| a).collect();
@@ -360,6 +360,12 @@ impl Engine {
         };
         let mut packed = Vec::with_capacity(packing.len());
         for (index, artifact) in packing {
+            if crate::regressed!(PackAtConsumeTime)
+                && matches!(artifact.content, Content::File { .. })
+            {
+                packed.push((index, artifact));
+                continue;
+            }
             let bytes = pack(&self.pack_entries(&artifact)?)?;
             let tar = artifact.tar_name();
             let path = if use_tmp {
@@ -395,21 +401,18 @@ impl Engine {
         Ok(packed)
     }
 
-    /// The entries an artifact packs to. A File's live bytes and live mode are read now, and —
-    /// stricter than heph — checked against its hashout, so a cache entry never holds bytes
-    /// other than those its key was computed from.
+    /// The entries an artifact packs to. A File's live bytes are read now and — stricter than
+    /// heph, which also takes the live mode — packed with the recorded exec bit and checked
+    /// against its hashout, so a cache entry never holds bytes other than those its key names.
     fn pack_entries(&self, artifact: &Artifact) -> Result<Vec<PackEntry>> {
         if let Content::File {
             source_path,
             out_path,
+            x,
             ..
         } = &artifact.content
         {
-            let fs = &self.ctx.fs;
-            let x = fs
-                .metadata(source_path)
-                .map_err(|e| EngineError::io(source_path, e))?
-                .exec();
+            let (fs, x) = (&self.ctx.fs, *x);
             let data = fs
                 .read(source_path, MAX_ENTRY_BYTES)
                 .map_err(|e| EngineError::io(source_path, e))?;

@@ -33,7 +33,7 @@ impl CacheConfig {
 
 /// SPEC §4, exactly: only a flagged File or a View on the tmp path passes through.
 pub fn is_passthrough(use_tmp_cache: bool, content: &Content) -> bool {
-    use_tmp_cache
+    (use_tmp_cache || crate::regressed!(GateIgnoresTmp))
         && match content {
             Content::File { passthrough, .. } => *passthrough,
             Content::View(_) => true,

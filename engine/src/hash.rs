@@ -44,13 +44,18 @@ impl StreamHasher {
     /// so a caller can finish, compare, and still know what it fed.
     pub fn finish(&self, x: bool) -> String {
         let mut state = self.state.clone();
-        state.update(&[u8::from(x)]);
+        if !crate::regressed!(DropExecByte) {
+            state.update(&[u8::from(x)]);
+        }
         render(state.digest())
     }
 }
 
 /// Renders a 64-bit digest the way heph does: lowercase hex, not zero-padded.
 pub fn render(digest: u64) -> String {
+    if crate::regressed!(ZeroPaddedHashout) {
+        return format!("{digest:016x}");
+    }
     let text = format!("{digest:x}");
     debug_assert!(!text.is_empty() && text.len() <= 16);
     text
@@ -84,7 +89,12 @@ fn hash_reader_with(reader: &mut dyn Read, x: bool, buf: &mut [u8]) -> io::Resul
     loop {
         match reader.read(buf) {
             Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                if crate::regressed!(HashFirstChunkOnly) {
+                    break;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }

@@ -3,6 +3,23 @@
 //! all over one file-system trait so a simulator can run it on a simulated file system.
 #![deny(missing_docs)]
 
+/// True when the named seeded regression is active; always `false` (and free) without the
+/// `regressions` feature.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! regressed {
+    ($name:ident) => {{
+        #[cfg(feature = "regressions")]
+        {
+            $crate::regress::is($crate::regress::Regression::$name)
+        }
+        #[cfg(not(feature = "regressions"))]
+        {
+            false
+        }
+    }};
+}
+
 pub mod abi;
 pub mod artifact;
 pub mod asyncio;
@@ -17,6 +34,8 @@ pub mod hash;
 pub mod materialize;
 pub mod passthrough;
 pub mod probe;
+#[cfg(feature = "regressions")]
+pub mod regress;
 pub mod sync;
 pub mod target;
 pub mod trace;

@@ -187,12 +187,15 @@ fn copy_inputs(
                     path: entry.path,
                 });
             }
-            collected.push((entry, item_via));
+            collected.push((entry, item_via, declared_size(ctx, artifact)));
         }
     }
     let mut delivered = Vec::with_capacity(collected.len());
-    for (mut entry, item_via) in collected {
-        let data = copy_to_end(&mut entry.reader, &entry.path)?;
+    for (mut entry, item_via, declared) in collected {
+        let data = match declared {
+            Some(limit) => copy_to_end(&mut (&mut entry.reader).take(limit), &entry.path)?,
+            None => copy_to_end(&mut entry.reader, &entry.path)?,
+        };
         delivered.push(Delivered {
             path: entry.path,
             data,
@@ -201,6 +204,22 @@ fn copy_inputs(
         });
     }
     Ok(delivered)
+}
+
+/// The size a passthrough source declared when it was collected; only the
+/// `CopyStopsAtDeclaredSize` regression copies no further than it (the engine reads to EOF).
+fn declared_size(ctx: &Ctx, artifact: &Artifact) -> Option<u64> {
+    if !crate::regressed!(CopyStopsAtDeclaredSize) {
+        return None;
+    }
+    match &artifact.content {
+        Content::File {
+            source_path,
+            passthrough: true,
+            ..
+        } => ctx.fs.metadata(source_path).ok().map(|m| m.len),
+        _ => None,
+    }
 }
 
 /// Re-packs each input as a tar on the fly, then unpacks it into the sandbox. Each entry is read
@@ -245,8 +264,7 @@ fn read_inputs(
             let data = if via == ConsumePath::AbiChunked {
                 abi::read_chunked(&mut entry.reader, MAX_ENTRY_BYTES)
             } else {
-                let mut data = Vec::new();
-                entry.reader.read_to_end(&mut data).map(|_| data)
+                read_plain(&mut entry.reader)
             }
             .map_err(|e| EngineError::io(&entry.path, e))?;
             delivered.push(Delivered {
@@ -258,6 +276,35 @@ fn read_inputs(
         }
     }
     Ok(delivered)
+}
+
+/// Size of a plain reader's reads.
+pub const PLAIN_READ: usize = 8 * 1024;
+
+/// A plain reader as ordinary callers write one: it polls with a zero-length read before each
+/// read and retries a failed read once before giving up. Against a correct verifying reader
+/// both habits are harmless; against heph's (early verification on zero-length reads, a retry
+/// after a failed EOF that sees success) they are exactly how wrong bytes get through.
+pub fn read_plain(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; PLAIN_READ];
+    let mut retried = false;
+    loop {
+        let polled = reader.read(&mut [])?;
+        debug_assert_eq!(polled, 0, "a zero-length read delivers nothing");
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) if !retried => retried = true,
+            Err(e) => return Err(e),
+        }
+        if out.len() as u64 > MAX_ENTRY_BYTES {
+            return Err(io::Error::other(format!(
+                "entry exceeds {MAX_ENTRY_BYTES} bytes"
+            )));
+        }
+    }
 }
 
 fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {

@@ -71,8 +71,18 @@ impl VerifyingReader {
 
     fn verify_at_eof(&mut self) -> io::Result<usize> {
         self.ctx.probe(Probe::AtEof { path: &self.path });
-        let got = self.hasher.finish(self.x);
-        if got == self.expected {
+        let x = if crate::regressed!(LiveExecBitVerify) {
+            self.ctx
+                .fs
+                .metadata(&self.path)
+                .map(|m| m.exec())
+                .unwrap_or(self.x)
+        } else {
+            self.x
+        };
+        let got = self.hasher.finish(x);
+        let skipped = crate::regressed!(SkipSmallVerify) && self.hasher.len() < 4096;
+        if got == self.expected || skipped {
             self.state = VerifyState::Verified;
             self.ctx.emit(Event::VerifyOk {
                 path: self.path.clone(),
@@ -93,11 +103,15 @@ impl VerifyingReader {
 impl Read for VerifyingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &self.state {
+            VerifyState::Failed(_) if crate::regressed!(NonStickyFailure) => return Ok(0),
             VerifyState::Failed(got) => return Err(self.failure(got)),
             VerifyState::Verified => return Ok(0),
             VerifyState::Reading => {}
         }
         if buf.is_empty() {
+            if crate::regressed!(ZeroLengthReadVerifies) {
+                return self.verify_at_eof();
+            }
             // A zero-length read says nothing about EOF: never verify on a partial hash.
             return Ok(0);
         }
@@ -188,6 +202,15 @@ impl PassthroughContent {
 
     /// Exactly one entry, at `out_path`, reading through a verifying reader.
     pub fn walk(&self) -> io::Result<Vec<Entry>> {
+        if crate::regressed!(WalkUnverified) {
+            let inner = self.ctx.fs.open(&self.source_path)?;
+            let reader: Box<dyn Read + Send> = Box::new(inner);
+            return Ok(vec![Entry {
+                path: self.out_path.clone(),
+                x: self.x,
+                reader,
+            }]);
+        }
         let reader = self.reader()?;
         Ok(vec![Entry {
             path: self.out_path.clone(),

@@ -37,7 +37,7 @@ pub enum Command {
         /// Worker threads.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
         threads: u64,
-        /// Use the git-style racy walker cache.
+        /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
         #[arg(long)]
         racy: bool,
         /// Do not shrink failing schedules.
@@ -61,7 +61,7 @@ pub enum Command {
         /// File system.
         #[arg(long, value_enum, default_value = "mem")]
         fs: FsKind,
-        /// Use the git-style racy walker cache.
+        /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
         #[arg(long)]
         racy: bool,
     },
@@ -73,7 +73,7 @@ pub enum Command {
         /// Write the JSON report here (`-` for stdout).
         #[arg(long)]
         json: Option<PathBuf>,
-        /// Use the git-style racy walker cache.
+        /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
         #[arg(long)]
         racy: bool,
     },

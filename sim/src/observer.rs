@@ -36,6 +36,8 @@ struct State {
     fired: Vec<Fired>,
     done: Vec<bool>,
     build: u8,
+    /// The target whose driver is running (from the last AfterHashin).
+    target: String,
 }
 
 /// Fires mutations at probe points and keeps the shadow.
@@ -114,8 +116,13 @@ impl SimObserver {
 impl Observer for SimObserver {
     fn on(&self, probe: &Probe<'_>, fs: &dyn Fs) {
         let mut state = self.lock();
-        if let Probe::AfterHash { path, hashout } = probe {
-            state.shadow.on_hashed(fs, path, hashout);
+        match probe {
+            Probe::AfterHashin { target, .. } => state.target = target.to_string(),
+            Probe::AfterHash { path, hashout } => {
+                let target = state.target.clone();
+                state.shadow.on_hashed(fs, &target, path, hashout);
+            }
+            _ => {}
         }
         if self.mutations.is_empty() {
             return;

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use engine::cache::Store;
 use engine::materialize::Delivered;
 use engine::target::ExecStep;
-use engine::{BuildOutput, Content, Event, TargetResult};
+use engine::{BuildOutput, Content, Engine, Event, TargetResult};
 use serde::Serialize;
 
 use crate::scenario::{Input, Scenario};
-use crate::shadow::Shadow;
+use crate::shadow::{source, Shadow, Source};
 
 /// The invariants of SPEC §8, plus the simulator's own checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -55,6 +55,27 @@ fn exec_log() -> Vec<u8> {
     format!("{}\n", serde_json::to_string(&step).unwrap_or_default()).into_bytes()
 }
 
+/// Which source (hashing target, workspace path) provides the entry `path` that consumer `k`
+/// received: its View (`lib/…`), one of its fs:file inputs, or its glob.
+fn provider(scenario: &Scenario, k: usize, path: &Path) -> Option<Source> {
+    if let Ok(inner) = path.strip_prefix("lib") {
+        let i = scenario
+            .view
+            .iter()
+            .copied()
+            .find(|&i| Path::new(&scenario.path(i)) == inner)?;
+        return Some(source(&format!("file{i}"), inner));
+    }
+    let i = (0..scenario.files.len()).find(|&i| Path::new(&scenario.path(i)) == path)?;
+    let target = if scenario.files[i].globbed {
+        "glob".to_string()
+    } else {
+        format!("file{i}")
+    };
+    let _ = k;
+    Some(source(&target, path))
+}
+
 /// The oracle's state across the builds of one schedule.
 #[derive(Debug, Default)]
 pub struct Oracle {
@@ -66,6 +87,10 @@ pub struct Oracle {
     pub broken: Vec<Broken>,
     /// Findings so far.
     pub findings: Vec<Finding>,
+    /// How many of the shadow's hash-parity messages were already reported.
+    parity_seen: usize,
+    /// This build's hashouts per source, from its trace (cached walker answers included).
+    hashed_now: BTreeMap<Source, String>,
 }
 
 impl Oracle {
@@ -81,13 +106,28 @@ impl Oracle {
         out: &BuildOutput,
         events: &[Event],
         shadow: &Shadow,
-        store: &Store,
+        engine: &Engine,
     ) {
+        let store = engine.store();
         self.outs.clear();
-        for message in &shadow.parity {
+        for message in shadow.parity.iter().skip(self.parity_seen) {
             self.fail(Invariant::HashParity, message.clone());
         }
+        self.parity_seen = shadow.parity.len();
         self.check_gating(out, events);
+        self.check_sandboxes(out, engine);
+        self.hashed_now.clear();
+        let mut current = String::new();
+        for event in events {
+            match event {
+                Event::Hashin { target, .. } => current.clone_from(target),
+                Event::Hash { path, hashout, .. } => {
+                    self.hashed_now
+                        .insert(source(&current, path), hashout.clone());
+                }
+                _ => {}
+            }
+        }
         self.check_findings(racy, events, shadow);
         for k in 0..scenario.consumers.len() {
             if let Some(result) = out.get(&Scenario::consumer_name(k)) {
@@ -125,8 +165,11 @@ impl Oracle {
             })?;
             return self.outs.get(&j).map(|bytes| (bytes.clone(), false));
         }
-        let source = path.strip_prefix("lib").unwrap_or(path);
-        shadow.hashed.get(source).map(|h| (h.bytes.clone(), h.x))
+        let key = provider(scenario, k, path)?;
+        self.hashed_now
+            .get(&key)
+            .and_then(|h| shadow.by_hashout.get(h))
+            .cloned()
     }
 
     fn check_consumer(
@@ -177,10 +220,20 @@ impl Oracle {
                     .unwrap_or_default(),
             );
         }
-        let mut expected = vec![(
+        let mut expected = Vec::new();
+        if let Some(e) = scenario.exposed().filter(|_| plugin) {
+            let path = PathBuf::from(scenario.path(e));
+            let hashout = self.hashed_now.get(&source(&name, &path));
+            let bytes = hashout
+                .and_then(|h| shadow.by_hashout.get(h))
+                .map(|(b, _)| b.clone())
+                .unwrap_or_default();
+            expected.push((path, bytes));
+        }
+        expected.push((
             PathBuf::from(if plugin { "plugin_out" } else { "out" }),
             expected_out.clone(),
-        )];
+        ));
         if !plugin {
             expected.push(("exec.log".into(), exec_log()));
         }
@@ -295,38 +348,45 @@ impl Oracle {
         }
     }
 
-    fn sources(scenario: &Scenario, target: &str) -> Vec<PathBuf> {
-        let mut paths = Vec::new();
-        let mut add = |i: usize| {
-            paths.push(PathBuf::from(scenario.path(i)));
+    /// The sources a failing target read or hashed: (hashing target, path) pairs, with a
+    /// link's target path under the same hashing target.
+    fn sources(scenario: &Scenario, target: &str) -> Vec<Source> {
+        let mut keys = Vec::new();
+        let mut add = |hasher: &str, i: usize| {
+            keys.push(source(hasher, Path::new(&scenario.path(i))));
             if let Some(j) = scenario.files[i].link_to {
-                paths.push(PathBuf::from(scenario.path(j)));
+                keys.push(source(hasher, Path::new(&scenario.path(j))));
             }
         };
         if let Some(i) = target
             .strip_prefix("file")
             .and_then(|i| i.parse::<usize>().ok())
         {
-            add(i);
+            add(target, i);
         }
         let k = target
             .strip_prefix('c')
             .and_then(|k| k.parse::<usize>().ok());
-        for input in k
-            .and_then(|k| scenario.consumers.get(k))
-            .map(|c| c.inputs.as_slice())
-            .unwrap_or(&[])
-        {
+        let consumer = k.and_then(|k| scenario.consumers.get(k));
+        for input in consumer.map(|c| c.inputs.as_slice()).unwrap_or(&[]) {
             match input {
-                Input::File(i) => add(*i),
-                Input::View => scenario.view.iter().for_each(|i| add(*i)),
+                Input::File(i) => add(&format!("file{i}"), *i),
+                Input::View => scenario
+                    .view
+                    .iter()
+                    .for_each(|i| add(&format!("file{i}"), *i)),
                 Input::Glob => (0..scenario.files.len())
                     .filter(|i| scenario.files[*i].globbed)
-                    .for_each(&mut add),
+                    .for_each(|i| add("glob", i)),
                 Input::Consumer(_) => {}
             }
         }
-        paths
+        if let (Some(c), Some(e)) = (consumer, scenario.exposed()) {
+            if c.plugin {
+                add(target, e);
+            }
+        }
+        keys
     }
 
     fn check_failure(
@@ -339,8 +399,8 @@ impl Oracle {
     ) {
         let sources = Self::sources(scenario, target);
         let justified = match kind {
-            "invalid_data" => sources.iter().any(|p| shadow.suspect.contains(p)),
-            "not_found" => sources.iter().any(|p| shadow.vanished.contains(p)),
+            "invalid_data" => sources.iter().any(|(_, p)| shadow.suspect.contains(p)),
+            "not_found" => sources.iter().any(|(_, p)| shadow.vanished.contains(p)),
             _ => false,
         };
         if !justified {
@@ -390,6 +450,40 @@ impl Oracle {
         }
     }
 
+    /// An exec or plugin target that ran must have deleted its sandbox after caching.
+    fn check_sandboxes(&mut self, out: &BuildOutput, engine: &Engine) {
+        for (name, result) in out
+            .results
+            .iter()
+            .filter(|(n, r)| n.starts_with('c') && !r.cache_hit)
+        {
+            let sandbox = engine.sandbox_dir(name);
+            if engine.ctx().fs.exists(&sandbox) {
+                self.fail(
+                    Invariant::Gating,
+                    format!(
+                        "{name}'s sandbox {} was kept after caching",
+                        sandbox.display()
+                    ),
+                );
+            }
+            if let Some(a) = result
+                .artifacts
+                .iter()
+                .find(|a| !matches!(a.content, Content::Tar(_)))
+            {
+                self.fail(
+                    Invariant::Gating,
+                    format!(
+                        "{name}'s output {} was not packed ({})",
+                        a.group,
+                        a.content.kind_name()
+                    ),
+                );
+            }
+        }
+    }
+
     fn check_findings(&mut self, racy: bool, events: &[Event], shadow: &Shadow) {
         for event in events {
             let Event::Hash {
@@ -398,14 +492,22 @@ impl Oracle {
             else {
                 continue;
             };
+            // The walker cache is keyed by path: its answer comes from the latest hash of it.
+            let Some(key) = shadow.latest(path) else {
+                continue;
+            };
             let mode = if racy { "racy walker" } else { "heph walker" };
-            if shadow.stale_bytes_at_start.contains(path) {
+            if racy && shadow.racy_at_start.contains(&key) {
+                let message = format!("racy walker trusted {} although its mtime is within the granularity of when it was hashed: a stale hash", path.display());
+                self.fail(Invariant::NoFalseAlarms, message);
+            }
+            if shadow.stale_bytes_at_start.contains(&key) {
                 let message = format!("{mode}: {} changed with size and mtime kept; its stale hash is used, so consumers fail as \"modified mid-build\" on every build", path.display());
                 self.findings.push(Finding {
                     kind: "stale_walker_hash".into(),
                     message,
                 });
-            } else if shadow.stale_x_at_start.contains(path) {
+            } else if shadow.stale_x_at_start.contains(&key) {
                 let message = format!(
                     "{mode}: {} changed mode only; the stored exec bit is used",
                     path.display()

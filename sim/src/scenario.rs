@@ -113,6 +113,12 @@ impl Scenario {
         format!("c{k}")
     }
 
+    /// The file a plugin consumer exposes as an output of its own: the first plain file with
+    /// an fs:file target, if any.
+    pub fn exposed(&self) -> Option<usize> {
+        (0..self.files.len()).find(|&i| !self.files[i].globbed && self.files[i].link_to.is_none())
+    }
+
     /// True when some file is matched by the glob target.
     pub fn has_glob(&self) -> bool {
         self.files.iter().any(|f| f.globbed)
@@ -168,7 +174,9 @@ impl Scenario {
         };
         let name = Self::consumer_name(k);
         if consumer.plugin {
-            Target::plugin(&name, &inputs, &[], cache)
+            let exposed: Vec<String> = self.exposed().map(|i| self.path(i)).into_iter().collect();
+            let exposed: Vec<&str> = exposed.iter().map(String::as_str).collect();
+            Target::plugin(&name, &inputs, &exposed, cache)
         } else {
             Target::concat(&name, &inputs, consumer.via, cache)
         }

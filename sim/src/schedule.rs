@@ -78,9 +78,20 @@ pub struct ScheduleResult {
     pub trace: Vec<Vec<Event>>,
 }
 
-fn make_fs(kind: FsKind) -> Result<(Arc<dyn Fs>, Option<tempfile::TempDir>), String> {
+/// MemFs mtime granularity in racy mode: one second, like coarse file systems, where git's racy
+/// rule matters. (heph mode keeps nanosecond mtimes.)
+pub const RACY_MTIME_GRANULARITY_NS: u64 = 1_000_000_000;
+
+fn make_fs(kind: FsKind, racy: bool) -> Result<(Arc<dyn Fs>, Option<tempfile::TempDir>), String> {
     match kind {
-        FsKind::Mem => Ok((Arc::new(MemFs::new(MemFsConfig::default())), None)),
+        FsKind::Mem => {
+            let granularity = if racy { RACY_MTIME_GRANULARITY_NS } else { 1 };
+            let config = MemFsConfig {
+                mtime_granularity_ns: granularity,
+                ..MemFsConfig::default()
+            };
+            Ok((Arc::new(MemFs::new(config)), None))
+        }
         FsKind::Disk => {
             let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
             let fs =
@@ -149,7 +160,7 @@ fn deliveries(out: &BuildOutput, build: usize) -> Vec<String> {
 /// Runs one schedule: two builds of every consumer, mutations at their points, oracle after each.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
     scenario.validate()?;
-    let (fs, _dir) = make_fs(options.fs)?;
+    let (fs, _dir) = make_fs(options.fs, options.racy)?;
     populate(&*fs, scenario)?;
     let observer = Arc::new(SimObserver::new(scenario));
     let ctx = Ctx::new(fs.clone()).with_observer(observer.clone());
@@ -169,14 +180,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         }
         let events = engine.ctx().trace.take();
         observer.with_shadow(|shadow| {
-            oracle.check_build(
-                scenario,
-                options.racy,
-                &out,
-                &events,
-                shadow,
-                engine.store(),
-            )
+            oracle.check_build(scenario, options.racy, &out, &events, shadow, &engine)
         });
         let (name, message) = outcome(&out);
         result.outcomes.push(name);

@@ -26,23 +26,39 @@ pub struct Hashed {
     pub x: bool,
     /// The hashout the engine reported.
     pub hashout: String,
+    /// The file system clock when it was hashed.
+    pub hashed_at: u64,
+}
+
+/// A hashed source: the target that hashed it and the workspace path. Two targets may hash one
+/// path at different moments (an fs:file target and a plugin exposing the same file).
+pub type Source = (String, PathBuf);
+
+/// The key of `path` as hashed by `target`.
+pub fn source(target: &str, path: &Path) -> Source {
+    (target.to_string(), path.to_path_buf())
 }
 
 /// The oracle's memory of one schedule.
 #[derive(Debug, Default)]
 pub struct Shadow {
-    /// Per workspace path: what was hashed last.
-    pub hashed: BTreeMap<PathBuf, Hashed>,
-    /// Paths whose live content differs from what was hashed (may justify an InvalidData).
+    /// Per source: what was hashed last.
+    pub hashed: BTreeMap<Source, Hashed>,
+    /// Paths whose live content differs from some hash of them (may justify an InvalidData).
     pub suspect: BTreeSet<PathBuf>,
+    /// Every hashout seen at hash time, with the bytes and exec bit it named.
+    pub by_hashout: BTreeMap<String, (Vec<u8>, bool)>,
     /// Paths that a delete or rename made vanish at some point (may justify a NotFound).
     pub vanished: BTreeSet<PathBuf>,
     /// Hash-parity failures seen at hash time.
     pub parity: Vec<String>,
-    /// Paths whose bytes differed from their last hash when the current build started.
-    pub stale_bytes_at_start: BTreeSet<PathBuf>,
-    /// Paths whose exec bit differed from their last hash when the current build started.
-    pub stale_x_at_start: BTreeSet<PathBuf>,
+    /// Sources whose bytes differed from their last hash when the current build started.
+    pub stale_bytes_at_start: BTreeSet<Source>,
+    /// Sources whose exec bit differed from their last hash when the current build started.
+    pub stale_x_at_start: BTreeSet<Source>,
+    /// Stale sources whose mtime lies within the granularity of the moment they were hashed: a
+    /// git-style racy walker must re-hash them.
+    pub racy_at_start: BTreeSet<Source>,
 }
 
 /// The live (bytes, exec bit) at `path`, or `None` when it cannot be read.
@@ -53,8 +69,8 @@ pub fn live(fs: &dyn Fs, path: &Path) -> Option<(Vec<u8>, bool)> {
 }
 
 impl Shadow {
-    /// Records what the engine just hashed, checking hash parity.
-    pub fn on_hashed(&mut self, fs: &dyn Fs, path: &Path, hashout: &str) {
+    /// Records what `target` just hashed at `path`, checking hash parity.
+    pub fn on_hashed(&mut self, fs: &dyn Fs, target: &str, path: &Path, hashout: &str) {
         let Some((bytes, x)) = live(fs, path) else {
             self.parity
                 .push(format!("{} vanished while being hashed", path.display()));
@@ -67,27 +83,49 @@ impl Shadow {
                 path.display()
             ));
         }
-        self.suspect.remove(path);
+        self.by_hashout
+            .insert(hashout.to_string(), (bytes.clone(), x));
+        let key = source(target, path);
         self.hashed.insert(
-            path.to_path_buf(),
+            key,
             Hashed {
                 bytes,
                 x,
                 hashout: hashout.to_string(),
+                hashed_at: fs.now_nanos(),
             },
         );
+        if self
+            .hashed
+            .iter()
+            .filter(|(k, _)| k.1 == path)
+            .all(|(_, h)| h.bytes == self.hashed[&source(target, path)].bytes)
+        {
+            self.suspect.remove(path);
+        }
     }
 
-    /// After a mutation of `path`: marks it suspect if its content no longer matches the hash.
+    /// The source that hashed `path` most recently (what a path-keyed walker cache holds).
+    pub fn latest(&self, path: &Path) -> Option<Source> {
+        self.hashed
+            .iter()
+            .filter(|(k, _)| k.1 == path)
+            .max_by_key(|(_, h)| h.hashed_at)
+            .map(|(k, _)| k.clone())
+    }
+
+    /// After a mutation of `path`: marks every source at it whose hashed bytes no longer match.
     pub fn on_mutated(&mut self, fs: &dyn Fs, path: &Path) {
         let now = live(fs, path);
         if now.is_none() {
             self.vanished.insert(path.to_path_buf());
         }
-        let Some(hashed) = self.hashed.get(path) else {
-            return;
-        };
-        if now.is_none_or(|(bytes, _)| bytes != hashed.bytes) {
+        let differs = self
+            .hashed
+            .iter()
+            .filter(|(k, _)| k.1 == path)
+            .any(|(_, h)| now.as_ref().is_none_or(|(bytes, _)| *bytes != h.bytes));
+        if differs {
             self.suspect.insert(path.to_path_buf());
         }
     }
@@ -97,16 +135,22 @@ impl Shadow {
     pub fn on_build_start(&mut self, fs: &dyn Fs) {
         self.stale_bytes_at_start.clear();
         self.stale_x_at_start.clear();
-        let paths: Vec<PathBuf> = self.hashed.keys().cloned().collect();
-        for path in paths {
-            self.on_mutated(fs, &path);
-            let hashed = &self.hashed[&path];
-            match live(fs, &path) {
+        self.racy_at_start.clear();
+        let granularity = fs.mtime_granularity_ns().max(1);
+        let keys: Vec<Source> = self.hashed.keys().cloned().collect();
+        for key in keys {
+            self.on_mutated(fs, &key.1);
+            let hashed = &self.hashed[&key];
+            match live(fs, &key.1) {
                 Some((bytes, _)) if bytes != hashed.bytes => {
-                    self.stale_bytes_at_start.insert(path);
+                    let mtime = fs.metadata(&key.1).map_or(0, |m| m.mtime_ns);
+                    if hashed.hashed_at < mtime.saturating_add(granularity) {
+                        self.racy_at_start.insert(key.clone());
+                    }
+                    self.stale_bytes_at_start.insert(key);
                 }
                 Some((_, x)) if x != hashed.x => {
-                    self.stale_x_at_start.insert(path);
+                    self.stale_x_at_start.insert(key);
                 }
                 _ => {}
             }

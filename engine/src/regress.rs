@@ -1,0 +1,118 @@
+//! The seeded regression catalogue: realistic bugs an engine change could introduce, compiled in
+//! only with the `regressions` feature and selected at run time, so the harness can prove it
+//! catches each one (`sim mutants`).
+//!
+//! Selection: [`with`] sets the active regression for the current thread (what `sim mutants`
+//! does); otherwise the `ENGINE_REGRESSION` environment variable selects one for the whole
+//! process (what `just mutants-props` does for the props and snapshots suites).
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+/// One seeded bug. Each variant's doc is its one-line description.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Regression {
+    /// file_hashout drops the exec byte.
+    DropExecByte,
+    /// The hashout is rendered zero-padded (`{:016x}`).
+    ZeroPaddedHashout,
+    /// `is_passthrough` ignores the tmp condition (cacheable revisions pass through).
+    GateIgnoresTmp,
+    /// The exec driver marks its outputs passthrough (a dangling sandbox path).
+    ExecMarksPassthrough,
+    /// The plugin ABI carries the passthrough flag across.
+    AbiKeepsPassthrough,
+    /// Only `reader()` verifies; `walk()` entries are unverified.
+    WalkUnverified,
+    /// Only the first chunk of a file is hashed.
+    HashFirstChunkOnly,
+    /// Verification uses the live exec bit instead of the recorded one.
+    LiveExecBitVerify,
+    /// Failure is not sticky: a read after a failed EOF returns Ok(0) (heph's behaviour).
+    NonStickyFailure,
+    /// A zero-length read triggers verification on a partial hash (heph's behaviour).
+    ZeroLengthReadVerifies,
+    /// The ABI chunked read maps read errors to EOF (heph's behaviour).
+    AbiErrorToEof,
+    /// The packer defers reading a File to consume time instead of packing it.
+    PackAtConsumeTime,
+    /// Verification is skipped for files under 4 KiB.
+    SkipSmallVerify,
+    /// The walker trusts size + mtime even for racy entries, in the racy mode.
+    RacyTrustsCache,
+    /// The OS copy stops at the size declared at open instead of reading to EOF.
+    CopyStopsAtDeclaredSize,
+    /// The exec sandbox is kept after caching.
+    SandboxKept,
+}
+
+impl Regression {
+    /// Every regression, in catalogue order.
+    pub const ALL: [Regression; 16] = [
+        Regression::DropExecByte,
+        Regression::ZeroPaddedHashout,
+        Regression::GateIgnoresTmp,
+        Regression::ExecMarksPassthrough,
+        Regression::AbiKeepsPassthrough,
+        Regression::WalkUnverified,
+        Regression::HashFirstChunkOnly,
+        Regression::LiveExecBitVerify,
+        Regression::NonStickyFailure,
+        Regression::ZeroLengthReadVerifies,
+        Regression::AbiErrorToEof,
+        Regression::PackAtConsumeTime,
+        Regression::SkipSmallVerify,
+        Regression::RacyTrustsCache,
+        Regression::CopyStopsAtDeclaredSize,
+        Regression::SandboxKept,
+    ];
+
+    /// The snake_case name.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
+    /// Parses a snake_case name.
+    pub fn parse(name: &str) -> Option<Regression> {
+        Regression::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+thread_local! {
+    static ACTIVE: Cell<Option<Option<Regression>>> = const { Cell::new(None) };
+}
+
+fn from_env() -> Option<Regression> {
+    static ENV: OnceLock<Option<Regression>> = OnceLock::new();
+    *ENV.get_or_init(|| {
+        std::env::var("ENGINE_REGRESSION")
+            .ok()
+            .and_then(|name| Regression::parse(&name))
+    })
+}
+
+/// The regression active on this thread.
+#[inline]
+pub fn active() -> Option<Regression> {
+    ACTIVE.with(|a| a.get()).unwrap_or_else(from_env)
+}
+
+/// Runs `f` with `regression` active on this thread (None: the reference engine).
+pub fn with<T>(regression: Option<Regression>, f: impl FnOnce() -> T) -> T {
+    let before = ACTIVE.with(|a| a.replace(Some(regression)));
+    let out = f();
+    ACTIVE.with(|a| a.set(before));
+    out
+}
+
+/// True when `regression` is active (the `regressed!` macro's expansion).
+#[inline]
+pub fn is(regression: Regression) -> bool {
+    active() == Some(regression)
+}
