@@ -16,6 +16,7 @@ test:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
+    cargo test --locked -p sim --features regressions --test kill_matrix
 
 # The main job: a MemFs campaign, then a MemFs/DiskFs differential run (SIM_SEED, SIM_SCHEDULES).
 sim:
@@ -39,6 +40,14 @@ replay seed schedule fs="mem":
 soak seed="1":
     cargo build --release --locked -p sim
     ./target/release/sim run --seed {{seed}} --schedules 1000000 --fs mem --threads {{threads}} --json sim-report-soak.json
+
+# The kill matrix: every seeded engine regression against the simulator (JSON in mutants.json).
+mutants:
+    cargo run --release --locked -p sim --features regressions -- mutants --json mutants.json
+
+# The same regressions against the props and snapshots suites: which suite catches which.
+mutants-suites:
+    bash scripts/mutants-suites
 
 # Format the workspace.
 fmt:

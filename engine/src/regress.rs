@@ -78,6 +78,44 @@ impl Regression {
             .unwrap_or_default()
     }
 
+    /// The one-line description (the variant's doc).
+    pub fn description(self) -> &'static str {
+        match self {
+            Regression::DropExecByte => "file_hashout drops the exec byte",
+            Regression::ZeroPaddedHashout => "the hashout is rendered zero-padded ({:016x})",
+            Regression::GateIgnoresTmp => {
+                "is_passthrough ignores the tmp condition (cacheable revisions pass through)"
+            }
+            Regression::ExecMarksPassthrough => {
+                "the exec driver marks its outputs passthrough (a dangling sandbox path)"
+            }
+            Regression::AbiKeepsPassthrough => "the plugin ABI carries the passthrough flag across",
+            Regression::WalkUnverified => "only reader() verifies; walk() entries are unverified",
+            Regression::HashFirstChunkOnly => "only the first chunk of a file is hashed",
+            Regression::LiveExecBitVerify => {
+                "verification uses the live exec bit instead of the recorded one"
+            }
+            Regression::NonStickyFailure => {
+                "failure is not sticky: a read after a failed EOF returns Ok(0)"
+            }
+            Regression::ZeroLengthReadVerifies => {
+                "a zero-length read triggers verification on a partial hash"
+            }
+            Regression::AbiErrorToEof => "the ABI chunked read maps read errors to EOF",
+            Regression::PackAtConsumeTime => {
+                "the packer defers reading a File to consume time instead of packing it"
+            }
+            Regression::SkipSmallVerify => "verification is skipped for files under 4 KiB",
+            Regression::RacyTrustsCache => {
+                "the walker trusts size + mtime even for racy entries, in the racy mode"
+            }
+            Regression::CopyStopsAtDeclaredSize => {
+                "the OS copy stops at the size declared at open instead of reading to EOF"
+            }
+            Regression::SandboxKept => "the exec sandbox is kept after caching",
+        }
+    }
+
     /// Parses a snake_case name.
     pub fn parse(name: &str) -> Option<Regression> {
         Regression::ALL.into_iter().find(|r| r.name() == name)

@@ -89,4 +89,27 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// The kill matrix: hunt every seeded engine regression (needs the `regressions` feature).
+    /// Exit 1 if any regression survives its budget.
+    #[cfg(feature = "regressions")]
+    Mutants {
+        /// Seed of the generated schedules.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// At most this many schedules per regression.
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+        budget_schedules: u64,
+        /// At most this many milliseconds per regression.
+        #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        budget_ms: u64,
+        /// Print the regression names, one a line, and exit.
+        #[arg(long)]
+        list: bool,
+        /// Only these regressions (snake_case names), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Write the JSON matrix here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }

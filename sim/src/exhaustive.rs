@@ -78,6 +78,7 @@ pub fn scenario(via: ConsumePath, file: usize, kind: MutationKind, point: Point)
         },
     ];
     Scenario {
+        view_cached: false,
         files,
         view,
         consumers,

@@ -7,6 +7,8 @@ pub mod campaign;
 pub mod chaos;
 pub mod cli;
 pub mod exhaustive;
+#[cfg(feature = "regressions")]
+pub mod mutants;
 pub mod mutation;
 pub mod observer;
 pub mod oracle;

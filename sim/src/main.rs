@@ -177,5 +177,77 @@ fn main() -> ExitCode {
             schedules,
             json,
         } => finish(&sim::chaos::chaos(seed, schedules), json),
+        #[cfg(feature = "regressions")]
+        Command::Mutants { list: true, .. } => {
+            engine::regress::Regression::ALL
+                .iter()
+                .for_each(|r| println!("{}", r.name()));
+            ExitCode::SUCCESS
+        }
+        #[cfg(feature = "regressions")]
+        Command::Mutants {
+            seed,
+            budget_schedules,
+            budget_ms,
+            only,
+            json,
+            ..
+        } => mutants(seed, budget_schedules, budget_ms, &only, json),
+    }
+}
+
+#[cfg(feature = "regressions")]
+fn mutants(
+    seed: u64,
+    schedules: u64,
+    millis: u64,
+    only: &[String],
+    json: Option<PathBuf>,
+) -> ExitCode {
+    use engine::regress::Regression;
+    let mut chosen = Vec::new();
+    for name in only {
+        match Regression::parse(name) {
+            Some(r) => chosen.push(r),
+            None => {
+                let known: Vec<String> = Regression::ALL.iter().map(|r| r.name()).collect();
+                eprintln!(
+                    "sim: error: unknown regression {name:?}; known: {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let matrix =
+        sim::mutants::kill_matrix(seed, sim::mutants::Budget { schedules, millis }, &chosen);
+    for kill in &matrix.regressions {
+        let verdict = match (&kill.invariant, kill.caught) {
+            (Some(invariant), true) => format!(
+                "caught by {invariant:?} after {} schedules, {} ms",
+                kill.schedules, kill.millis
+            ),
+            _ => format!("SURVIVED {} schedules, {} ms", kill.schedules, kill.millis),
+        };
+        eprintln!("{:<28} {verdict}", kill.regression);
+    }
+    eprintln!(
+        "sim mutants: {}/{} caught; median {} ms, max {} ms to detect",
+        matrix.caught,
+        matrix.regressions.len(),
+        matrix.median_ms,
+        matrix.max_ms
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&matrix).unwrap_or_default();
+        if let Err(message) = write_output(&path, &text) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    if matrix.survived.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

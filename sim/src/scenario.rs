@@ -86,6 +86,9 @@ pub struct Scenario {
     pub files: Vec<FileSpec>,
     /// Files (by index, not globbed) in the group View.
     pub view: Vec<usize>,
+    /// The group target has its cache enabled, so its View must pack (SPEC §4).
+    #[serde(default)]
+    pub view_cached: bool,
     /// Consumers, built in order within each build.
     pub consumers: Vec<ConsumerSpec>,
     /// Mutations.
@@ -137,11 +140,15 @@ impl Scenario {
         }
         if !self.view.is_empty() {
             let names: Vec<String> = self.view.iter().map(|i| format!("file{i}")).collect();
-            targets.push(Target::group(
+            let mut view = Target::group(
                 "view",
                 &names.iter().map(String::as_str).collect::<Vec<_>>(),
                 "lib",
-            ));
+            );
+            if self.view_cached {
+                view.cache = CacheConfig::CACHED;
+            }
+            targets.push(view);
         }
         for (k, consumer) in self.consumers.iter().enumerate() {
             targets.push(self.consumer_target(k, consumer));
@@ -268,6 +275,7 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
     let mut scenario = Scenario {
         files,
         view,
+        view_cached: false,
         consumers: vec![],
         mutations: vec![],
     };
@@ -281,6 +289,7 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
         let m = generate_mutation(&mut rng, &scenario);
         scenario.mutations.push(m);
     }
+    scenario.view_cached = !scenario.view.is_empty() && rng.chance(1, 3);
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }

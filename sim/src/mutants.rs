@@ -1,0 +1,182 @@
+//! The kill matrix: for each seeded regression of the engine, campaigns until the first
+//! violation or a budget, reporting which invariant caught it, how fast, and the shrunk scenario.
+//! Built only with the `regressions` feature.
+
+use std::time::Instant;
+
+use engine::regress::{self, Regression};
+use serde::Serialize;
+
+use crate::campaign::{run_on, FsChoice};
+use crate::exhaustive::scenarios;
+use crate::oracle::Invariant;
+use crate::report::Timing;
+use crate::scenario::{generate, Scenario};
+use crate::schedule::{run, FsKind, RunOptions, Variant};
+use crate::shrink::shrink;
+
+/// How long to hunt for one regression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    /// At most this many schedules.
+    pub schedules: u64,
+    /// At most this many milliseconds.
+    pub millis: u64,
+}
+
+/// What the hunt for one regression found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Kill {
+    /// The regression's name.
+    pub regression: String,
+    /// Its one-line description.
+    pub description: String,
+    /// Whether a violation was found within the budget.
+    pub caught: bool,
+    /// The invariant that caught it.
+    pub invariant: Option<Invariant>,
+    /// Schedules run up to and including the first detection (or the budget).
+    pub schedules: u64,
+    /// Milliseconds to the first detection (or the budget).
+    pub millis: u64,
+    /// The violation's message.
+    pub message: Option<String>,
+    /// Which schedule source caught it (`exhaustive N`, `generated seed/index`, `racy seed/index`).
+    pub source: Option<String>,
+    /// The shrunk scenario.
+    pub shrunk: Option<Scenario>,
+}
+
+/// The whole matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct KillMatrix {
+    /// Seed of the generated schedules.
+    pub seed: u64,
+    /// Budget per regression.
+    pub budget: Budget,
+    /// Regressions caught.
+    pub caught: usize,
+    /// Regressions that survived.
+    pub survived: Vec<String>,
+    /// One row per regression.
+    pub regressions: Vec<Kill>,
+    /// Median and max milliseconds to detection (over caught regressions).
+    pub median_ms: u64,
+    /// Max milliseconds to detection.
+    pub max_ms: u64,
+    /// Wall-clock figures.
+    pub timing: Timing,
+}
+
+/// The `i`th schedule of a hunt: the exhaustive cases, generated schedules and racy-mode
+/// generated schedules, interleaved so each kind of bug meets its kind of schedule early.
+fn nth(seed: u64, i: u64, exhaustive: &[Scenario]) -> (Scenario, bool, String) {
+    let k = i / 3;
+    match i % 3 {
+        0 => {
+            let case = (k as usize) % exhaustive.len();
+            (
+                exhaustive[case].clone(),
+                false,
+                format!("exhaustive case {case}"),
+            )
+        }
+        1 => (
+            generate(seed, k),
+            false,
+            format!("sim replay --seed {seed} --schedule {k}"),
+        ),
+        _ => (
+            generate(seed, k),
+            true,
+            format!("sim replay --seed {seed} --schedule {k} --racy"),
+        ),
+    }
+}
+
+/// Hunts one regression on MemFs.
+pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
+    let exhaustive = scenarios();
+    let started = Instant::now();
+    let mut kill = Kill {
+        regression: regression.name(),
+        description: regression.description().into(),
+        caught: false,
+        invariant: None,
+        schedules: 0,
+        millis: 0,
+        message: None,
+        source: None,
+        shrunk: None,
+    };
+    regress::with(Some(regression), || {
+        for i in 0..budget.schedules {
+            if started.elapsed().as_millis() as u64 > budget.millis {
+                break;
+            }
+            let (scenario, racy, source) = nth(seed, i, &exhaustive);
+            kill.schedules = i + 1;
+            let ran = run_on(&scenario, i, FsChoice::Mem, racy, Variant::Reference);
+            let Some(Ok(result)) = ran.results.into_iter().next().map(|(_, r)| r) else {
+                continue;
+            };
+            let Some(broken) = result.broken.into_iter().next() else {
+                continue;
+            };
+            kill.millis = started.elapsed().as_millis() as u64;
+            kill.caught = true;
+            kill.invariant = Some(broken.invariant);
+            kill.message = Some(broken.message);
+            kill.source = Some(source);
+            let fails = |candidate: &Scenario| {
+                let options = RunOptions {
+                    fs: FsKind::Mem,
+                    racy,
+                    ..RunOptions::default()
+                };
+                run(candidate, &options)
+                    .ok()?
+                    .broken
+                    .iter()
+                    .map(|b| b.invariant)
+                    .find(|v| *v == broken.invariant)
+            };
+            kill.shrunk = Some(shrink(&scenario, broken.invariant, &fails));
+            return;
+        }
+        kill.millis = started.elapsed().as_millis() as u64;
+    });
+    kill
+}
+
+/// Runs the hunt for every regression (or the named ones).
+pub fn kill_matrix(seed: u64, budget: Budget, only: &[Regression]) -> KillMatrix {
+    let started = Instant::now();
+    let chosen: Vec<Regression> = if only.is_empty() {
+        Regression::ALL.to_vec()
+    } else {
+        only.to_vec()
+    };
+    let regressions: Vec<Kill> = chosen.iter().map(|&r| hunt(r, seed, budget)).collect();
+    let mut times: Vec<u64> = regressions
+        .iter()
+        .filter(|k| k.caught)
+        .map(|k| k.millis)
+        .collect();
+    times.sort_unstable();
+    let survived: Vec<String> = regressions
+        .iter()
+        .filter(|k| !k.caught)
+        .map(|k| k.regression.clone())
+        .collect();
+    KillMatrix {
+        seed,
+        budget,
+        caught: regressions.len() - survived.len(),
+        survived,
+        median_ms: times.get(times.len() / 2).copied().unwrap_or(0),
+        max_ms: times.last().copied().unwrap_or(0),
+        regressions,
+        timing: crate::campaign::timing(started, chosen.len() as u64),
+    }
+}
