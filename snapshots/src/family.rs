@@ -193,7 +193,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
     }
     if def.expect.len() != BUILDS {
         return Err(format!(
-            "`expect` has {} outcomes; want {BUILDS} (build 1, then the incremental rebuild)",
+            "`expect` lists {} outcome(s); want {BUILDS} (build 1, then the incremental rebuild)",
             def.expect.len()
         ));
     }
@@ -203,7 +203,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
     let files: Vec<FileSpec> = def.files.into_iter().map(FileDef::spec).collect();
     if let Some(i) = files.iter().position(|f| f.size > MAX_FILE_SIZE) {
         return Err(format!(
-            "file {i}: {} bytes; at most {MAX_FILE_SIZE} keep snapshots small",
+            "file {i}: {} bytes; at most {MAX_FILE_SIZE} (keeps snapshots small)",
             files[i].size
         ));
     }

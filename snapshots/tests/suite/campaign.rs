@@ -1,0 +1,24 @@
+//! The fixed-seed campaign report: `sim run --seed 7 --schedules 2000 --fs mem` as JSON, timing
+//! redacted. Any change in what the simulator generates, fires or concludes shows as a diff.
+
+use sim::campaign::{campaign, CampaignOptions, FsChoice};
+use sim::schedule::Variant;
+
+#[test]
+fn fixed_seed_campaign_report() {
+    let options = CampaignOptions {
+        seed: 7,
+        schedules: 2000,
+        fs: FsChoice::Mem,
+        threads: 1,
+        racy: false,
+        variant: Variant::Reference,
+        shrink: true,
+    };
+    let report = campaign(&options, &|_, _| {});
+    assert_eq!(
+        report.violation_count, 0,
+        "the reference engine broke an invariant"
+    );
+    insta::assert_json_snapshot!("campaign_seed_7", report, { ".timing" => "[timing]" });
+}
