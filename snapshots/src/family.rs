@@ -12,6 +12,7 @@
 //! description = "Why it matters and what should happen."
 //! expect = ["c0:not_found", "c0:not_found"]   # the outcome of build 1 and build 2
 //! findings = []                               # finding kinds the oracle must report
+//! racy = false                                # git's racy walker rule, 1 s mtimes (sim --racy)
 //! files = [{ size = 12 }]                     # also: fill, x, globbed, link_to
 //! view = []                                   # files (by index) in the group View
 //! view_cached = false                         # the group target's cache is enabled
@@ -58,6 +59,8 @@ pub struct Named {
     pub expect: Vec<String>,
     /// The finding kinds the oracle must report (sorted, without repeats).
     pub findings: Vec<String>,
+    /// Run with git's racy walker rule (MemFs then has 1 s mtimes), as `sim --racy` does.
+    pub racy: bool,
     /// The scenario itself.
     pub scenario: Scenario,
 }
@@ -78,6 +81,8 @@ struct ScenarioDef {
     expect: Vec<String>,
     #[serde(default)]
     findings: Vec<String>,
+    #[serde(default)]
+    racy: bool,
     files: Vec<FileDef>,
     #[serde(default)]
     view: Vec<usize>,
@@ -242,6 +247,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         description: def.description.trim().to_string(),
         expect: def.expect,
         findings,
+        racy: def.racy,
         scenario,
     })
 }

@@ -34,13 +34,19 @@ pub fn render(family: &Family) -> Result<Story, String> {
 }
 
 fn render_one(named: &Named, mismatches: &mut Vec<String>) -> Result<String, String> {
-    let options = RunOptions::default();
+    let options = RunOptions {
+        racy: named.racy,
+        ..RunOptions::default()
+    };
     let (trace, _) = replay(&named.scenario, &options)?;
     let result = run(&named.scenario, &options)?;
     let mut text = String::new();
     let _ = writeln!(text, "=== {} ===", named.name);
     for line in named.description.lines() {
         let _ = writeln!(text, "| {}", line.trim_end());
+    }
+    if named.racy {
+        let _ = writeln!(text, "mode: racy (git's walker rule, 1 s mtimes)");
     }
     let _ = writeln!(text, "expect: {}", named.expect.join(", "));
     let fired: BTreeSet<usize> = result.fired.iter().map(|f| f.index).collect();
