@@ -17,6 +17,7 @@ test:
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
     cargo test --locked -p sim --features regressions --test kill_matrix
+    just loom-bounded
 
 # The main job: a MemFs campaign, then a MemFs/DiskFs differential run (SIM_SEED, SIM_SCHEDULES).
 sim:
@@ -48,6 +49,14 @@ mutants:
 # The same regressions against the props and snapshots suites: which suite catches which.
 mutants-suites:
     bash scripts/mutants-suites
+
+# Loom models of the verifying reader and the tmp cache (LOOM_MAX_PREEMPTIONS bounds the search).
+loom preemptions=env_var_or_default("LOOM_MAX_PREEMPTIONS", "3"):
+    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS={{preemptions}} CARGO_TARGET_DIR=target/loom cargo test -p props --release --locked --test loom_reader --test loom_tmp_cache
+
+# The bounded loom run that `just test` includes.
+loom-bounded:
+    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=1 CARGO_TARGET_DIR=target/loom cargo test -p props --release --locked --test loom_reader --test loom_tmp_cache
 
 # Format the workspace.
 fmt:
