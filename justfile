@@ -15,7 +15,7 @@ default:
 test:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    cargo test --workspace --locked
+    INSTA_UPDATE=no cargo test --workspace --locked
     cargo test --locked -p sim --features regressions --test kill_matrix
     just loom-bounded
 
@@ -65,4 +65,4 @@ fmt:
 # Review snapshot changes (installs cargo-insta when missing).
 review:
     command -v cargo-insta >/dev/null || cargo install cargo-insta --locked
-    cargo insta review
+    cargo insta test -p snapshots --review

@@ -70,8 +70,16 @@ fn source_artifact(engine: &Engine, group: &str, path: &Path) -> Result<Artifact
     ))
 }
 
+/// A source path must name a file inside the workspace.
+fn check_source_path(path: &Path) -> Result<()> {
+    check_out_path(path).map_err(|e| match e {
+        EngineError::PathEscape { path, why } => EngineError::SourceEscape { path, why },
+        other => other,
+    })
+}
+
 fn fs_file(engine: &Engine, path: &Path) -> Result<DriverRun> {
-    check_out_path(path)?;
+    check_source_path(path)?;
     if is_generated(path) {
         return Ok(DriverRun::default());
     }
@@ -320,7 +328,7 @@ fn plugin(
     }
     let mut outputs = Vec::with_capacity(sources.len() + 1);
     for (index, source) in sources.iter().enumerate() {
-        check_out_path(source)?;
+        check_source_path(source)?;
         let artifact = source_artifact(engine, &format!("src{index}"), source)?;
         if crate::regressed!(AbiKeepsPassthrough) {
             outputs.push(artifact);

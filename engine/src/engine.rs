@@ -43,6 +43,8 @@ pub struct EngineConfig {
     pub tmp_limits: TmpLimits,
     /// Where the engine keeps its state (cache, tmp spill, sandboxes), relative to the fs root.
     pub state_dir: PathBuf,
+    /// false models heph before PR #127: every output is packed.
+    pub passthrough: bool,
 }
 
 impl Default for EngineConfig {
@@ -52,6 +54,7 @@ impl Default for EngineConfig {
             racy_walker: false,
             tmp_limits: TmpLimits::default(),
             state_dir: ".heph".into(),
+            passthrough: true,
         }
     }
 }
@@ -306,7 +309,7 @@ impl Engine {
             .outputs
             .into_iter()
             .enumerate()
-            .partition(|(_, a)| is_passthrough(use_tmp, &a.content));
+            .partition(|(_, a)| self.config.passthrough && is_passthrough(use_tmp, &a.content));
         let mut results: Vec<(usize, Artifact)> = Vec::with_capacity(passing.len() + packing.len());
         for (index, artifact) in passing {
             self.ctx.emit(Event::Passthrough {

@@ -38,6 +38,14 @@ pub enum EngineError {
         /// Why it was refused (absolute, `..`, empty).
         why: &'static str,
     },
+    /// A source path would point outside the workspace.
+    #[error("source path {path} escapes the workspace: {why}")]
+    SourceEscape {
+        /// The offending source path.
+        path: PathBuf,
+        /// Why it was refused (absolute, `..`, empty).
+        why: &'static str,
+    },
     /// Two outputs of one target share a group name.
     #[error("duplicate output group name {name:?} in target {target}")]
     DuplicateGroup {
@@ -155,7 +163,7 @@ impl EngineError {
             EngineError::NotAFile { .. } => "not_a_file",
             EngineError::SymlinkLoop { .. } => "symlink_loop",
             EngineError::PermissionDenied { .. } => "permission_denied",
-            EngineError::PathEscape { .. } => "path_escape",
+            EngineError::PathEscape { .. } | EngineError::SourceEscape { .. } => "path_escape",
             EngineError::DuplicateGroup { .. } => "duplicate_group",
             EngineError::Collision { .. } => "collision",
             EngineError::MalformedTar { .. } => "malformed_tar",

@@ -157,6 +157,16 @@ impl Trace {
         std::mem::take(&mut *self.events.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// How many events are stored now.
+    pub fn len(&self) -> usize {
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// True when no event is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// How many events did not fit under [`MAX_EVENTS`].
     pub fn dropped(&self) -> u64 {
         *self.dropped.lock().unwrap_or_else(|p| p.into_inner())

@@ -81,14 +81,14 @@ fn bad_sources() {
             vec![Target::fs_file("s", "../etc/passwd")],
             "s",
             "s:path_escape",
-            "contains `..`",
+            "source path ../etc/passwd escapes the workspace: contains `..`",
         );
         check(
             world,
             vec![Target::fs_file("s", "/etc/passwd")],
             "s",
             "s:path_escape",
-            "absolute",
+            "source path /etc/passwd escapes the workspace: absolute",
         );
         check(
             world,
@@ -251,6 +251,38 @@ fn views_cannot_cross_the_plugin_abi() {
             "p",
             "p:view_across_abi",
             "cannot cross the plugin ABI",
+        );
+    });
+}
+
+#[test]
+fn oversized_manifest_is_malformed_not_read() {
+    both(|world| {
+        world.write("a.txt", b"a");
+        let targets = vec![
+            Target::fs_file("src", "a.txt"),
+            Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
+        ];
+        let key = world
+            .engine(targets.clone(), None)
+            .build_sync("mid")
+            .into_result()
+            .unwrap()
+            .hashin;
+        let manifest = Path::new(".heph/cache").join(&key).join("manifest.json");
+        world
+            .fs
+            .write(
+                &manifest,
+                &vec![b' '; (engine::cache::local::MAX_MANIFEST_BYTES + 1) as usize],
+            )
+            .unwrap();
+        check(
+            world,
+            targets,
+            "mid",
+            "mid:malformed_manifest",
+            "more than the 1048576 a manifest may have",
         );
     });
 }

@@ -5,10 +5,11 @@
 //! so it records what the engine actually hashed.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use engine::fs::Fs;
 use engine::probe::{Observer, Probe};
+use engine::trace::Trace;
 use serde::Serialize;
 
 use crate::mutation::{apply, Point};
@@ -26,6 +27,8 @@ pub struct Fired {
     pub build: u8,
     /// Where it was applied.
     pub path: PathBuf,
+    /// How many events of its build had been recorded when it fired (where replay shows it).
+    pub at_event: usize,
     /// `None` when applied; the reason when the file was not there to mutate.
     pub skipped: Option<String>,
 }
@@ -45,11 +48,12 @@ pub struct SimObserver {
     paths: Vec<PathBuf>,
     mutations: Vec<MutationSpec>,
     state: Mutex<State>,
+    trace: Arc<Trace>,
 }
 
 impl SimObserver {
     /// An observer for `scenario`.
-    pub fn new(scenario: &Scenario) -> SimObserver {
+    pub fn new(scenario: &Scenario, trace: Arc<Trace>) -> SimObserver {
         let paths = (0..scenario.files.len())
             .map(|i| PathBuf::from(scenario.path(i)))
             .collect();
@@ -62,6 +66,7 @@ impl SimObserver {
             paths,
             mutations: scenario.mutations.clone(),
             state: Mutex::new(state),
+            trace,
         }
     }
 
@@ -102,7 +107,9 @@ impl SimObserver {
                 state.shadow.on_mutated(fs, other);
             }
             let build = state.build;
+            let at_event = self.trace.len();
             state.fired.push(Fired {
+                at_event,
                 index,
                 mutation: *mutation,
                 build,

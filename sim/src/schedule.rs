@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use engine::fs::{DiskFs, Fs, MemFs, MemFsConfig};
+use engine::trace::Trace;
 use engine::{BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
 use serde::{Deserialize, Serialize};
 
@@ -162,8 +163,13 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     scenario.validate()?;
     let (fs, _dir) = make_fs(options.fs, options.racy)?;
     populate(&*fs, scenario)?;
-    let observer = Arc::new(SimObserver::new(scenario));
-    let ctx = Ctx::new(fs.clone()).with_observer(observer.clone());
+    let trace = Arc::new(Trace::new());
+    let observer = Arc::new(SimObserver::new(scenario, trace.clone()));
+    let ctx = Ctx {
+        fs: fs.clone(),
+        observer: observer.clone(),
+        trace,
+    };
     let graph = Graph::new(scenario.targets()).map_err(|e| e.to_string())?;
     let config = EngineConfig {
         racy_walker: options.racy,

@@ -87,11 +87,20 @@ impl LocalCache {
     /// The manifest of `key`, or `None` when there is no complete entry.
     pub fn manifest(&self, key: &str) -> Result<Option<Manifest>> {
         let path = self.dir.join(key).join(MANIFEST);
-        let bytes = match self.fs.read(&path, MAX_MANIFEST_BYTES) {
-            Ok(bytes) => bytes,
+        let len = match self.fs.metadata(&path) {
+            Ok(meta) => meta.len,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(EngineError::io(&path, e)),
         };
+        if len > MAX_MANIFEST_BYTES {
+            let why =
+                format!("{len} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have");
+            return Err(EngineError::MalformedManifest { path, why });
+        }
+        let bytes = self
+            .fs
+            .read(&path, MAX_MANIFEST_BYTES)
+            .map_err(|e| EngineError::io(&path, e))?;
         let manifest: Manifest =
             serde_json::from_slice(&bytes).map_err(|e| EngineError::MalformedManifest {
                 path: path.clone(),
