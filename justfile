@@ -42,9 +42,17 @@ soak seed="1":
     cargo build --release --locked -p sim
     ./target/release/sim run --seed {{seed}} --schedules 1000000 --fs mem --threads {{threads}} --json sim-report-soak.json
 
-# The kill matrix: every seeded engine regression against the simulator (JSON in mutants.json).
+# The kill matrix (every seeded engine regression against the simulator, JSON in
+# mutants.json), then cargo-mutants over the engine core (.cargo/mutants.toml; hours on 2 cores).
 mutants:
     cargo run --release --locked -p sim --features regressions -- mutants --json mutants.json
+    command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+    cargo mutants --no-shuffle -j 2
+
+# One shard of the cargo-mutants run, e.g. `just mutants-shard 0/8` (about 40 mutants).
+mutants-shard shard:
+    command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+    cargo mutants --no-shuffle -j 1 --shard {{shard}}
 
 # The same regressions against the props and snapshots suites: which suite catches which.
 mutants-suites:

@@ -3,6 +3,7 @@
 //! Architecture Invariant: only fs:file and fs:glob produce `passthrough: true`; exec outputs
 //! point into a sandbox and are never flagged; plugin outputs cross the ABI, which drops the flag.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -89,7 +90,26 @@ fn fs_file(engine: &Engine, path: &Path) -> Result<DriverRun> {
     })
 }
 
+/// At most this many compiled pattern sets are memoized per process.
+pub const MAX_COMPILED_GLOBSETS: usize = 256;
+
+/// Compiles `patterns`, memoized: compiling a glob set costs more than a small walk, and
+/// scenarios reuse a handful of pattern lists. The memo never changes a result.
 fn globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
+    static COMPILED: std::sync::Mutex<BTreeMap<Vec<String>, GlobSet>> = std::sync::Mutex::new(BTreeMap::new());
+    if let Some(set) = COMPILED.lock().unwrap_or_else(|p| p.into_inner()).get(patterns) {
+        return Ok(set.clone());
+    }
+    let set = compile_globset(target, patterns)?;
+    let mut compiled = COMPILED.lock().unwrap_or_else(|p| p.into_inner());
+    if compiled.len() >= MAX_COMPILED_GLOBSETS {
+        compiled.clear();
+    }
+    compiled.insert(patterns.to_vec(), set.clone());
+    Ok(set)
+}
+
+fn compile_globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
         let glob = Glob::new(pattern).map_err(|e| EngineError::BadGlob {
