@@ -3,7 +3,7 @@
 //! must hash (with its delivered exec bit) to the hashout the engine recorded for its source.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +18,8 @@ use crate::report::{Report, Violation};
 use crate::rng::Rng;
 use crate::scenario::{generate, Scenario};
 use crate::schedule::populate;
-use crate::shadow::oracle_hashout;
+use crate::oracle::provider;
+use crate::shadow::{oracle_hashout, source, Source};
 
 /// At most this many mutations per chaos schedule.
 pub const MAX_CHAOS_MUTATIONS: usize = 64;
@@ -36,27 +37,28 @@ fn mutator(fs: Arc<DiskFs>, paths: Vec<PathBuf>, mut rng: Rng, stop: Arc<AtomicB
     applied
 }
 
-/// Checks one build's deliveries against the hashouts in its trace.
-fn check(out: &engine::BuildOutput, events: &[Event]) -> Vec<String> {
-    let mut hashed: BTreeMap<&Path, &str> = BTreeMap::new();
+/// Checks one build's deliveries against the hashouts in its trace: each delivered passthrough
+/// entry must hash to what the target that provided it recorded for it.
+fn check(scenario: &Scenario, out: &engine::BuildOutput, events: &[Event]) -> Vec<String> {
+    let mut hashed: BTreeMap<Source, &str> = BTreeMap::new();
+    let mut current = "";
     for event in events {
-        if let Event::Hash { path, hashout, .. } = event {
-            hashed.insert(path, hashout);
+        match event {
+            Event::Hashin { target, .. } => current = target,
+            Event::Hash { path, hashout, .. } => {
+                hashed.insert(source(current, path), hashout);
+            }
+            _ => {}
         }
     }
     let mut broken = Vec::new();
     for (name, result) in &out.results {
+        let Some(k) = name.strip_prefix('c').and_then(|k| k.parse::<usize>().ok()) else { continue };
         for item in &result.delivered {
-            let source = item.path.strip_prefix("lib").unwrap_or(&item.path);
-            let Some(expected) = hashed.get(source) else {
-                continue;
-            };
+            let Some(expected) = provider(scenario, k, &item.path).and_then(|key| hashed.get(&key).copied()) else { continue };
             let got = oracle_hashout(&item.data, item.x);
-            if got != *expected {
-                broken.push(format!(
-                    "{name} received {} hashing to {got}, but {expected} was hashed",
-                    item.path.display()
-                ));
+            if got != expected {
+                broken.push(format!("{name} received {} hashing to {got}, but {expected} was hashed", item.path.display()));
             }
         }
     }
@@ -85,7 +87,7 @@ fn one(scenario: &Scenario, rng: Rng) -> Result<(Vec<String>, String), String> {
     handle
         .join()
         .map_err(|_| "mutator thread panicked".to_string())?;
-    let broken = check(&out, &engine.ctx().trace.take());
+    let broken = check(scenario, &out, &engine.ctx().trace.take());
     let outcome = out
         .failure
         .map_or("ok".to_string(), |f| f.error.name().to_string());

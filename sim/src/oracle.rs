@@ -63,7 +63,7 @@ fn packs(scenario: &Scenario, target: &str) -> bool {
 
 /// Which source (hashing target, workspace path) provides the entry `path` that consumer `k`
 /// received: its View (`lib/…`), one of its fs:file inputs, or its glob.
-fn provider(scenario: &Scenario, k: usize, path: &Path) -> Option<Source> {
+pub fn provider(scenario: &Scenario, k: usize, path: &Path) -> Option<Source> {
     if let Ok(inner) = path.strip_prefix("lib") {
         let i = scenario
             .view
