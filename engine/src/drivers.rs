@@ -96,8 +96,13 @@ pub const MAX_COMPILED_GLOBSETS: usize = 256;
 /// Compiles `patterns`, memoized: compiling a glob set costs more than a small walk, and
 /// scenarios reuse a handful of pattern lists. The memo never changes a result.
 fn globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
-    static COMPILED: std::sync::Mutex<BTreeMap<Vec<String>, GlobSet>> = std::sync::Mutex::new(BTreeMap::new());
-    if let Some(set) = COMPILED.lock().unwrap_or_else(|p| p.into_inner()).get(patterns) {
+    static COMPILED: std::sync::Mutex<BTreeMap<Vec<String>, GlobSet>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    if let Some(set) = COMPILED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(patterns)
+    {
         return Ok(set.clone());
     }
     let set = compile_globset(target, patterns)?;

@@ -13,12 +13,12 @@ use engine::{Ctx, Engine, EngineConfig, Event, Graph};
 
 use crate::campaign::timing;
 use crate::mutation::{apply, MutationKind};
+use crate::oracle::provider;
 use crate::oracle::Invariant;
 use crate::report::{Report, Violation};
 use crate::rng::Rng;
 use crate::scenario::{generate, Scenario};
 use crate::schedule::populate;
-use crate::oracle::provider;
 use crate::shadow::{oracle_hashout, source, Source};
 
 /// At most this many mutations per chaos schedule.
@@ -53,12 +53,21 @@ fn check(scenario: &Scenario, out: &engine::BuildOutput, events: &[Event]) -> Ve
     }
     let mut broken = Vec::new();
     for (name, result) in &out.results {
-        let Some(k) = name.strip_prefix('c').and_then(|k| k.parse::<usize>().ok()) else { continue };
+        let Some(k) = name.strip_prefix('c').and_then(|k| k.parse::<usize>().ok()) else {
+            continue;
+        };
         for item in &result.delivered {
-            let Some(expected) = provider(scenario, k, &item.path).and_then(|key| hashed.get(&key).copied()) else { continue };
+            let Some(expected) =
+                provider(scenario, k, &item.path).and_then(|key| hashed.get(&key).copied())
+            else {
+                continue;
+            };
             let got = oracle_hashout(&item.data, item.x);
             if got != expected {
-                broken.push(format!("{name} received {} hashing to {got}, but {expected} was hashed", item.path.display()));
+                broken.push(format!(
+                    "{name} received {} hashing to {got}, but {expected} was hashed",
+                    item.path.display()
+                ));
             }
         }
     }

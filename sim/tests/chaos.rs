@@ -5,6 +5,18 @@
 fn integrity_holds_under_a_concurrent_mutator() {
     let report = sim::chaos::chaos(17, 60);
     assert_eq!(report.violation_count, 0, "{}", report.to_json());
-    assert_eq!(report.outcomes.values().sum::<u64>(), 60, "every schedule ran: {:?}", report.outcomes);
-    assert!(report.outcomes.keys().all(|k| !k.starts_with("setup_error")), "{:?}", report.outcomes);
+    assert_eq!(
+        report.outcomes.values().sum::<u64>(),
+        60,
+        "every schedule ran: {:?}",
+        report.outcomes
+    );
+    assert!(
+        report
+            .outcomes
+            .keys()
+            .all(|k| !k.starts_with("setup_error")),
+        "{:?}",
+        report.outcomes
+    );
 }
