@@ -176,29 +176,36 @@ impl Engine {
         self.config.state_dir.join("sandbox").join(target)
     }
 
+    /// The build order of `name`, or the output of a build that failed before it started.
+    fn plan(&self, name: &str) -> std::result::Result<Vec<String>, BuildOutput> {
+        self.graph.order(name).map_err(|error| BuildOutput {
+            results: vec![],
+            failure: Some(Failure {
+                target: name.into(),
+                error,
+            }),
+        })
+    }
+
+    /// The result artifacts `target`'s inputs produced so far in `out`.
+    fn inputs_of(&self, out: &BuildOutput, target: &str) -> Vec<Artifact> {
+        let names = self
+            .graph
+            .get(target)
+            .map(|t| t.inputs.as_slice())
+            .unwrap_or_default();
+        input_artifacts(out, names)
+    }
+
     /// Builds `name` and its dependencies on the async runtime, blocking work per the policy.
     pub async fn build(self: &Arc<Self>, name: &str) -> BuildOutput {
-        let order = match self.graph.order(name) {
+        let order = match self.plan(name) {
             Ok(order) => order,
-            Err(error) => {
-                return BuildOutput {
-                    results: vec![],
-                    failure: Some(Failure {
-                        target: name.into(),
-                        error,
-                    }),
-                }
-            }
+            Err(failed) => return failed,
         };
         let mut out = BuildOutput::default();
         for target in order {
-            let inputs = input_artifacts(
-                &out,
-                self.graph
-                    .get(&target)
-                    .map(|t| t.inputs.clone())
-                    .unwrap_or_default(),
-            );
+            let inputs = self.inputs_of(&out, &target);
             let result = match self.config.blocking {
                 Blocking::Inline => self.run_target(&target, inputs),
                 Blocking::SpawnBlocking => {
@@ -215,29 +222,16 @@ impl Engine {
         out
     }
 
-    /// Builds `name` synchronously on the calling thread (the simulator's fast path).
+    /// Builds `name` synchronously on the calling thread (the simulator's fast path); the same
+    /// steps, in the same order, as [`Engine::build`].
     pub fn build_sync(&self, name: &str) -> BuildOutput {
-        let order = match self.graph.order(name) {
+        let order = match self.plan(name) {
             Ok(order) => order,
-            Err(error) => {
-                return BuildOutput {
-                    results: vec![],
-                    failure: Some(Failure {
-                        target: name.into(),
-                        error,
-                    }),
-                }
-            }
+            Err(failed) => return failed,
         };
         let mut out = BuildOutput::default();
         for target in order {
-            let inputs = input_artifacts(
-                &out,
-                self.graph
-                    .get(&target)
-                    .map(|t| t.inputs.clone())
-                    .unwrap_or_default(),
-            );
+            let inputs = self.inputs_of(&out, &target);
             let result = self.run_target(&target, inputs);
             if !record(&mut out, target, result) {
                 break;
@@ -464,7 +458,7 @@ fn changed_at_pack(path: &Path, got: &str, expected: &str) -> std::io::Error {
     )
 }
 
-fn input_artifacts(out: &BuildOutput, inputs: Vec<String>) -> Vec<Artifact> {
+fn input_artifacts(out: &BuildOutput, inputs: &[String]) -> Vec<Artifact> {
     let built: BTreeMap<&str, &TargetResult> =
         out.results.iter().map(|(n, r)| (n.as_str(), r)).collect();
     inputs
