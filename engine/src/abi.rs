@@ -257,4 +257,54 @@ mod tests {
         assert_eq!(read_chunked(&mut &data[..], 1 << 20).unwrap(), data);
         assert!(read_chunked(&mut &data[..], 10).is_err(), "limit enforced");
     }
+
+    /// Records the size of every read request; fails once with Interrupted before the first.
+    struct Recording {
+        data: Vec<u8>,
+        requests: Vec<usize>,
+        interrupted: bool,
+    }
+    impl Read for Recording {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "signal"));
+            }
+            self.requests.push(buf.len());
+            let n = buf.len().min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data.drain(..n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn chunked_read_asks_in_abi_chunks_and_retries_interrupted_reads() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        let mut reader = Recording {
+            data: data.clone(),
+            requests: vec![],
+            interrupted: false,
+        };
+        assert_eq!(read_chunked(&mut reader, 1 << 20).unwrap(), data);
+        assert_eq!(ABI_CHUNK, 32 * 1024);
+        assert!(
+            reader.requests.iter().all(|&n| n == ABI_CHUNK),
+            "{:?}",
+            reader.requests
+        );
+        assert_eq!(reader.requests.len(), 4, "three chunks and the EOF read");
+    }
+
+    #[test]
+    fn wire_size_limit_is_inclusive() {
+        let at_limit = vec![b' '; MAX_WIRE_BYTES];
+        let err = decode(&at_limit).unwrap_err().to_string();
+        assert!(
+            !err.contains("exceeds"),
+            "exactly the limit is parsed, not refused: {err}"
+        );
+        let over = vec![b' '; MAX_WIRE_BYTES + 1];
+        assert!(decode(&over).unwrap_err().to_string().contains("exceeds"));
+    }
 }
