@@ -66,6 +66,15 @@ loom preemptions=env_var_or_default("LOOM_MAX_PREEMPTIONS", "3"):
 loom-bounded:
     RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=1 CARGO_TARGET_DIR=target/loom cargo test -p props --release --locked --test loom_reader --test loom_tmp_cache
 
+# Benchmarks (issue 8): criterion + custom binaries, then ratio tables and bench/cache_write_scaling.svg.
+bench:
+    cargo bench -p bench --locked
+    python3 bench/report.py
+
+# Smoke run of every benchmark (criterion --test; tiny N for the custom binaries).
+bench-quick:
+    cargo bench -p bench --locked -- --test
+
 # Format the workspace.
 fmt:
     cargo fmt --all

@@ -286,3 +286,54 @@ fn oversized_manifest_is_malformed_not_read() {
         );
     });
 }
+
+#[test]
+fn glob_follows_file_symlinks_but_not_directory_symlinks_and_bounds_depth() {
+    both(|world| {
+        world.write("g/real.txt", b"r").write("d/inner.txt", b"i");
+        world
+            .fs
+            .symlink(Path::new("real.txt"), Path::new("g/link.txt"))
+            .unwrap();
+        world
+            .fs
+            .symlink(Path::new("../d"), Path::new("g/dirlink"))
+            .ok();
+        let out = world
+            .engine(vec![Target::fs_glob("s", &["g/**"], &[])], None)
+            .build_sync("s");
+        let groups: Vec<String> = out
+            .into_result()
+            .unwrap()
+            .artifacts
+            .iter()
+            .map(|a| a.group.clone())
+            .collect();
+        assert_eq!(groups, ["g/link.txt", "g/real.txt"], "{:?}", world.kind);
+        let deep: String = (0..=engine::drivers::MAX_GLOB_DEPTH)
+            .map(|i| format!("d{i}/"))
+            .collect();
+        world.write(&format!("{deep}f.txt"), b"deep");
+        check(
+            world,
+            vec![Target::fs_glob("s", &["**/f.txt"], &[])],
+            "s",
+            "s:limit",
+            "glob depth",
+        );
+        let ok: String = (0..engine::drivers::MAX_GLOB_DEPTH)
+            .map(|i| format!("e{i}/"))
+            .collect();
+        world.fs.remove_dir_all(Path::new("d0")).unwrap();
+        world.write(&format!("{ok}f.txt"), b"ok");
+        let out = world
+            .engine(vec![Target::fs_glob("s", &["**/f.txt"], &[])], None)
+            .build_sync("s");
+        assert_eq!(
+            out.into_result().unwrap().artifacts.len(),
+            1,
+            "{:?}: depth at the limit is fine",
+            world.kind
+        );
+    });
+}
