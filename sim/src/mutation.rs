@@ -100,6 +100,16 @@ pub enum Point {
 }
 
 impl Point {
+    /// The consumer index this point names, if it names one.
+    pub fn consumer(self) -> Option<usize> {
+        match self {
+            Point::AfterHashin { consumer }
+            | Point::AfterCacheWrite { consumer }
+            | Point::BetweenConsumers { consumer } => Some(consumer),
+            _ => None,
+        }
+    }
+
     /// The report name of the point (without its index).
     pub fn name(self) -> &'static str {
         match self {

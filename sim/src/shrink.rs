@@ -97,20 +97,11 @@ fn without_consumer(s: &Scenario, k: usize) -> Scenario {
             }
         }
     }
-    c.mutations.retain(|m| consumer_of(m.point) != Some(k));
+    c.mutations.retain(|m| m.point.consumer() != Some(k));
     for m in &mut c.mutations {
         m.point = shift_consumer(m.point, k);
     }
     c
-}
-
-fn consumer_of(point: Point) -> Option<usize> {
-    match point {
-        Point::AfterHashin { consumer }
-        | Point::AfterCacheWrite { consumer }
-        | Point::BetweenConsumers { consumer } => Some(consumer),
-        _ => None,
-    }
 }
 
 fn shift_consumer(point: Point, removed: usize) -> Point {
@@ -248,7 +239,7 @@ mod tests {
         assert_eq!(small.mutations.len(), 1);
         assert_eq!(
             small.consumers.len(),
-            usize::from(consumer_of(culprit.point).is_some())
+            usize::from(culprit.point.consumer().is_some())
         );
         assert_eq!(small.files.len(), 1, "{}", describe(&small));
         assert_eq!(small.files[0].size, 0);

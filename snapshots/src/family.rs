@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 
 use engine::ConsumePath;
 use serde::Deserialize;
-use sim::mutation::Point;
 use sim::scenario::{ConsumerSpec, FileSpec, Input, MutationSpec, Scenario};
 
 /// At most this many scenarios in one family file.
@@ -225,7 +224,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         }
     }
     for (m, mutation) in def.mutations.iter().enumerate() {
-        if let Some(k) = consumer_of(mutation.point) {
+        if let Some(k) = mutation.point.consumer() {
             if k >= consumers.len() {
                 return Err(format!(
                     "mutation {m}: point names consumer {k}, but there are {} consumers",
@@ -250,15 +249,6 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         racy: def.racy,
         scenario,
     })
-}
-
-fn consumer_of(point: Point) -> Option<usize> {
-    match point {
-        Point::AfterHashin { consumer }
-        | Point::AfterCacheWrite { consumer }
-        | Point::BetweenConsumers { consumer } => Some(consumer),
-        _ => None,
-    }
 }
 
 impl FileDef {
