@@ -90,6 +90,9 @@ pub struct BuildOutput {
     pub results: Vec<(String, TargetResult)>,
     /// The failure that stopped the build, if any.
     pub failure: Option<Failure>,
+    /// Position in `results` of each target recorded by the engine, so collecting a target's
+    /// inputs does not rescan every result (which made a build quadratic in its targets).
+    recorded: BTreeMap<String, usize>,
 }
 
 impl BuildOutput {
@@ -177,13 +180,16 @@ impl Engine {
     }
 
     /// The build order of `name`, or the output of a build that failed before it started.
-    fn plan(&self, name: &str) -> std::result::Result<Vec<String>, BuildOutput> {
-        self.graph.order(name).map_err(|error| BuildOutput {
-            results: vec![],
-            failure: Some(Failure {
-                target: name.into(),
-                error,
-            }),
+    fn plan(&self, name: &str) -> std::result::Result<Vec<String>, Box<BuildOutput>> {
+        self.graph.order(name).map_err(|error| {
+            Box::new(BuildOutput {
+                results: vec![],
+                failure: Some(Failure {
+                    target: name.into(),
+                    error,
+                }),
+                recorded: BTreeMap::new(),
+            })
         })
     }
 
@@ -201,7 +207,7 @@ impl Engine {
     pub async fn build(self: &Arc<Self>, name: &str) -> BuildOutput {
         let order = match self.plan(name) {
             Ok(order) => order,
-            Err(failed) => return failed,
+            Err(failed) => return *failed,
         };
         let mut out = BuildOutput::default();
         for target in order {
@@ -227,7 +233,7 @@ impl Engine {
     pub fn build_sync(&self, name: &str) -> BuildOutput {
         let order = match self.plan(name) {
             Ok(order) => order,
-            Err(failed) => return failed,
+            Err(failed) => return *failed,
         };
         let mut out = BuildOutput::default();
         for target in order {
@@ -459,19 +465,23 @@ fn changed_at_pack(path: &Path, got: &str, expected: &str) -> std::io::Error {
 }
 
 fn input_artifacts(out: &BuildOutput, inputs: &[String]) -> Vec<Artifact> {
-    let built: BTreeMap<&str, &TargetResult> =
-        out.results.iter().map(|(n, r)| (n.as_str(), r)).collect();
     inputs
         .iter()
-        .filter_map(|name| built.get(name.as_str()))
-        .flat_map(|r| r.artifacts.iter().cloned())
+        .filter_map(|name| out.recorded.get(name).and_then(|&i| out.results.get(i)))
+        .flat_map(|(_, r)| r.artifacts.iter().cloned())
         .collect()
 }
 
 fn record(out: &mut BuildOutput, target: String, result: Result<TargetResult>) -> bool {
     match result {
         Ok(result) => {
+            out.recorded.insert(target.clone(), out.results.len());
             out.results.push((target, result));
+            debug_assert_eq!(
+                out.recorded.len(),
+                out.results.len(),
+                "each target is built once"
+            );
             true
         }
         Err(error) => {
