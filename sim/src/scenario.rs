@@ -14,6 +14,9 @@ pub const MAX_FILES: usize = 4;
 pub const MAX_CONSUMERS: usize = 3;
 /// At most this many mutations.
 pub const MAX_MUTATIONS: usize = 3;
+/// At most this many bytes in one file (hand-written scenarios included): every schedule holds
+/// several copies of each file in memory.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
 /// Sizes that sit on interesting boundaries (64 KiB chunks, empty, one byte).
 pub const BOUNDARY_SIZES: [u64; 8] = [0, 1, 4095, 65_535, 65_536, 65_537, 131_072, 200_000];
 
@@ -35,9 +38,18 @@ pub struct FileSpec {
 impl FileSpec {
     /// The bytes of the file (for a link: of its target, see [`Scenario::content`]).
     pub fn bytes(&self) -> Vec<u8> {
-        (0..self.size)
-            .map(|i| ((i % 251) as u8) ^ self.fill)
-            .collect()
+        // Byte i is (i mod 251) ^ fill: a prime period, so chunk boundaries never line up with
+        // it. Built by repeating one period, since this runs for every file of every schedule.
+        let period: Vec<u8> = (0..251u8).map(|i| i ^ self.fill).collect();
+        let size =
+            usize::try_from(self.size).expect("validate() bounds file sizes by MAX_FILE_SIZE");
+        let mut out = Vec::with_capacity(size);
+        while out.len() < size {
+            let take = (size - out.len()).min(period.len());
+            out.extend_from_slice(&period[..take]);
+        }
+        debug_assert_eq!(out.len(), size);
+        out
     }
 }
 
@@ -199,6 +211,12 @@ impl Scenario {
             ));
         }
         for (i, file) in self.files.iter().enumerate() {
+            if file.size > MAX_FILE_SIZE {
+                return Err(format!(
+                    "file {i} is {} bytes; at most {MAX_FILE_SIZE}",
+                    file.size
+                ));
+            }
             if let Some(j) = file.link_to {
                 if j >= self.files.len() || self.files[j].link_to.is_some() || j == i {
                     return Err(format!("file {i} links to {j}, which is not a plain file"));
@@ -376,6 +394,25 @@ mod tests {
             assert_eq!(a.validate(), Ok(()), "schedule {index}: {a:?}");
             engine::Graph::new(a.targets()).unwrap();
         }
+    }
+
+    #[test]
+    fn file_bytes_follow_the_prime_period_and_sizes_are_bounded() {
+        let spec = |size| FileSpec {
+            size,
+            fill: 0x5a,
+            x: false,
+            globbed: false,
+            link_to: None,
+        };
+        for size in [0, 1, 250, 251, 252, 65_537] {
+            let expected: Vec<u8> = (0..size).map(|i| ((i % 251) as u8) ^ 0x5a).collect();
+            assert_eq!(spec(size).bytes(), expected, "size {size}");
+        }
+        let mut scenario = generate(1, 0);
+        scenario.files[0] = spec(MAX_FILE_SIZE + 1);
+        let error = scenario.validate().expect_err("oversized file");
+        assert!(error.contains("file 0 is 16777217 bytes"), "{error}");
     }
 
     #[test]
