@@ -126,10 +126,12 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
     };
     report.fs = format!("{:?}", options.fs).to_lowercase();
     let threads = options.threads;
+    let progress_thread = std::thread::current();
     let partials: Vec<Report> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let (done, violations) = (&done, &violations);
+                let progress_thread = progress_thread.clone();
                 scope.spawn(move || {
                     let mut partial = Report::default();
                     let mut index = t as u64;
@@ -147,6 +149,8 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
                         done.fetch_add(1, Ordering::Relaxed);
                         index += threads as u64;
                     }
+                    // Wakes the progress loop now rather than at its next 100 ms tick.
+                    progress_thread.unpark();
                     partial
                 })
             })
@@ -156,7 +160,7 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
                 done.load(Ordering::Relaxed),
                 violations.load(Ordering::Relaxed),
             );
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::park_timeout(Duration::from_millis(100));
         }
         workers
             .into_iter()

@@ -1,6 +1,7 @@
 //! The oracle: checks SPEC §8's invariants after each build from the shadow model, never from
 //! the engine's own verification.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -151,15 +152,15 @@ impl Oracle {
         }
     }
 
-    fn expected_entry(
-        &self,
+    fn expected_entry<'a>(
+        &'a self,
         scenario: &Scenario,
         k: usize,
         path: &Path,
-        shadow: &Shadow,
-    ) -> Option<(Vec<u8>, bool)> {
+        shadow: &'a Shadow,
+    ) -> Option<(Cow<'a, [u8]>, bool)> {
         if path == Path::new("exec.log") {
-            return Some((exec_log(), false));
+            return Some((Cow::Owned(exec_log()), false));
         }
         if path == Path::new("out") {
             let j = scenario.consumers[k].inputs.iter().find_map(|i| {
@@ -169,13 +170,16 @@ impl Oracle {
                     None
                 }
             })?;
-            return self.outs.get(&j).map(|bytes| (bytes.clone(), false));
+            return self
+                .outs
+                .get(&j)
+                .map(|bytes| (Cow::Borrowed(&bytes[..]), false));
         }
         let key = provider(scenario, k, path)?;
         self.hashed_now
             .get(&key)
             .and_then(|h| shadow.by_hashout.get(h))
-            .cloned()
+            .map(|(bytes, x)| (Cow::Borrowed(&bytes[..]), *x))
     }
 
     fn check_consumer(
@@ -192,26 +196,21 @@ impl Oracle {
         }
         let mut delivered: Vec<&Delivered> = result.delivered.iter().collect();
         for item in &delivered {
-            match self.expected_entry(scenario, k, &item.path, shadow) {
-                Some((bytes, x)) if bytes == item.data && x == item.x => {}
-                Some((bytes, x)) => self.fail(
-                    Invariant::Integrity,
-                    format!(
-                        "{name} received {} ({} bytes, x={}) but {} bytes, x={x} were hashed",
-                        item.path.display(),
-                        item.data.len(),
-                        item.x,
-                        bytes.len()
-                    ),
+            let wrong = match self.expected_entry(scenario, k, &item.path, shadow) {
+                Some((bytes, x)) if *bytes == item.data[..] && x == item.x => continue,
+                Some((bytes, x)) => format!(
+                    "{name} received {} ({} bytes, x={}) but {} bytes, x={x} were hashed",
+                    item.path.display(),
+                    item.data.len(),
+                    item.x,
+                    bytes.len()
                 ),
-                None => self.fail(
-                    Invariant::Integrity,
-                    format!(
-                        "{name} received {} which none of its inputs provides",
-                        item.path.display()
-                    ),
+                None => format!(
+                    "{name} received {} which none of its inputs provides",
+                    item.path.display()
                 ),
-            }
+            };
+            self.fail(Invariant::Integrity, wrong);
         }
         self.check_required(scenario, k, &delivered);
         let plugin = scenario.consumers[k].plugin;
@@ -220,11 +219,9 @@ impl Oracle {
         }
         let mut expected_out = Vec::new();
         for item in &delivered {
-            expected_out.extend(
-                self.expected_entry(scenario, k, &item.path, shadow)
-                    .map(|e| e.0)
-                    .unwrap_or_default(),
-            );
+            if let Some((bytes, _)) = self.expected_entry(scenario, k, &item.path, shadow) {
+                expected_out.extend_from_slice(&bytes);
+            }
         }
         let mut expected = Vec::new();
         if let Some(e) = scenario.exposed().filter(|_| plugin) {

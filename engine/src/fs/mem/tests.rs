@@ -597,8 +597,22 @@ fn clones_share_one_file_system() {
 fn read_limit_is_enforced() {
     let fs = MemFs::default();
     fs.write(p("f"), b"12345").unwrap();
-    assert!(fs.read(p("f"), 4).is_err());
+    let error = fs.read(p("f"), 4).unwrap_err();
+    assert_eq!(error.to_string(), "f is larger than 4 bytes");
     assert_eq!(fs.read(p("f"), 5).unwrap(), b"12345");
+    fs.remove_file(p("f")).unwrap();
+    assert_eq!(fs.inode_count(), 1, "whole-file reads leave no handle open");
+    fs.write(p("d/secret"), b"s").unwrap();
+    fs.set_mode(p("d/secret"), 0o200).unwrap();
+    assert_eq!(
+        fs.read(p("d/secret"), 9).unwrap_err().kind(),
+        io::ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        fs.read(p("d"), 9).unwrap_err().raw_os_error(),
+        Some(21),
+        "EISDIR"
+    );
 }
 
 /// Runs `ops` on a MemFs and on a DiskFs over a temporary directory, comparing every outcome.

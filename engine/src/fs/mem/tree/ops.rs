@@ -92,6 +92,24 @@ impl Tree {
         Ok(n)
     }
 
+    /// `open` + `read` to EOF + `close` in one step under the lock: the whole file, or `None`
+    /// when it holds more than `limit` bytes (nothing is copied then).
+    pub(in crate::fs::mem) fn read_whole(
+        &mut self,
+        names: Vec<OsString>,
+        limit: u64,
+    ) -> io::Result<Option<Vec<u8>>> {
+        let ino = self.open_read(names)?;
+        let copied = match self.node(ino).map(|node| &node.body) {
+            Ok(Body::File(data)) if data.len() as u64 <= limit => Ok(Some(data.clone())),
+            Ok(Body::File(_)) => Ok(None),
+            Ok(_) => Err(os_err(EBADF)),
+            Err(e) => Err(e),
+        };
+        self.close(ino);
+        copied
+    }
+
     /// `pwrite`: writes `buf` at `offset`, zero-filling any gap, and stamps the file.
     pub(in crate::fs::mem) fn write_at(
         &mut self,
@@ -113,10 +131,14 @@ impl Tree {
         let now = self.tick();
         let node = self.node_mut(ino)?;
         if let Body::File(data) = &mut node.body {
-            if data.len() < end {
-                data.resize(end, 0);
+            // Appending (the common case) copies once; zero-fill only a real gap.
+            if data.len() < start {
+                data.resize(start, 0);
             }
-            data[start..end].copy_from_slice(buf);
+            let overlap = data.len().min(end) - start;
+            data[start..start + overlap].copy_from_slice(&buf[..overlap]);
+            data.extend_from_slice(&buf[overlap..]);
+            debug_assert!(data.len() >= end);
         }
         node.mtime_ns = now;
         Ok(buf.len())
