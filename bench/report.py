@@ -58,14 +58,17 @@ def scaling_table(root, group, title):
 
 def read_table(root):
     print("### Verified read versus plain read (`verified_read`), median throughput\n")
-    print("| size | plain GiB/s | verified GiB/s | verified / plain |")
-    print("|---:|---:|---:|---:|")
+    print("| size | page cache | plain GiB/s | verified GiB/s | verified / plain |")
+    print("|---:|---|---:|---:|---:|")
     for size in READ_SIZES:
-        plain = median_ns(root, "verified_read", "plain", size)
-        ver = median_ns(root, "verified_read", "verified", size)
-        gib = lambda ns: "n/a" if ns is None else f"{READ_BYTES[size] / ns / 1.073741824:.2f}"
-        share = "n/a" if plain is None or ver is None else f"{plain / ver:.2f}x"
-        print(f"| {size} | {gib(plain)} | {gib(ver)} | {share} |")
+        for cache, suffix in (("hot", ""), ("cold (evicted)", "_cold")):
+            plain = median_ns(root, "verified_read", "plain" + suffix, size)
+            ver = median_ns(root, "verified_read", "verified" + suffix, size)
+            if plain is None and ver is None and suffix:
+                continue
+            gib = lambda ns: "n/a" if ns is None else f"{READ_BYTES[size] / ns / 1.073741824:.2f}"
+            share = "n/a" if plain is None or ver is None else f"{plain / ver:.2f}x"
+            print(f"| {size} | {cache} | {gib(plain)} | {gib(ver)} | {share} |")
     print()
 
 
