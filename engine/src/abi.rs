@@ -256,6 +256,10 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
         assert_eq!(read_chunked(&mut &data[..], 1 << 20).unwrap(), data);
         assert!(read_chunked(&mut &data[..], 10).is_err(), "limit enforced");
+        let at_limit = read_chunked(&mut &data[..], data.len() as u64);
+        assert_eq!(at_limit.unwrap(), data, "exactly the limit is allowed");
+        let over = read_chunked(&mut &data[..], data.len() as u64 - 1).unwrap_err();
+        assert!(over.to_string().contains("exceeds 99999 bytes"), "{over}");
     }
 
     /// Records the size of every read request; fails once with Interrupted before the first.

@@ -164,16 +164,6 @@ impl Engine {
         &self.walker
     }
 
-    /// The build graph.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-
     /// The sandbox directory of an exec or plugin target.
     pub fn sandbox_dir(&self, target: &str) -> PathBuf {
         self.config.state_dir.join("sandbox").join(target)

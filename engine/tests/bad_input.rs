@@ -337,3 +337,20 @@ fn glob_follows_file_symlinks_but_not_directory_symlinks_and_bounds_depth() {
         );
     });
 }
+
+#[test]
+fn a_file_where_the_sandbox_goes_is_an_error_naming_it() {
+    both(|world| {
+        world.write(".heph/sandbox/run", b"squatter");
+        let out = world
+            .engine(vec![exec_with(&[("out", "o")])], None)
+            .build_sync("run");
+        let message = out.failure.expect("fails").error.to_string();
+        assert!(message.contains(".heph/sandbox/run"), "{message}");
+        assert!(
+            message.contains("ot a directory"),
+            "{:?}: {message}",
+            world.kind
+        );
+    });
+}
