@@ -205,6 +205,26 @@ fn source_only_targets_never_write_the_cache() {
 }
 
 #[test]
+fn files_generated_in_place_produce_no_artifact() {
+    both(|world| {
+        world
+            .write(".heph/gen.txt", HELLO)
+            .write("src/.heph-out", HELLO);
+        world.write("src/heph.txt", HELLO);
+        for (path, artifacts) in [
+            (".heph/gen.txt", 0),
+            ("src/.heph-out", 0),
+            ("src/heph.txt", 1),
+        ] {
+            let engine = world.engine(vec![Target::fs_file("s", path)], None);
+            let out = engine.build_sync("s");
+            assert_eq!(outcome(&out), "ok", "{path}");
+            assert_eq!(out.get("s").unwrap().artifacts.len(), artifacts, "{path}");
+        }
+    });
+}
+
+#[test]
 fn cacheable_consumer_packs_and_hits_on_rebuild() {
     both(|world| {
         world.write("a.txt", HELLO);
