@@ -94,10 +94,17 @@ pub trait Fs: Send + Sync + 'static {
 
     /// Writes `data` as the whole content of `path`, creating parents.
     fn write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            self.create_dir_all(parent)?;
-        }
-        let mut file = self.create(path)?;
+        // Parents are created only when missing: most writes land in existing directories,
+        // and `create_dir_all` costs a failed mkdir and a stat on a real disk.
+        let mut file = match self.create(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    self.create_dir_all(parent)?;
+                }
+                self.create(path)?
+            }
+            other => other?,
+        };
         file.write_all(data)?;
         file.flush()
     }

@@ -360,7 +360,7 @@ fn error_kinds() {
         (SetMtime("d", 0), "err:IsADirectory"),
         (Read("f/x"), "err:NotADirectory"),
         (Create("f/x", ""), "err:NotADirectory"),
-        (Write("f/x", ""), "err:AlreadyExists"),
+        (Write("f/x", ""), "err:NotADirectory"),
         (Mkdir("f"), "err:AlreadyExists"),
         (Mkdir("f/x"), "err:NotADirectory"),
         (Mkdir(""), "ok"),
