@@ -155,3 +155,51 @@ fn walker_cache_returns_stored_exec_bit_and_rehashes_on_size_change() {
     assert!(!third.cached && third.x);
     assert_eq!(third.hashout, engine::hash::bytes_hashout(b"echo hi", true));
 }
+
+#[test]
+fn walker_cache_keeps_every_path_until_cleared() {
+    let fs = mem(1);
+    let ctx = Ctx::new(fs.clone());
+    for name in ["a", "b", "c"] {
+        fs.write(Path::new(name), name.as_bytes()).unwrap();
+    }
+    fs.advance_clock(10_000);
+    let walker = WalkerCache::new(false);
+    let cached = |name: &str| walker.hash(&ctx, Path::new(name)).unwrap().cached;
+    assert_eq!([cached("a"), cached("b"), cached("c")], [false; 3]);
+    assert_eq!(
+        [cached("a"), cached("b"), cached("c")],
+        [true; 3],
+        "remembering one path keeps the others"
+    );
+    walker.clear();
+    assert!(!cached("b"), "a cleared cache re-hashes");
+}
+
+#[test]
+fn racy_rule_trusts_an_entry_recorded_one_granule_after_its_mtime() {
+    // MemFs stamps mtime = clock - clock % granularity; hashing does not move the clock.
+    let check = |advance: u64, trusted: bool| {
+        let fs = mem(1_000);
+        let ctx = Ctx::new(fs.clone());
+        fs.write(Path::new("f"), b"x").unwrap();
+        let mtime = fs.metadata(Path::new("f")).unwrap().mtime_ns;
+        fs.advance_clock(advance);
+        assert_eq!(
+            fs.now_nanos(),
+            mtime + advance,
+            "the clock sits on a granule"
+        );
+        let walker = WalkerCache::new(true);
+        walker.hash(&ctx, Path::new("f")).unwrap();
+        let again = walker.hash(&ctx, Path::new("f")).unwrap();
+        assert_eq!(
+            again.cached, trusted,
+            "recorded {advance} ns after its mtime"
+        );
+    };
+    check(0, false);
+    check(999, false);
+    check(1_000, true);
+    check(5_000, true);
+}
