@@ -450,6 +450,28 @@ fn exec_sandbox_is_deleted_and_failed_sandbox_is_kept() {
 }
 
 #[test]
+fn a_sandbox_that_cannot_be_deleted_fails_the_build() {
+    both(|world| {
+        world.write("a.txt", HELLO);
+        let targets = vec![
+            Target::fs_file("src", "a.txt"),
+            Target::concat("use", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
+        ];
+        // Between the cache write and the sandbox's deletion, a file takes the sandbox's place.
+        let squat = |fs: &dyn Fs| {
+            let sandbox = Path::new(".heph/sandbox/use");
+            fs.remove_dir_all(sandbox).unwrap();
+            fs.write(sandbox, b"squatter").unwrap();
+        };
+        let after_cache_write = |p: &Probe<'_>| matches!(p, Probe::AfterCacheWrite { .. });
+        let engine = world.engine(targets, Some(Once::arc(after_cache_write, squat)));
+        let out = engine.build_sync("use");
+        let message = out.failure.expect("deleting fails").error.to_string();
+        assert!(message.contains(".heph/sandbox/use"), "{message}");
+    });
+}
+
+#[test]
 fn traces_are_deterministic() {
     let run = || {
         let world = World::new(common::Kind::Mem);
