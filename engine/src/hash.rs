@@ -191,6 +191,50 @@ mod tests {
         );
     }
 
+    /// Fails once with `first`, then yields `data`.
+    struct FailsOnce {
+        first: Option<io::ErrorKind>,
+        data: &'static [u8],
+    }
+
+    impl Read for FailsOnce {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if let Some(kind) = self.first.take() {
+                return Err(io::Error::new(kind, "scripted"));
+            }
+            (&mut self.data).read(buf)
+        }
+    }
+
+    #[test]
+    fn hash_reader_retries_interrupted_reads_and_stops_at_any_other_error() {
+        let mut interrupted = FailsOnce {
+            first: Some(io::ErrorKind::Interrupted),
+            data: b"hello world\n",
+        };
+        assert_eq!(
+            hash_reader(&mut interrupted, false).unwrap(),
+            "b126a4eb31dec7a5"
+        );
+        let mut failing = FailsOnce {
+            first: Some(io::ErrorKind::InvalidData),
+            data: b"hello world\n",
+        };
+        let err = hash_reader(&mut failing, false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn stream_hasher_counts_what_it_was_fed() {
+        let mut hasher = StreamHasher::new();
+        assert!(hasher.is_empty() && hasher.len() == 0);
+        hasher.update(&[]);
+        assert!(hasher.is_empty(), "an empty update feeds nothing");
+        hasher.update(b"abc");
+        assert!(!hasher.is_empty());
+        assert_eq!(hasher.len(), 3);
+    }
+
     #[test]
     fn render_is_not_padded() {
         assert_eq!(render(0x7a139b6ea8540c), "7a139b6ea8540c");

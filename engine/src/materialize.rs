@@ -97,10 +97,11 @@ fn pack_entry_reader(entry: PackEntry) -> Entry {
 
 /// Reads an entry to EOF in 64 KiB reads, as the OS copy path does.
 pub fn copy_to_end(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>> {
-    with_chunk_buffer(|buf| copy_with(reader, path, buf))
+    with_chunk_buffer(|buf| copy_with(reader, path, buf, MAX_ENTRY_BYTES))
 }
 
-fn copy_with(reader: &mut dyn Read, path: &Path, buf: &mut [u8]) -> Result<Vec<u8>> {
+/// Copies to EOF, refusing more than `max` bytes.
+fn copy_with(reader: &mut dyn Read, path: &Path, buf: &mut [u8], max: u64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let n = match reader.read(buf) {
@@ -110,11 +111,11 @@ fn copy_with(reader: &mut dyn Read, path: &Path, buf: &mut [u8]) -> Result<Vec<u
             Err(e) => return Err(EngineError::io(path, e)),
         };
         out.extend_from_slice(&buf[..n]);
-        if out.len() as u64 > MAX_ENTRY_BYTES {
+        if out.len() as u64 > max {
             return Err(EngineError::Limit {
                 what: "entry bytes",
                 got: out.len() as u64,
-                max: MAX_ENTRY_BYTES,
+                max,
             });
         }
     }
@@ -328,4 +329,55 @@ fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
             .map_err(|e| EngineError::io(&dest, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Interrupted before every read; hands out `data` three bytes at a time.
+    struct Interrupting {
+        data: &'static [u8],
+        interrupt: bool,
+    }
+
+    impl Read for Interrupting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt = !self.interrupt;
+            if self.interrupt {
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            let n = buf.len().min(3);
+            (&mut self.data).read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn copies_retry_interrupted_reads() {
+        let mut reader = Interrupting {
+            data: b"0123456789",
+            interrupt: false,
+        };
+        let copied = copy_to_end(&mut reader, Path::new("f")).unwrap();
+        assert_eq!(copied, b"0123456789");
+    }
+
+    #[test]
+    fn copy_limit_is_inclusive() {
+        let data = b"0123456789";
+        let copy = |max| copy_with(&mut &data[..], Path::new("src/f"), &mut [0u8; 4], max);
+        assert_eq!(copy(10).unwrap(), data, "exactly the limit is allowed");
+        let err = copy(9).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EngineError::Limit {
+                    got: 10,
+                    max: 9,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
 }
