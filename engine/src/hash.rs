@@ -227,7 +227,8 @@ mod tests {
     #[test]
     fn stream_hasher_counts_what_it_was_fed() {
         let mut hasher = StreamHasher::new();
-        assert!(hasher.is_empty() && hasher.len() == 0);
+        assert!(hasher.is_empty());
+        assert_eq!(hasher.len(), 0);
         hasher.update(&[]);
         assert!(hasher.is_empty(), "an empty update feeds nothing");
         hasher.update(b"abc");
