@@ -287,6 +287,11 @@ pub const PLAIN_READ: usize = 8 * 1024;
 /// both habits are harmless; against heph's (early verification on zero-length reads, a retry
 /// after a failed EOF that sees success) they are exactly how wrong bytes get through.
 pub fn read_plain(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
+    read_plain_limited(reader, MAX_ENTRY_BYTES)
+}
+
+/// [`read_plain`], refusing more than `max` bytes.
+fn read_plain_limited(reader: &mut dyn Read, max: u64) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; PLAIN_READ];
     let mut retried = false;
@@ -300,10 +305,8 @@ pub fn read_plain(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
             Err(_) if !retried => retried = true,
             Err(e) => return Err(e),
         }
-        if out.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(io::Error::other(format!(
-                "entry exceeds {MAX_ENTRY_BYTES} bytes"
-            )));
+        if out.len() as u64 > max {
+            return Err(io::Error::other(format!("entry exceeds {max} bytes")));
         }
     }
 }
@@ -360,6 +363,49 @@ mod tests {
         };
         let copied = copy_to_end(&mut reader, Path::new("f")).unwrap();
         assert_eq!(copied, b"0123456789");
+    }
+
+    /// Answers non-empty reads from a script (a failure or up to that many bytes of `b'x'`);
+    /// zero-length reads always succeed; an empty script is EOF.
+    struct Scripted(Vec<Result<usize, io::ErrorKind>>);
+
+    impl Read for Scripted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if buf.is_empty() || self.0.is_empty() {
+                return Ok(0);
+            }
+            match self.0.remove(0) {
+                Ok(n) => {
+                    let n = n.min(buf.len());
+                    buf[..n].fill(b'x');
+                    Ok(n)
+                }
+                Err(kind) => Err(io::Error::from(kind)),
+            }
+        }
+    }
+
+    #[test]
+    fn plain_reader_retries_interrupts_always_and_one_failure_once() {
+        use io::ErrorKind::{Interrupted, Other};
+        let check = |script: Vec<Result<usize, io::ErrorKind>>, expected: Result<usize, ()>| {
+            let got = read_plain(&mut Scripted(script.clone()));
+            assert_eq!(got.map(|v| v.len()).map_err(|_| ()), expected, "{script:?}");
+        };
+        check(vec![Ok(3), Ok(4)], Ok(7));
+        check(vec![Err(Interrupted), Err(Interrupted), Ok(2)], Ok(2));
+        check(vec![Ok(1), Err(Other), Ok(2)], Ok(3));
+        check(vec![Err(Other), Err(Interrupted), Ok(2)], Ok(2));
+        check(vec![Err(Other), Ok(1), Err(Other), Ok(2)], Err(()));
+        check(vec![Err(Other), Err(Other), Ok(2)], Err(()));
+    }
+
+    #[test]
+    fn plain_reader_limit_is_inclusive() {
+        let read = |max| read_plain_limited(&mut Scripted(vec![Ok(4), Ok(4), Ok(2)]), max);
+        assert_eq!(read(10).unwrap().len(), 10, "exactly the limit is allowed");
+        let err = read(9).unwrap_err();
+        assert_eq!(err.to_string(), "entry exceeds 9 bytes");
     }
 
     #[test]

@@ -393,6 +393,49 @@ fn two_inputs_at_one_path_collide() {
             message.contains("a.txt") && message.contains("use"),
             "{message}"
         );
+        for via in [
+            ConsumePath::Fuse,
+            ConsumePath::ViewRepack,
+            ConsumePath::PlainReader,
+            ConsumePath::AbiChunked,
+        ] {
+            let targets = vec![
+                Target::fs_file("a", "a.txt"),
+                Target::fs_file("a2", "a.txt"),
+                Target::concat("use", &["a", "a2"], via, CacheConfig::CACHED),
+            ];
+            let out = world.engine(targets, None).build_sync("use");
+            assert_eq!(outcome(&out), "use:collision", "{via:?}");
+        }
+    });
+}
+
+#[test]
+fn plain_readers_read_8_kib_and_plugins_32_kib_at_a_time() {
+    both(|world| {
+        world.write("a.txt", &[7u8; 40 * 1024]);
+        for (via, expected) in [
+            (ConsumePath::PlainReader, vec![8192; 5]),
+            (ConsumePath::AbiChunked, vec![32_768, 8192]),
+        ] {
+            let targets = vec![
+                Target::fs_file("src", "a.txt"),
+                Target::concat("use", &["src"], via, CacheConfig::UNCACHED),
+            ];
+            let engine = world.engine(targets, None);
+            engine.build_sync("use").into_result().unwrap();
+            let reads: Vec<usize> = engine
+                .ctx()
+                .trace
+                .events()
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Read { len, .. } => Some(*len),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(reads, expected, "{via:?} on {:?}", world.kind);
+        }
     });
 }
 
