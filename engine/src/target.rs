@@ -271,3 +271,26 @@ impl Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_driver_puts_its_own_name_into_hashin() {
+        let cached = CacheConfig::CACHED;
+        let cases = [
+            (Target::fs_file("f", "a.txt"), "fs_file"),
+            (Target::fs_glob("g", &["*.txt"], &[]), "fs_glob"),
+            (
+                Target::concat("c", &["f"], ConsumePath::OsCopy, cached),
+                "exec",
+            ),
+            (Target::group("v", &["f"], "lib"), "group"),
+            (Target::plugin("p", &["f"], &[], cached), "plugin"),
+        ];
+        for (target, name) in cases {
+            assert_eq!(target.driver.name(), name, "{}", target.name);
+        }
+    }
+}
