@@ -293,4 +293,17 @@ mod tests {
             assert_eq!(target.driver.name(), name, "{}", target.name);
         }
     }
+
+    #[test]
+    fn def_hash_is_the_canonical_json_of_the_definition() {
+        let txt = Target::fs_glob("g", &["*.txt"], &[]).driver.def_hash();
+        let md = Target::fs_glob("g", &["*.md"], &[]).driver.def_hash();
+        assert_ne!(txt, md, "patterns are part of the definition");
+        let json: serde_json::Value = serde_json::from_slice(&txt).expect("JSON");
+        assert!(json.to_string().contains("*.txt"), "{json}");
+        assert_eq!(
+            txt,
+            Target::fs_glob("other", &["*.txt"], &[]).driver.def_hash()
+        );
+    }
 }
