@@ -11,6 +11,9 @@ use crate::trace::ConsumePath;
 
 /// At most this many targets in one graph.
 pub const MAX_TARGETS: usize = 100_000;
+/// At most this many targets in one dependency chain: ordering recurses along a chain, so its
+/// length bounds the stack, whatever the graph's size.
+pub const MAX_CHAIN: usize = 1_024;
 
 /// One step of an exec target's command, run in its sandbox through the engine's file system
 /// (so it runs identically on MemFs and DiskFs, deterministically).
@@ -178,8 +181,10 @@ impl Graph {
         order: &mut Vec<String>,
         depth: usize,
     ) -> Result<()> {
-        if depth > MAX_TARGETS {
-            return Err(EngineError::Graph("dependency chain too deep".into()));
+        if depth >= MAX_CHAIN {
+            return Err(EngineError::Graph(format!(
+                "dependency chain longer than {MAX_CHAIN} targets at {name:?}"
+            )));
         }
         match state.get(name) {
             Some(true) => return Ok(()),
@@ -292,6 +297,24 @@ mod tests {
         for (target, name) in cases {
             assert_eq!(target.driver.name(), name, "{}", target.name);
         }
+    }
+
+    #[test]
+    fn dependency_chains_are_bounded() {
+        let chain = |n: usize| {
+            let mut targets = vec![Target::fs_file("t0", "a.txt")];
+            for i in 1..n {
+                targets.push(Target::group(
+                    &format!("t{i}"),
+                    &[&format!("t{}", i - 1)],
+                    "x",
+                ));
+            }
+            Graph::new(targets).unwrap().order(&format!("t{}", n - 1))
+        };
+        assert_eq!(chain(MAX_CHAIN).unwrap().len(), MAX_CHAIN);
+        let err = chain(MAX_CHAIN + 1).unwrap_err().to_string();
+        assert!(err.contains("longer than 1024 targets at \"t0\""), "{err}");
     }
 
     #[test]

@@ -203,3 +203,87 @@ fn racy_rule_trusts_an_entry_recorded_one_granule_after_its_mtime() {
     check(1_000, true);
     check(5_000, true);
 }
+
+#[test]
+fn local_cache_reports_what_it_cannot_read_instead_of_missing() {
+    both(|world| {
+        world.write("c/k", b"a file where the entry directory goes");
+        let cache = LocalCache::new(world.fs.clone(), Path::new("c"));
+        let err = cache.manifest("k").unwrap_err().to_string();
+        assert!(err.contains("c/k/manifest.json"), "{:?}: {err}", world.kind);
+        world.write("d", b"a file where the cache directory goes");
+        let err = LocalCache::new(world.fs.clone(), Path::new("d"))
+            .keys()
+            .unwrap_err();
+        assert!(err.to_string().starts_with("d: "), "{err}");
+        let absent = LocalCache::new(world.fs.clone(), Path::new("absent"));
+        assert_eq!(
+            absent.keys().unwrap(),
+            Vec::<String>::new(),
+            "no directory: no keys"
+        );
+    });
+}
+
+#[test]
+fn manifest_size_limit_is_inclusive() {
+    both(|world| {
+        let cache = LocalCache::new(world.fs.clone(), Path::new("c"));
+        let manifest = Manifest {
+            key: "k".into(),
+            artifacts: vec![],
+        };
+        cache.commit(&manifest).unwrap();
+        let path = Path::new("c/k/manifest.json");
+        let mut bytes = world.fs.read(path, 1 << 20).unwrap();
+        let limit = engine::cache::local::MAX_MANIFEST_BYTES as usize;
+        bytes.resize(limit, b' ');
+        world.fs.write(path, &bytes).unwrap();
+        assert_eq!(
+            cache.manifest("k").unwrap(),
+            Some(manifest),
+            "exactly the limit"
+        );
+        bytes.push(b' ');
+        world.fs.write(path, &bytes).unwrap();
+        let err = cache.manifest("k").unwrap_err().to_string();
+        assert!(err.contains("more than the 1048576"), "{err}");
+    });
+}
+
+#[test]
+fn walker_cache_rehashes_a_size_change_even_with_the_mtime_restored() {
+    let fs = mem(1);
+    let ctx = Ctx::new(fs.clone());
+    let path = Path::new("a");
+    fs.write(path, b"short").unwrap();
+    fs.advance_clock(10_000);
+    let walker = WalkerCache::new(false);
+    walker.hash(&ctx, path).unwrap();
+    let mtime = fs.metadata(path).unwrap().mtime_ns;
+    fs.write(path, b"much longer").unwrap();
+    fs.set_mtime(path, mtime).unwrap();
+    let again = walker.hash(&ctx, path).unwrap();
+    assert!(!again.cached, "heph's cache checks the size too");
+    assert_eq!(
+        again.hashout,
+        engine::hash::bytes_hashout(b"much longer", false)
+    );
+}
+
+#[test]
+fn source_errors_are_typed() {
+    use engine::walker::source_error;
+    use std::io::{Error, ErrorKind};
+    let path = Path::new("src/a");
+    let typed = |kind: ErrorKind| source_error(path, Error::from(kind));
+    assert!(matches!(
+        typed(ErrorKind::NotFound),
+        EngineError::MissingSource { .. }
+    ));
+    assert!(matches!(
+        typed(ErrorKind::IsADirectory),
+        EngineError::NotAFile { .. }
+    ));
+    assert!(typed(ErrorKind::Other).to_string().contains("src/a"));
+}
