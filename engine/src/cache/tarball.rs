@@ -43,11 +43,16 @@ pub fn check_out_path(path: &Path) -> Result<()> {
 
 /// Packs entries into tar bytes. Paths are checked before anything is written.
 pub fn pack(entries: &[PackEntry]) -> Result<Vec<u8>> {
-    if entries.len() > MAX_TAR_ENTRIES {
+    pack_at_most(entries, MAX_TAR_ENTRIES)
+}
+
+/// [`pack`], refusing more than `max` entries.
+fn pack_at_most(entries: &[PackEntry], max: usize) -> Result<Vec<u8>> {
+    if entries.len() > max {
         return Err(EngineError::Limit {
             what: "tar entries",
             got: entries.len() as u64,
-            max: MAX_TAR_ENTRIES as u64,
+            max: max as u64,
         });
     }
     let mut builder = tar::Builder::new(Vec::new());
@@ -130,6 +135,18 @@ mod tests {
         let bytes = pack(&entries).unwrap();
         assert_eq!(unpack(Path::new("t.tar"), &bytes).unwrap(), entries);
         assert_eq!(pack(&entries).unwrap(), bytes, "packing is deterministic");
+    }
+
+    #[test]
+    fn entry_limit_is_inclusive() {
+        let entries = vec![entry("a", false, b"1"), entry("b", true, b"2")];
+        let packed = pack_at_most(&entries, 2).unwrap();
+        assert_eq!(unpack(Path::new("t.tar"), &packed).unwrap(), entries);
+        let err = pack_at_most(&entries, 1).unwrap_err();
+        assert!(
+            matches!(err, EngineError::Limit { got: 2, max: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
