@@ -287,3 +287,14 @@ fn source_errors_are_typed() {
     ));
     assert!(typed(ErrorKind::Other).to_string().contains("src/a"));
 }
+
+#[test]
+fn tmp_cache_reports_a_spill_it_cannot_read_instead_of_missing() {
+    both(|world| {
+        let cache = TmpCache::new(world.fs.clone(), TmpLimits::default());
+        world.fs.create_dir_all(Path::new("t/dir")).unwrap();
+        let err = cache.get(Path::new("t/dir"), 1 << 20).unwrap_err();
+        assert!(err.to_string().starts_with("t/dir: "), "{err}");
+        assert!(cache.get(Path::new("t/none"), 1 << 20).unwrap().is_none());
+    });
+}
