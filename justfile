@@ -69,6 +69,7 @@ loom-bounded:
 # Benchmarks (issue 8): criterion + custom binaries, then ratio tables and bench/cache_write_scaling.svg.
 bench:
     cargo bench -p bench --locked
+    if [ -d /dev/shm ]; then TMPDIR=/dev/shm cargo bench -p bench --locked --bench sim_throughput; fi
     python3 bench/report.py
 
 # Smoke run of every benchmark (criterion --test; tiny N for the custom binaries).
