@@ -411,10 +411,11 @@ fn two_inputs_at_one_path_collide() {
 }
 
 #[test]
-fn plain_readers_read_8_kib_and_plugins_32_kib_at_a_time() {
+fn copies_read_64_kib_plain_readers_8_kib_and_plugins_32_kib_at_a_time() {
     both(|world| {
         world.write("a.txt", &[7u8; 40 * 1024]);
         for (via, expected) in [
+            (ConsumePath::OsCopy, vec![40 * 1024]),
             (ConsumePath::PlainReader, vec![8192; 5]),
             (ConsumePath::AbiChunked, vec![32_768, 8192]),
         ] {
