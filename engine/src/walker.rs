@@ -42,10 +42,17 @@ pub struct Hashed {
 }
 
 /// The (size, mtime)-validated hash cache.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WalkerCache {
     racy: bool,
+    max_entries: usize,
     entries: Mutex<BTreeMap<PathBuf, Remembered>>,
+}
+
+impl Default for WalkerCache {
+    fn default() -> Self {
+        Self::new(false)
+    }
 }
 
 impl WalkerCache {
@@ -53,6 +60,7 @@ impl WalkerCache {
     pub fn new(racy: bool) -> Self {
         WalkerCache {
             racy,
+            max_entries: MAX_WALKER_ENTRIES,
             entries: Mutex::new(BTreeMap::new()),
         }
     }
@@ -124,11 +132,11 @@ impl WalkerCache {
 
     fn remember(&self, path: &Path, remembered: Remembered) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_WALKER_ENTRIES && !entries.contains_key(path) {
+        if entries.len() >= self.max_entries && !entries.contains_key(path) {
             entries.clear();
         }
         entries.insert(path.to_path_buf(), remembered);
-        debug_assert!(entries.len() <= MAX_WALKER_ENTRIES);
+        debug_assert!(entries.len() <= self.max_entries);
     }
 
     /// Forgets everything (a fresh process).
@@ -146,5 +154,46 @@ pub fn source_error(path: &Path, e: io::Error) -> EngineError {
         io::ErrorKind::NotFound => EngineError::MissingSource { path: path.into() },
         io::ErrorKind::IsADirectory => EngineError::NotAFile { path: path.into() },
         _ => EngineError::io(path, e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remembered() -> Remembered {
+        Remembered {
+            len: 1,
+            mtime_ns: 1,
+            recorded_at_ns: 1,
+            hashout: "h".into(),
+            x: false,
+        }
+    }
+
+    #[test]
+    fn a_full_cache_is_cleared_only_for_a_new_path() {
+        let cache = WalkerCache {
+            max_entries: 2,
+            ..WalkerCache::new(false)
+        };
+        let paths = || -> Vec<PathBuf> {
+            let entries = cache.entries.lock().unwrap();
+            entries.keys().cloned().collect()
+        };
+        cache.remember(Path::new("a"), remembered());
+        cache.remember(Path::new("b"), remembered());
+        cache.remember(Path::new("a"), remembered());
+        assert_eq!(
+            paths(),
+            [Path::new("a"), Path::new("b")],
+            "updating keeps both"
+        );
+        cache.remember(Path::new("c"), remembered());
+        assert_eq!(
+            paths(),
+            [Path::new("c")],
+            "a new path resets the full cache"
+        );
     }
 }
