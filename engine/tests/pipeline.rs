@@ -12,6 +12,14 @@ use engine::{CacheConfig, ConsumePath, Event, Target};
 
 type Mutation = fn(&dyn Fs);
 
+/// The graph most cases use: `src` (fs:file of `a.txt`) consumed by `use`.
+fn src_and_use(via: ConsumePath, cache: CacheConfig) -> Vec<Target> {
+    vec![
+        Target::fs_file("src", "a.txt"),
+        Target::concat("use", &["src"], via, cache),
+    ]
+}
+
 fn at_consume(p: &Probe<'_>) -> bool {
     matches!(p, Probe::BeforeConsume { .. })
 }
@@ -39,10 +47,7 @@ fn check(
 ) {
     both(|world: &World| {
         world.write("a.txt", content);
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("use", &["src"], via, CacheConfig::CACHED),
-        ];
+        let targets = src_and_use(via, CacheConfig::CACHED);
         let engine = world.engine(targets, Some(Once::arc(when, mutation)));
         let out = engine.build_sync("use");
         assert_eq!(outcome(&out), expected, "{:?} via {via:?}", world.kind);
@@ -228,10 +233,7 @@ fn files_generated_in_place_produce_no_artifact() {
 fn cacheable_consumer_packs_and_hits_on_rebuild() {
     both(|world| {
         world.write("a.txt", HELLO);
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("use", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
-        ];
+        let targets = src_and_use(ConsumePath::OsCopy, CacheConfig::CACHED);
         let engine = world.engine(targets, None);
         let first = engine.build_sync("use").into_result().unwrap();
         assert!(!first.cache_hit);
@@ -259,10 +261,7 @@ fn cacheable_consumer_packs_and_hits_on_rebuild() {
 fn tmp_consumer_key_has_engine_clock_nanos() {
     both(|world| {
         world.write("a.txt", HELLO);
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("use", &["src"], ConsumePath::OsCopy, CacheConfig::UNCACHED),
-        ];
+        let targets = src_and_use(ConsumePath::OsCopy, CacheConfig::UNCACHED);
         let engine = world.engine(targets, None);
         let result = engine.build_sync("use").into_result().unwrap();
         let key = result.cache_key.unwrap();
@@ -419,10 +418,7 @@ fn copies_read_64_kib_plain_readers_8_kib_and_plugins_32_kib_at_a_time() {
             (ConsumePath::PlainReader, vec![8192; 5]),
             (ConsumePath::AbiChunked, vec![32_768, 8192]),
         ] {
-            let targets = vec![
-                Target::fs_file("src", "a.txt"),
-                Target::concat("use", &["src"], via, CacheConfig::UNCACHED),
-            ];
+            let targets = src_and_use(via, CacheConfig::UNCACHED);
             let engine = world.engine(targets, None);
             engine.build_sync("use").into_result().unwrap();
             let reads: Vec<usize> = engine
@@ -444,10 +440,7 @@ fn copies_read_64_kib_plain_readers_8_kib_and_plugins_32_kib_at_a_time() {
 fn chmod_after_hash_delivers_the_recorded_exec_bit() {
     both(|world| {
         world.write("a.txt", HELLO);
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("use", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
-        ];
+        let targets = src_and_use(ConsumePath::OsCopy, CacheConfig::CACHED);
         let engine = world.engine(targets, Some(Once::arc(at_consume, chmod_x)));
         let out = engine.build_sync("use");
         assert_eq!(outcome(&out), "ok");
@@ -462,10 +455,7 @@ fn chmod_after_hash_delivers_the_recorded_exec_bit() {
 fn exec_sandbox_is_deleted_and_failed_sandbox_is_kept() {
     both(|world| {
         world.write("a.txt", HELLO);
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("use", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
-        ];
+        let targets = src_and_use(ConsumePath::OsCopy, CacheConfig::CACHED);
         let failing = world.engine(
             targets.clone(),
             Some(Once::arc(after_hashin_of_use, rewrite)),
@@ -497,10 +487,7 @@ fn exec_sandbox_is_deleted_and_failed_sandbox_is_kept() {
 fn a_sandbox_that_cannot_be_deleted_fails_the_build() {
     both(|world| {
         world.write("a.txt", HELLO);
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("use", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
-        ];
+        let targets = src_and_use(ConsumePath::OsCopy, CacheConfig::CACHED);
         // Between the cache write and the sandbox's deletion, a file takes the sandbox's place.
         let squat = |fs: &dyn Fs| {
             let sandbox = Path::new(".heph/sandbox/use");
