@@ -43,7 +43,8 @@ soak seed="1":
     ./target/release/sim run --seed {{seed}} --schedules 1000000 --fs mem --threads {{threads}} --json sim-report-soak.json
 
 # The kill matrix (every seeded engine regression against the simulator, JSON in
-# mutants.json), then cargo-mutants over the engine core (.cargo/mutants.toml; hours on 2 cores).
+# mutants.json), then cargo-mutants over the engine core (.cargo/mutants.toml; about an hour on
+# 2 cores; `cargo mutants --iterate` afterwards re-tests only what was missed or changed).
 mutants:
     cargo run --release --locked -p sim --features regressions -- mutants --json mutants.json
     command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
