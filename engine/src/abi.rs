@@ -161,6 +161,7 @@ pub fn read_chunked(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scripted::Scripted;
 
     fn flagged_file() -> Artifact {
         Artifact::source_file(
@@ -237,21 +238,10 @@ mod tests {
         }
     }
 
-    struct Failing(u8);
-    impl Read for Failing {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if self.0 == 0 {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "changed"));
-            }
-            self.0 -= 1;
-            buf[0] = 7;
-            Ok(1)
-        }
-    }
-
     #[test]
     fn chunked_read_propagates_errors_instead_of_eof() {
-        let err = read_chunked(&mut Failing(3), 1 << 20).unwrap_err();
+        let script = vec![Ok(1), Ok(1), Ok(1), Err(io::ErrorKind::InvalidData)];
+        let err = read_chunked(&mut Scripted(script), 1 << 20).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
         assert_eq!(read_chunked(&mut &data[..], 1 << 20).unwrap(), data);

@@ -3,10 +3,9 @@
 //! Architecture Invariant: every hashout in the engine is produced by [`StreamHasher`], so the
 //! three places that hash file bytes cannot drift apart (SPEC §2).
 
+use std::hash::Hasher;
 use std::io::{self, Read};
 use std::path::Path;
-
-use std::hash::Hasher;
 
 use twox_hash::XxHash3_64;
 
@@ -147,6 +146,7 @@ pub fn hashin(driver: &str, def_hash: &[u8], input_hashouts: &[&str]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scripted::Scripted;
 
     fn pattern(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i % 251) as u8).collect()
@@ -191,37 +191,15 @@ mod tests {
         );
     }
 
-    /// Fails once with `first`, then yields `data`.
-    struct FailsOnce {
-        first: Option<io::ErrorKind>,
-        data: &'static [u8],
-    }
-
-    impl Read for FailsOnce {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if let Some(kind) = self.first.take() {
-                return Err(io::Error::new(kind, "scripted"));
-            }
-            (&mut self.data).read(buf)
-        }
-    }
-
     #[test]
     fn hash_reader_retries_interrupted_reads_and_stops_at_any_other_error() {
-        let mut interrupted = FailsOnce {
-            first: Some(io::ErrorKind::Interrupted),
-            data: b"hello world\n",
-        };
-        assert_eq!(
-            hash_reader(&mut interrupted, false).unwrap(),
-            "b126a4eb31dec7a5"
-        );
-        let mut failing = FailsOnce {
-            first: Some(io::ErrorKind::InvalidData),
-            data: b"hello world\n",
-        };
+        use io::ErrorKind::{Interrupted, InvalidData};
+        let mut interrupted = Scripted(vec![Err(Interrupted), Ok(12)]);
+        let expected = bytes_hashout(&[b'x'; 12], false);
+        assert_eq!(hash_reader(&mut interrupted, false).unwrap(), expected);
+        let mut failing = Scripted(vec![Err(InvalidData), Ok(12)]);
         let err = hash_reader(&mut failing, false).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(err.kind(), InvalidData);
     }
 
     #[test]

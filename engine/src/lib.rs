@@ -36,6 +36,8 @@ pub mod passthrough;
 pub mod probe;
 #[cfg(feature = "regressions")]
 pub mod regress;
+#[cfg(test)]
+mod scripted;
 pub mod sync;
 pub mod target;
 pub mod trace;

@@ -337,52 +337,14 @@ fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Interrupted before every read; hands out `data` three bytes at a time.
-    struct Interrupting {
-        data: &'static [u8],
-        interrupt: bool,
-    }
-
-    impl Read for Interrupting {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.interrupt = !self.interrupt;
-            if self.interrupt {
-                return Err(io::Error::from(io::ErrorKind::Interrupted));
-            }
-            let n = buf.len().min(3);
-            (&mut self.data).read(&mut buf[..n])
-        }
-    }
+    use crate::scripted::Scripted;
 
     #[test]
     fn copies_retry_interrupted_reads() {
-        let mut reader = Interrupting {
-            data: b"0123456789",
-            interrupt: false,
-        };
-        let copied = copy_to_end(&mut reader, Path::new("f")).unwrap();
-        assert_eq!(copied, b"0123456789");
-    }
-
-    /// Answers non-empty reads from a script (a failure or up to that many bytes of `b'x'`);
-    /// zero-length reads always succeed; an empty script is EOF.
-    struct Scripted(Vec<Result<usize, io::ErrorKind>>);
-
-    impl Read for Scripted {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            if buf.is_empty() || self.0.is_empty() {
-                return Ok(0);
-            }
-            match self.0.remove(0) {
-                Ok(n) => {
-                    let n = n.min(buf.len());
-                    buf[..n].fill(b'x');
-                    Ok(n)
-                }
-                Err(kind) => Err(io::Error::from(kind)),
-            }
-        }
+        use io::ErrorKind::Interrupted;
+        let script = vec![Err(Interrupted), Ok(3), Err(Interrupted), Ok(3), Ok(4)];
+        let copied = copy_to_end(&mut Scripted(script), Path::new("f")).unwrap();
+        assert_eq!(copied, b"xxxxxxxxxx");
     }
 
     #[test]
