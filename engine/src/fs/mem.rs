@@ -159,9 +159,7 @@ impl Fs for MemFs {
         // its spare capacity before every chunk: a third of a simulator schedule went there.
         let names = components(path)?;
         self.with(|tree| tree.read_whole(names, limit))?
-            .ok_or_else(|| {
-                io::Error::other(format!("{} is larger than {limit} bytes", path.display()))
-            })
+            .ok_or_else(|| super::too_large(path, limit))
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {

@@ -114,10 +114,7 @@ pub trait Fs: Send + Sync + 'static {
         let mut out = Vec::new();
         self.open(path)?.take(limit + 1).read_to_end(&mut out)?;
         if out.len() as u64 > limit {
-            return Err(io::Error::other(format!(
-                "{} is larger than {limit} bytes",
-                path.display()
-            )));
+            return Err(too_large(path, limit));
         }
         Ok(out)
     }
@@ -126,6 +123,11 @@ pub trait Fs: Send + Sync + 'static {
     fn exists(&self, path: &Path) -> bool {
         self.metadata(path).is_ok()
     }
+}
+
+/// The error of [`Fs::read`] for a file above its limit, the same from every implementation.
+fn too_large(path: &Path, limit: u64) -> io::Error {
+    io::Error::other(format!("{} is larger than {limit} bytes", path.display()))
 }
 
 /// Refuses absolute paths and `..`: the seam only takes root-relative, normal paths.
