@@ -11,13 +11,20 @@ threads := `nproc 2>/dev/null || echo 2`
 default:
     @just --list
 
-# Everything CI checks: formatting, clippy with -D warnings, every test of the workspace.
+# Everything CI checks: formatting, clippy with -D warnings, every test of the workspace under
+# cargo-nextest (a hung test is killed and named after 2 minutes: .config/nextest.toml), and a
+# check that this limit really works.
 test:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    INSTA_UPDATE=no cargo test --workspace --locked
-    cargo test --locked -p sim --features regressions --test kill_matrix
+    INSTA_UPDATE=no cargo nextest run --workspace --locked
+    cargo nextest run --locked -p sim --features regressions --test kill_matrix
     just loom-bounded
+    bash scripts/hang-check
+
+# Runs the test suites N times with fresh proptest seeds; reports any test that failed or timed out.
+flake n="20":
+    python3 scripts/flake {{n}}
 
 # The main job: a MemFs campaign, then a MemFs/DiskFs differential run (SIM_SEED, SIM_SCHEDULES).
 sim:
@@ -65,7 +72,7 @@ loom preemptions=env_var_or_default("LOOM_MAX_PREEMPTIONS", "3"):
 
 # The bounded loom run that `just test` includes.
 loom-bounded:
-    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=1 CARGO_TARGET_DIR=target/loom cargo test -p props --release --locked --test loom_reader --test loom_tmp_cache
+    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=1 CARGO_TARGET_DIR=target/loom cargo nextest run -p props --release --locked --test loom_reader --test loom_tmp_cache
 
 # Benchmarks (issue 8): criterion + custom binaries, then ratio tables and bench/cache_write_scaling.svg.
 bench:

@@ -139,16 +139,21 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact> {
 pub fn read_chunked(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut chunk = vec![0u8; ABI_CHUNK];
+    let mut interrupts = crate::retry::Interrupts::new();
     loop {
         let n = match reader.read(&mut chunk) {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                interrupts.retry(e)?;
+                continue;
+            }
             Err(_) if crate::regressed!(AbiErrorToEof) => return Ok(out),
             Err(e) => return Err(e),
         };
         if n == 0 {
             return Ok(out);
         }
+        interrupts.progressed();
         out.extend_from_slice(&chunk[..n]);
         if out.len() as u64 > limit {
             return Err(io::Error::other(format!(

@@ -131,12 +131,16 @@ where
     let mut reader = AsyncVerifyingReader::new(reader, path, expected, x);
     let mut buf = vec![0u8; CHUNK];
     let mut copied = 0u64;
+    let mut interrupts = crate::retry::Interrupts::new();
     loop {
         let n = match reader.read(&mut buf).await {
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                interrupts.retry(e)?;
+                continue;
+            }
         };
+        interrupts.progressed();
         if n == 0 {
             debug_assert_eq!(reader.state(), &VerifyState::Verified);
             sink.flush().await?;

@@ -99,17 +99,18 @@ pub fn hash_reader(reader: &mut dyn Read, x: bool) -> io::Result<String> {
 
 fn hash_reader_with(reader: &mut dyn Read, x: bool, buf: &mut [u8]) -> io::Result<String> {
     let mut hasher = StreamHasher::new();
+    let mut interrupts = crate::retry::Interrupts::new();
     loop {
         match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => {
+                interrupts.progressed();
                 hasher.update(&buf[..n]);
                 if crate::regressed!(HashFirstChunkOnly) {
                     break;
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => interrupts.retry(e)?,
         }
     }
     Ok(hasher.finish(x))

@@ -36,6 +36,7 @@ pub mod passthrough;
 pub mod probe;
 #[cfg(feature = "regressions")]
 pub mod regress;
+pub mod retry;
 #[cfg(test)]
 mod scripted;
 pub mod sync;

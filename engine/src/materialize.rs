@@ -103,13 +103,17 @@ pub fn copy_to_end(reader: &mut dyn Read, path: &Path) -> Result<Vec<u8>> {
 /// Copies to EOF, refusing more than `max` bytes.
 fn copy_with(reader: &mut dyn Read, path: &Path, buf: &mut [u8], max: u64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
+    let mut interrupts = crate::retry::Interrupts::new();
     loop {
         let n = match reader.read(buf) {
             Ok(0) => return Ok(out),
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(EngineError::io(path, e)),
+            Err(e) => {
+                interrupts.retry(e).map_err(|e| EngineError::io(path, e))?;
+                continue;
+            }
         };
+        interrupts.progressed();
         out.extend_from_slice(&buf[..n]);
         if out.len() as u64 > max {
             return Err(EngineError::Limit {
@@ -295,13 +299,17 @@ fn read_plain_limited(reader: &mut dyn Read, max: u64) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = [0u8; PLAIN_READ];
     let mut retried = false;
+    let mut interrupts = crate::retry::Interrupts::new();
     loop {
         let polled = reader.read(&mut [])?;
         debug_assert_eq!(polled, 0, "a zero-length read delivers nothing");
         match reader.read(&mut buf) {
             Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Ok(n) => {
+                interrupts.progressed();
+                out.extend_from_slice(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => interrupts.retry(e)?,
             Err(_) if !retried => retried = true,
             Err(e) => return Err(e),
         }

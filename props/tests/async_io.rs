@@ -225,6 +225,9 @@ async fn inline_build_holds_the_runtime_thread() {
     assert_eq!(heartbeat.ticks(), before);
 }
 
+/// At most this many 1 ms steps of paused tokio time while a spawn_blocking build runs.
+const MAX_ADVANCES: u32 = 1_000_000;
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn spawn_blocking_build_leaves_the_runtime_free() {
     let heartbeat = Heartbeat::spawn(Duration::from_millis(1));
@@ -244,10 +247,15 @@ async fn spawn_blocking_build_leaves_the_runtime_free() {
             out
         },
         async {
-            while !done.load(Ordering::SeqCst) {
+            // Bounded: a build that never finishes fails here instead of hanging the suite.
+            for _ in 0..MAX_ADVANCES {
+                if done.load(Ordering::SeqCst) {
+                    return;
+                }
                 tokio::time::advance(Duration::from_millis(1)).await;
                 tokio::task::yield_now().await;
             }
+            panic!("the build did not finish within {MAX_ADVANCES} ms of tokio time");
         }
     );
     assert!(out.failure.is_none(), "{:?}", out.failure);
