@@ -335,8 +335,10 @@ fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
         .and_then(|_| file.flush())
         .map_err(|e| EngineError::io(&dest, e))?;
     if item.x {
+        const MODES: [u32; 2] = [0o644, 0o755];
+        let index = usize::from(item.x) + usize::from(crate::regressed!(ModeTableOffByOne));
         ctx.fs
-            .set_mode(&dest, 0o755)
+            .set_mode(&dest, MODES[index])
             .map_err(|e| EngineError::io(&dest, e))?;
     }
     Ok(())

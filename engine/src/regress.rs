@@ -47,11 +47,13 @@ pub enum Regression {
     CopyStopsAtDeclaredSize,
     /// The exec sandbox is kept after caching.
     SandboxKept,
+    /// Materializing an executable entry indexes a two-entry mode table one past its end (a panic).
+    ModeTableOffByOne,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 16] = [
+    pub const ALL: [Regression; 17] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -68,6 +70,7 @@ impl Regression {
         Regression::RacyTrustsCache,
         Regression::CopyStopsAtDeclaredSize,
         Regression::SandboxKept,
+        Regression::ModeTableOffByOne,
     ];
 
     /// The snake_case name.
@@ -113,6 +116,9 @@ impl Regression {
                 "the OS copy stops at the size declared at open instead of reading to EOF"
             }
             Regression::SandboxKept => "the exec sandbox is kept after caching",
+            Regression::ModeTableOffByOne => {
+                "materializing an executable entry indexes its mode table one past the end (panic)"
+            }
         }
     }
 

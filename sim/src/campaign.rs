@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::oracle::Invariant;
+use crate::panics;
 use crate::report::{Report, Timing, Violation};
 use crate::scenario::{generate, Scenario};
 use crate::schedule::{run, FsKind, RunOptions, ScheduleResult, Variant};
@@ -133,22 +134,7 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
                 let (done, violations) = (&done, &violations);
                 let progress_thread = progress_thread.clone();
                 scope.spawn(move || {
-                    let mut partial = Report::default();
-                    let mut index = t as u64;
-                    while index < options.schedules {
-                        let ran = run_on(
-                            &generate(options.seed, index),
-                            index,
-                            options.fs,
-                            options.racy,
-                            options.variant,
-                        );
-                        let before = partial.violation_count;
-                        merge(&mut partial, &ran, options);
-                        violations.fetch_add(partial.violation_count - before, Ordering::Relaxed);
-                        done.fetch_add(1, Ordering::Relaxed);
-                        index += threads as u64;
-                    }
+                    let partial = work(options, t as u64, threads as u64, done, violations);
                     // Wakes the progress loop now rather than at its next 100 ms tick.
                     progress_thread.unpark();
                     partial
@@ -164,13 +150,15 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
         }
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_default())
+            .enumerate()
+            .map(|(t, w)| w.join().unwrap_or_else(|_| lost_worker(t)))
             .collect()
     });
     progress(
         done.load(Ordering::Relaxed),
         violations.load(Ordering::Relaxed),
     );
+    report.schedules = 0;
     for partial in partials {
         absorb(&mut report, partial);
     }
@@ -181,8 +169,69 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
         .violations
         .truncate(crate::report::MAX_VIOLATIONS_KEPT);
     report.findings.normalize();
-    report.timing = timing(started, options.schedules);
+    report.timing = timing(started, report.schedules);
     report
+}
+
+/// One worker's share: schedules `first`, `first + step`, …, each judged under
+/// [`panics::catch`], so a panic anywhere in a schedule is a violation of that schedule and the
+/// worker goes on. `partial.schedules` counts the schedules actually judged.
+fn work(
+    options: &CampaignOptions,
+    first: u64,
+    step: u64,
+    done: &AtomicU64,
+    violations: &AtomicU64,
+) -> Report {
+    assert!(step >= 1, "a worker steps forward");
+    let mut partial = Report::default();
+    let mut index = first;
+    while index < options.schedules {
+        let before = partial.violation_count;
+        let judged = panics::catch(|| {
+            let ran = run_on(
+                &generate(options.seed, index),
+                index,
+                options.fs,
+                options.racy,
+                options.variant,
+            );
+            let mut one = Report::default();
+            merge(&mut one, &ran, options);
+            one
+        });
+        match judged {
+            Ok(one) => absorb(&mut partial, one),
+            Err(message) => partial.add_violation(Violation {
+                schedule: index,
+                fs: format!("{:?}", options.fs).to_lowercase(),
+                invariant: Invariant::Panic,
+                message: format!("the harness panicked judging this schedule: {message}"),
+                replay: replay_command(options.seed, index, FsKind::Mem, options.racy),
+                shrunk: None,
+            }),
+        }
+        partial.schedules += 1;
+        violations.fetch_add(partial.violation_count - before, Ordering::Relaxed);
+        done.fetch_add(1, Ordering::Relaxed);
+        index += step;
+    }
+    partial
+}
+
+/// The report of a worker thread that died outside every [`panics::catch`]: it judged nothing
+/// (its schedules are not counted) and says so as a violation.
+fn lost_worker(t: usize) -> Report {
+    let mut lost = Report::default();
+    lost.add_violation(Violation {
+        schedule: t as u64,
+        fs: String::new(),
+        invariant: Invariant::Panic,
+        message: format!("worker thread {t} died; its schedules were not judged"),
+        replay: String::new(),
+        shrunk: None,
+    });
+    lost
 }
 
 /// Wall-clock timing of `schedules` schedules since `started`.
@@ -204,7 +253,7 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
                 let violation = violation(
                     ran,
                     *fs,
-                    Invariant::Differential,
+                    Invariant::Harness,
                     format!("schedule could not run: {message}"),
                     options,
                     None,
@@ -349,6 +398,7 @@ fn absorb(report: &mut Report, partial: Report) {
         *report.mutations.by_point.entry(k).or_insert(0) += v;
     }
     report.mutations.skipped += partial.mutations.skipped;
+    report.schedules += partial.schedules;
     for (k, v) in partial.findings.counts {
         *report.findings.counts.entry(k).or_insert(0) += v;
     }

@@ -21,6 +21,9 @@ use crate::scenario::{generate, Scenario};
 use crate::schedule::populate;
 use crate::shadow::{oracle_hashout, source, Source};
 
+/// How a chaos schedule's engine panic is reported (its invariant is `panic`).
+const PANIC_PREFIX: &str = "the engine panicked: ";
+
 /// At most this many mutations per chaos schedule.
 pub const MAX_CHAOS_MUTATIONS: usize = 64;
 
@@ -91,11 +94,18 @@ fn one(scenario: &Scenario, rng: Rng) -> Result<(Vec<String>, String), String> {
         let (fs, stop) = (fs.clone(), stop.clone());
         std::thread::spawn(move || mutator(fs, paths, rng, stop))
     };
-    let out = engine.build_sync("all");
+    let built = crate::panics::catch(|| engine.build_sync("all"));
     stop.store(true, Ordering::Relaxed);
     handle
         .join()
         .map_err(|_| "mutator thread panicked".to_string())?;
+    let out = match built {
+        Ok(out) => out,
+        Err(message) => {
+            let panic = format!("{PANIC_PREFIX}{message}");
+            return Ok((vec![panic], "panic".to_string()));
+        }
+    };
     let broken = check(scenario, &out, &engine.ctx().trace.take());
     let outcome = out
         .failure
@@ -122,10 +132,15 @@ pub fn chaos(seed: u64, schedules: u64) -> Report {
                 *report.outcomes.entry(outcome).or_insert(0) += 1;
                 for message in broken {
                     let replay = format!("sim chaos --seed {seed} --schedules {} (schedule {index}, not deterministic)", index + 1);
+                    let invariant = if message.starts_with(PANIC_PREFIX) {
+                        Invariant::Panic
+                    } else {
+                        Invariant::Integrity
+                    };
                     report.add_violation(Violation {
                         schedule: index,
                         fs: "disk".into(),
-                        invariant: Invariant::Integrity,
+                        invariant,
                         message,
                         replay,
                         shrunk: None,

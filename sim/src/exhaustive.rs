@@ -122,8 +122,20 @@ pub fn exhaustive(fs: FsChoice, racy: bool, variant: Variant) -> Report {
     };
     report.fs = format!("{fs:?}").to_lowercase();
     for (index, scenario) in all.iter().enumerate() {
-        let ran = run_on(scenario, index as u64, fs, racy, variant);
-        merge(&mut report, &ran, &options);
+        let judged = crate::panics::catch(|| {
+            let ran = run_on(scenario, index as u64, fs, racy, variant);
+            merge(&mut report, &ran, &options);
+        });
+        if let Err(message) = judged {
+            report.add_violation(crate::report::Violation {
+                schedule: index as u64,
+                fs: report.fs.clone(),
+                invariant: crate::oracle::Invariant::Panic,
+                message: format!("the harness panicked judging this case: {message}"),
+                replay: String::new(),
+                shrunk: None,
+            });
+        }
     }
     for violation in &mut report.violations {
         violation.replay = format!(

@@ -12,6 +12,7 @@ pub mod mutants;
 pub mod mutation;
 pub mod observer;
 pub mod oracle;
+pub mod panics;
 pub mod replay;
 pub mod report;
 pub mod rng;

@@ -30,6 +30,10 @@ pub enum Invariant {
     HashParity,
     /// MemFs and DiskFs disagree.
     Differential,
+    /// The engine (or the oracle) panicked: a crash is a violation, never a quiet "0 violations".
+    Panic,
+    /// The schedule could not be set up or run by the harness itself.
+    Harness,
 }
 
 /// One broken invariant.

@@ -10,7 +10,8 @@ use engine::{BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
 use serde::{Deserialize, Serialize};
 
 use crate::observer::{Fired, SimObserver};
-use crate::oracle::{Broken, Finding, Oracle};
+use crate::oracle::{Broken, Finding, Invariant, Oracle};
+use crate::panics;
 use crate::scenario::Scenario;
 use crate::shadow::oracle_hashout;
 
@@ -159,6 +160,7 @@ fn deliveries(out: &BuildOutput, build: usize) -> Vec<String> {
 }
 
 /// Runs one schedule: two builds of every consumer, mutations at their points, oracle after each.
+/// A panic of the engine or of the oracle ends the schedule with an `invariant: panic` violation.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
     scenario.validate()?;
     let (fs, _dir) = make_fs(options.fs, options.racy)?;
@@ -179,15 +181,40 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     let mut oracle = Oracle::default();
     let mut result = ScheduleResult::default();
     for build in 1..=2u8 {
-        observer.start_build(build, &*fs);
-        let mut out = engine.build_sync("all");
-        if options.variant == Variant::TamperDelivered {
-            tamper(&mut out);
-        }
-        let events = engine.ctx().trace.take();
-        observer.with_shadow(|shadow| {
-            oracle.check_build(scenario, options.racy, &out, &events, shadow, &engine)
+        let built = panics::catch(|| {
+            observer.start_build(build, &*fs);
+            let mut out = engine.build_sync("all");
+            if options.variant == Variant::TamperDelivered {
+                tamper(&mut out);
+            }
+            out
         });
+        let events = engine.ctx().trace.take();
+        let out = match built {
+            Ok(out) => out,
+            Err(message) => {
+                result.outcomes.push("panic".into());
+                result.errors.push(message.clone());
+                let message = format!("the engine panicked in build {build}: {message}");
+                oracle.broken.push(Broken {
+                    invariant: Invariant::Panic,
+                    message,
+                });
+                break;
+            }
+        };
+        let judged = panics::catch(|| {
+            observer.with_shadow(|shadow| {
+                oracle.check_build(scenario, options.racy, &out, &events, shadow, &engine)
+            })
+        });
+        if let Err(message) = judged {
+            let message = format!("the oracle panicked judging build {build}: {message}");
+            oracle.broken.push(Broken {
+                invariant: Invariant::Panic,
+                message,
+            });
+        }
         let (name, message) = outcome(&out);
         result.outcomes.push(name);
         result.errors.push(message);
