@@ -79,7 +79,7 @@ fn bounded(mut message: String) -> String {
             end -= 1;
         }
         message.truncate(end);
-        message.push_str("…");
+        message.push('…');
     }
     debug_assert!(message.len() <= MAX_PANIC_MESSAGE + '…'.len_utf8());
     message
