@@ -226,16 +226,7 @@ fn exec(
     consume: ConsumePath,
 ) -> Result<DriverRun> {
     let ctx = engine.ctx();
-    let sandbox = engine.sandbox_dir(&target.name);
-    match ctx.fs.remove_dir_all(&sandbox) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(EngineError::io(&sandbox, e))
-        }
-        _ => {}
-    }
-    ctx.fs
-        .create_dir_all(&sandbox)
-        .map_err(|e| EngineError::io(&sandbox, e))?;
+    let sandbox = fresh_sandbox(engine, &target.name)?;
     let delivered = materialize(ctx, engine.store(), &target.name, inputs, &sandbox, consume)?;
     let mut log = Vec::new();
     for step in steps {
@@ -269,6 +260,22 @@ fn exec(
         delivered,
         sandbox: Some(sandbox),
     })
+}
+
+/// An empty sandbox for `name`: whatever a failed earlier run left there for diagnosis (SPEC
+/// §7) is removed first, so no stale file or mode reaches this run.
+fn fresh_sandbox(engine: &Engine, name: &str) -> Result<PathBuf> {
+    let fs = &engine.ctx().fs;
+    let sandbox = engine.sandbox_dir(name);
+    match fs.remove_dir_all(&sandbox) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(EngineError::io(&sandbox, e))
+        }
+        _ => {}
+    }
+    fs.create_dir_all(&sandbox)
+        .map_err(|e| EngineError::io(&sandbox, e))?;
+    Ok(sandbox)
 }
 
 fn run_step(
@@ -322,7 +329,7 @@ fn sandbox_file(
     let path = sandbox.join(out);
     let meta = fs.metadata(&path).map_err(|e| EngineError::io(&path, e))?;
     if meta.kind == FileKind::Dir {
-        return Err(EngineError::NotAFile { path });
+        return Err(EngineError::not_a_file(path));
     }
     let mut reader = fs.open(&path).map_err(|e| EngineError::io(&path, e))?;
     let hashout = hash_reader(&mut reader, meta.exec()).map_err(|e| EngineError::io(&path, e))?;
@@ -361,7 +368,7 @@ fn plugin(
         }
         outputs.push(abi::from_wire(abi::to_wire(&artifact)?));
     }
-    let sandbox = engine.sandbox_dir(&target.name);
+    let sandbox = fresh_sandbox(engine, &target.name)?;
     let delivered = materialize(
         engine.ctx(),
         engine.store(),

@@ -11,24 +11,32 @@ pub enum EngineError {
     MissingSource {
         /// The workspace path that was looked up.
         path: PathBuf,
+        /// The `NotFound` behind it.
+        source: io::Error,
     },
     /// A directory was found where a regular file was expected.
     #[error("{path} is a directory, expected a regular file")]
     NotAFile {
         /// The offending path.
         path: PathBuf,
+        /// The `IsADirectory` behind it (made up when `stat` said so before any open did).
+        source: io::Error,
     },
     /// Following symlinks did not terminate.
     #[error("symlink loop while resolving {path}")]
     SymlinkLoop {
         /// The path whose resolution looped.
         path: PathBuf,
+        /// The `ELOOP` behind it.
+        source: io::Error,
     },
     /// The file system refused access.
     #[error("permission denied: {path}")]
     PermissionDenied {
         /// The path that could not be accessed.
         path: PathBuf,
+        /// The `PermissionDenied` behind it.
+        source: io::Error,
     },
     /// An output path would land outside the sandbox or cache directory.
     #[error("out_path {path} escapes the sandbox: {why}")]
@@ -132,21 +140,19 @@ impl EngineError {
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         let path = path.into();
         if source.raw_os_error() == Some(ELOOP) {
-            return EngineError::SymlinkLoop { path };
+            return EngineError::SymlinkLoop { path, source };
         }
         match source.kind() {
-            io::ErrorKind::PermissionDenied => EngineError::PermissionDenied { path },
+            io::ErrorKind::PermissionDenied => EngineError::PermissionDenied { path, source },
             _ => EngineError::Io { path, source },
         }
     }
 
-    /// The I/O error kind behind this error, if any: what the simulator's oracle classifies.
-    pub fn io_kind(&self) -> Option<io::ErrorKind> {
-        match self {
-            EngineError::Io { source, .. } => Some(source.kind()),
-            EngineError::MissingSource { .. } => Some(io::ErrorKind::NotFound),
-            EngineError::PermissionDenied { .. } => Some(io::ErrorKind::PermissionDenied),
-            _ => None,
+    /// A directory where a regular file was expected, found by `stat` before any open failed.
+    pub fn not_a_file(path: impl Into<PathBuf>) -> Self {
+        EngineError::NotAFile {
+            path: path.into(),
+            source: io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
         }
     }
 

@@ -334,13 +334,12 @@ fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
     file.write_all(&item.data)
         .and_then(|_| file.flush())
         .map_err(|e| EngineError::io(&dest, e))?;
-    if item.x {
-        const MODES: [u32; 2] = [0o644, 0o755];
-        let index = usize::from(item.x) + usize::from(crate::regressed!(ModeTableOffByOne));
-        ctx.fs
-            .set_mode(&dest, MODES[index])
-            .map_err(|e| EngineError::io(&dest, e))?;
-    }
+    // The mode is set both ways: `create` keeps the mode of a file it truncates.
+    const MODES: [u32; 2] = [0o644, 0o755];
+    let index = usize::from(item.x) + usize::from(item.x && crate::regressed!(ModeTableOffByOne));
+    ctx.fs
+        .set_mode(&dest, MODES[index])
+        .map_err(|e| EngineError::io(&dest, e))?;
     Ok(())
 }
 

@@ -70,7 +70,7 @@ impl WalkerCache {
         ctx.probe(Probe::BeforeHash { path });
         let meta = ctx.fs.metadata(path).map_err(|e| source_error(path, e))?;
         if meta.kind == FileKind::Dir {
-            return Err(EngineError::NotAFile { path: path.into() });
+            return Err(EngineError::not_a_file(path));
         }
         if let Some(hit) = self.lookup(path, meta.len, meta.mtime_ns, ctx.fs.mtime_granularity_ns())
         {
@@ -151,8 +151,14 @@ impl WalkerCache {
 /// Maps an I/O error on a source path to the precise engine error.
 pub fn source_error(path: &Path, e: io::Error) -> EngineError {
     match e.kind() {
-        io::ErrorKind::NotFound => EngineError::MissingSource { path: path.into() },
-        io::ErrorKind::IsADirectory => EngineError::NotAFile { path: path.into() },
+        io::ErrorKind::NotFound => EngineError::MissingSource {
+            path: path.into(),
+            source: e,
+        },
+        io::ErrorKind::IsADirectory => EngineError::NotAFile {
+            path: path.into(),
+            source: e,
+        },
         _ => EngineError::io(path, e),
     }
 }

@@ -13,13 +13,39 @@ use engine::{Ctx, Engine, EngineConfig, Event, Graph};
 
 use crate::campaign::timing;
 use crate::mutation::{apply, MutationKind};
-use crate::oracle::provider;
+use crate::oracle::hashing::oracle_hashout;
 use crate::oracle::Invariant;
 use crate::report::{Report, Violation};
 use crate::rng::Rng;
 use crate::scenario::{generate, Scenario};
 use crate::schedule::populate;
-use crate::shadow::{oracle_hashout, source, Source};
+
+/// A hashed source: the target that hashed it and the workspace path.
+type Source = (String, PathBuf);
+
+fn source(target: &str, path: &std::path::Path) -> Source {
+    (target.to_string(), path.to_path_buf())
+}
+
+/// Which source (hashing target, workspace path) provides the entry `path` that a consumer
+/// received: its View (`lib/…`), one of its fs:file inputs, or its glob.
+fn provider(scenario: &Scenario, path: &std::path::Path) -> Option<Source> {
+    if let Ok(inner) = path.strip_prefix("lib") {
+        let i = scenario
+            .view
+            .iter()
+            .copied()
+            .find(|&i| std::path::Path::new(&scenario.path(i)) == inner)?;
+        return Some(source(&format!("file{i}"), inner));
+    }
+    let i = (0..scenario.files.len()).find(|&i| std::path::Path::new(&scenario.path(i)) == path)?;
+    let target = if scenario.files[i].globbed {
+        "glob".to_string()
+    } else {
+        format!("file{i}")
+    };
+    Some(source(&target, path))
+}
 
 /// How a chaos schedule's engine panic is reported (its invariant is `panic`).
 const PANIC_PREFIX: &str = "the engine panicked: ";
@@ -56,12 +82,12 @@ fn check(scenario: &Scenario, out: &engine::BuildOutput, events: &[Event]) -> Ve
     }
     let mut broken = Vec::new();
     for (name, result) in &out.results {
-        let Some(k) = name.strip_prefix('c').and_then(|k| k.parse::<usize>().ok()) else {
+        if !name.starts_with('c') || name[1..].parse::<usize>().is_err() {
             continue;
-        };
+        }
         for item in &result.delivered {
             let Some(expected) =
-                provider(scenario, k, &item.path).and_then(|key| hashed.get(&key).copied())
+                provider(scenario, &item.path).and_then(|key| hashed.get(&key).copied())
             else {
                 continue;
             };

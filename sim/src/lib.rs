@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod chaos;
 pub mod cli;
 pub mod exhaustive;
+pub mod journal;
 #[cfg(feature = "regressions")]
 pub mod mutants;
 pub mod mutation;
@@ -18,5 +19,4 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod schedule;
-pub mod shadow;
 pub mod shrink;

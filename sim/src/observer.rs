@@ -1,10 +1,12 @@
-//! The simulator's observer: updates the shadow at hash and open points, then fires the
-//! scenario's mutations at exactly the probe points they name.
+//! The simulator's observer: at each probe point it records in the [`Journal`] what the file
+//! system shows the engine, and fires the scenario's mutations at exactly the points they name.
 //!
-//! Architecture Invariant: the shadow is updated before any mutation at the same point fires,
-//! so it records what the engine actually hashed.
+//! Architecture Invariant: what the engine is *about to read* (a hash act) is recorded after the
+//! mutations of its point fired; what the engine *just did* (a fresh hash, a materialized
+//! sandbox) is recorded before them. The journal is thus exactly what the engine saw.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use engine::fs::Fs;
@@ -12,9 +14,10 @@ use engine::probe::{Observer, Probe};
 use engine::trace::Trace;
 use serde::Serialize;
 
+use crate::journal::{live, snapshot_dir, Change, HashAct, HashinSeen, Journal, Listing, Snapshot};
 use crate::mutation::{apply, Point};
+use crate::oracle::glob::list_workspace;
 use crate::scenario::{MutationSpec, Scenario};
-use crate::shadow::Shadow;
 
 /// A mutation that fired, for the trace and the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -35,36 +38,53 @@ pub struct Fired {
 
 #[derive(Debug, Default)]
 struct State {
-    shadow: Shadow,
+    journal: Journal,
     fired: Vec<Fired>,
     done: Vec<bool>,
     build: u8,
     /// The target whose driver is running (from the last AfterHashin).
     target: String,
+    /// The hash act between its BeforeHash and AfterHash, if any.
+    pending: Option<usize>,
+    /// Paths whose live state is recorded after every mutation.
+    watched: BTreeSet<PathBuf>,
 }
 
-/// Fires mutations at probe points and keeps the shadow.
+/// Fires mutations at probe points and keeps the journal.
 pub struct SimObserver {
     paths: Vec<PathBuf>,
     mutations: Vec<MutationSpec>,
+    glob_targets: BTreeSet<String>,
+    sandbox_root: PathBuf,
+    tamper: bool,
     state: Mutex<State>,
     trace: Arc<Trace>,
 }
 
 impl SimObserver {
-    /// An observer for `scenario`.
-    pub fn new(scenario: &Scenario, trace: Arc<Trace>) -> SimObserver {
-        let paths = (0..scenario.files.len())
+    /// An observer for `scenario`, whose engine keeps consumers' sandboxes under `sandbox_root`.
+    /// With `tamper`, it alters a sandbox file before recording it (the oracle's own teeth test).
+    pub fn new(
+        scenario: &Scenario,
+        trace: Arc<Trace>,
+        sandbox_root: &Path,
+        tamper: bool,
+    ) -> SimObserver {
+        let paths: Vec<PathBuf> = (0..scenario.files.len())
             .map(|i| PathBuf::from(scenario.path(i)))
             .collect();
         let state = State {
             done: vec![false; scenario.mutations.len()],
             build: 1,
+            watched: paths.iter().cloned().collect(),
             ..State::default()
         };
         SimObserver {
             paths,
             mutations: scenario.mutations.clone(),
+            glob_targets: scenario.glob_targets(),
+            sandbox_root: sandbox_root.to_path_buf(),
+            tamper,
             state: Mutex::new(state),
             trace,
         }
@@ -74,20 +94,19 @@ impl SimObserver {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts build `build`: fires between-builds mutations first (for build 2), then marks
-    /// sources whose bytes changed since their last hash.
+    /// Starts build `build`: fires between-builds mutations first (for build 2).
     pub fn start_build(&self, build: u8, fs: &dyn Fs) {
         let mut state = self.lock();
         state.build = build;
+        state.pending = None;
         if build == 2 {
             self.fire(&mut state, fs, |m| m.point == Point::BetweenBuilds);
         }
-        state.shadow.on_build_start(fs);
     }
 
-    /// Runs `f` on the shadow.
-    pub fn with_shadow<T>(&self, f: impl FnOnce(&Shadow) -> T) -> T {
-        f(&self.lock().shadow)
+    /// Runs `f` on the journal.
+    pub fn with_journal<T>(&self, f: impl FnOnce(&Journal) -> T) -> T {
+        f(&self.lock().journal)
     }
 
     /// The mutations fired so far.
@@ -103,11 +122,8 @@ impl SimObserver {
             state.done[index] = true;
             let path = self.paths[mutation.file].clone();
             let skipped = apply(fs, &path, mutation.kind).err();
-            for other in &self.paths {
-                state.shadow.on_mutated(fs, other);
-            }
-            let build = state.build;
-            let at_event = self.trace.len();
+            record_change(state, fs);
+            let (build, at_event) = (state.build, self.trace.len());
             state.fired.push(Fired {
                 at_event,
                 index,
@@ -118,25 +134,145 @@ impl SimObserver {
             });
         }
     }
+
+    fn tamper_sandbox(&self, fs: &dyn Fs, consumer: &str) {
+        let (entries, _) = snapshot_dir(fs, &self.sandbox_root.join(consumer));
+        if let Some((path, (bytes, _))) = entries.iter().find(|(_, (b, _))| !b.is_empty()) {
+            let mut altered = bytes.to_vec();
+            altered[0] ^= 0x20;
+            let _ = fs.write(&self.sandbox_root.join(consumer).join(path), &altered);
+        }
+    }
+
+    fn before_hash(&self, state: &mut State, fs: &dyn Fs, path: &Path) {
+        let seq = state.journal.tick();
+        let act = HashAct {
+            seq,
+            build: state.build,
+            target: state.target.clone(),
+            path: path.to_path_buf(),
+            before: live(fs, path),
+            fresh: None,
+            recorded_at: 0,
+            torn: false,
+        };
+        state.pending = Some(state.journal.acts.len());
+        state.journal.acts.push(act);
+        state.watched.insert(path.to_path_buf());
+    }
+
+    fn after_hash(&self, state: &mut State, fs: &dyn Fs, path: &Path, hashout: &str) {
+        let now = fs.now_nanos();
+        match state.pending.take() {
+            Some(i) if state.journal.acts[i].path == path => {
+                let act = &mut state.journal.acts[i];
+                act.fresh = Some(hashout.to_string());
+                act.recorded_at = now;
+            }
+            // A fresh hash without its BeforeHash: recorded as an act the oracle knows nothing
+            // of before, so any cached answer of it is judged against nothing.
+            _ => {
+                let seq = state.journal.tick();
+                let act = HashAct {
+                    seq,
+                    build: state.build,
+                    target: state.target.clone(),
+                    path: path.to_path_buf(),
+                    before: None,
+                    fresh: Some(hashout.to_string()),
+                    recorded_at: now,
+                    torn: true,
+                };
+                state.journal.acts.push(act);
+            }
+        }
+    }
+
+    fn after_hashin(&self, state: &mut State, target: &str, hashin: &str) {
+        let seq = state.journal.tick();
+        let seen = HashinSeen {
+            seq,
+            build: state.build,
+            target: target.to_string(),
+            hashin: hashin.to_string(),
+        };
+        state.journal.hashins.push(seen);
+        state.target = target.to_string();
+        state.pending = None;
+    }
+
+    fn after_materialize(&self, state: &mut State, fs: &dyn Fs, consumer: &str) {
+        if self.tamper {
+            self.tamper_sandbox(fs, consumer);
+        }
+        let (entries, problems) = snapshot_dir(fs, &self.sandbox_root.join(consumer));
+        let seq = state.journal.tick();
+        let snapshot = Snapshot {
+            seq,
+            build: state.build,
+            consumer: consumer.to_string(),
+            entries,
+            problems,
+        };
+        state.journal.snapshots.push(snapshot);
+    }
+}
+
+/// After a mutation: the live state of every watched path, and torn hash acts.
+fn record_change(state: &mut State, fs: &dyn Fs) {
+    let now = state
+        .watched
+        .iter()
+        .map(|p| (p.clone(), live(fs, p).map(|l| (l.fingerprint(), l.ino))))
+        .collect();
+    let seq = state.journal.tick();
+    let build = state.build;
+    if let Some(i) = state.pending {
+        let act = &mut state.journal.acts[i];
+        let before = act.before.as_ref().map(|l| l.fingerprint());
+        let after = live(fs, &act.path).map(|l| l.fingerprint());
+        act.torn |= before != after;
+    }
+    state.journal.changes.push(Change { seq, build, now });
 }
 
 impl Observer for SimObserver {
     fn on(&self, probe: &Probe<'_>, fs: &dyn Fs) {
         let mut state = self.lock();
+        if matches!(probe, Probe::BeforeHash { .. }) {
+            // The previous act ended (answered from the cache, or failed) without AfterHash.
+            state.pending = None;
+        }
         match probe {
-            Probe::AfterHashin { target, .. } => state.target = target.to_string(),
-            Probe::AfterHash { path, hashout } => {
-                let target = state.target.clone();
-                state.shadow.on_hashed(fs, &target, path, hashout);
+            Probe::AfterHashin { target, hashin } => self.after_hashin(&mut state, target, hashin),
+            Probe::AfterHash { path, hashout } => self.after_hash(&mut state, fs, path, hashout),
+            Probe::AfterMaterialize { consumer } => {
+                self.after_materialize(&mut state, fs, consumer)
             }
             _ => {}
         }
-        if self.mutations.is_empty() {
-            return;
+        if !self.mutations.is_empty() {
+            let consumer = |k: usize| Scenario::consumer_name(k);
+            self.fire(&mut state, fs, |m| {
+                m.point.matches(probe, &self.paths[m.file], &consumer)
+            });
         }
-        let consumer = |k: usize| Scenario::consumer_name(k);
-        self.fire(&mut state, fs, |m| {
-            m.point.matches(probe, &self.paths[m.file], &consumer)
-        });
+        match probe {
+            Probe::BeforeHash { path } => self.before_hash(&mut state, fs, path),
+            Probe::AfterHashin { target, .. } if self.glob_targets.contains(*target) => {
+                let seq = state.journal.tick();
+                let files = list_workspace(fs);
+                state.watched.extend(files.iter().cloned());
+                let build = state.build;
+                let target = target.to_string();
+                state.journal.listings.push(Listing {
+                    seq,
+                    build,
+                    target,
+                    files,
+                });
+            }
+            _ => {}
+        }
     }
 }

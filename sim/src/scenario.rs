@@ -134,6 +134,14 @@ impl Scenario {
         (0..self.files.len()).find(|&i| !self.files[i].globbed && self.files[i].link_to.is_none())
     }
 
+    /// The names of the scenario's glob targets.
+    pub fn glob_targets(&self) -> std::collections::BTreeSet<String> {
+        self.has_glob()
+            .then(|| "glob".to_string())
+            .into_iter()
+            .collect()
+    }
+
     /// True when some file is matched by the glob target.
     pub fn has_glob(&self) -> bool {
         self.files.iter().any(|f| f.globbed)

@@ -9,11 +9,12 @@ use engine::trace::Trace;
 use engine::{BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
 use serde::{Deserialize, Serialize};
 
+use crate::journal::Journal;
 use crate::observer::{Fired, SimObserver};
-use crate::oracle::{Broken, Finding, Invariant, Oracle};
+use crate::oracle::hashing::oracle_hashout;
+use crate::oracle::{Broken, BuildInput, Finding, Invariant, Oracle};
 use crate::panics;
 use crate::scenario::Scenario;
-use crate::shadow::oracle_hashout;
 
 /// Which file system a schedule runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -32,7 +33,9 @@ pub enum Variant {
     /// The reference engine as it is.
     #[default]
     Reference,
-    /// A wrapper that alters the first delivered byte and reports success: the oracle must catch it.
+    /// The reference engine with one byte of a materialized sandbox file flipped after its
+    /// materialization (as an engine bug writing wrong bytes would): the oracle must catch it.
+    /// For the harness's own tests; not reachable from the command line.
     TamperDelivered,
 }
 
@@ -73,6 +76,8 @@ pub struct ScheduleResult {
     pub findings: Vec<Finding>,
     /// Mutations that fired.
     pub fired: Vec<Fired>,
+    /// Hash answers the walker gave from its cache, without reading the file.
+    pub cached_answers: u64,
     /// A file-system-independent digest of what each consumer received (for differential runs).
     pub deliveries: Vec<String>,
     /// The event trace, when asked for.
@@ -125,15 +130,6 @@ pub fn populate(fs: &dyn Fs, scenario: &Scenario) -> Result<(), String> {
     Ok(())
 }
 
-fn tamper(out: &mut BuildOutput) {
-    for (_, result) in out.results.iter_mut() {
-        if let Some(item) = result.delivered.iter_mut().find(|d| !d.data.is_empty()) {
-            item.data[0] ^= 0x20;
-            return;
-        }
-    }
-}
-
 fn outcome(out: &BuildOutput) -> (String, String) {
     match &out.failure {
         None => ("ok".into(), String::new()),
@@ -144,15 +140,16 @@ fn outcome(out: &BuildOutput) -> (String, String) {
     }
 }
 
-fn deliveries(out: &BuildOutput, build: usize) -> Vec<String> {
+/// A file-system-independent digest of what each consumer's sandbox received in `build`.
+fn deliveries(journal: &Journal, build: u8) -> Vec<String> {
     let mut digest = Vec::new();
-    for (name, result) in &out.results {
-        for item in &result.delivered {
+    for snapshot in journal.snapshots.iter().filter(|s| s.build == build) {
+        for (path, (bytes, x)) in &snapshot.entries {
             digest.push(format!(
-                "b{build} {name} {} x={} {}",
-                item.path.display(),
-                item.x,
-                oracle_hashout(&item.data, false)
+                "b{build} {} {} x={x} {}",
+                snapshot.consumer,
+                path.display(),
+                oracle_hashout(bytes, false)
             ));
         }
     }
@@ -165,29 +162,34 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     scenario.validate()?;
     let (fs, _dir) = make_fs(options.fs, options.racy)?;
     populate(&*fs, scenario)?;
+    let config = EngineConfig {
+        racy_walker: options.racy,
+        ..EngineConfig::default()
+    };
     let trace = Arc::new(Trace::new());
-    let observer = Arc::new(SimObserver::new(scenario, trace.clone()));
+    let tamper = options.variant == Variant::TamperDelivered;
+    let sandbox_root = config.state_dir.join("sandbox");
+    let observer = Arc::new(SimObserver::new(
+        scenario,
+        trace.clone(),
+        &sandbox_root,
+        tamper,
+    ));
     let ctx = Ctx {
         fs: fs.clone(),
         observer: observer.clone(),
         trace,
     };
-    let graph = Graph::new(scenario.targets()).map_err(|e| e.to_string())?;
-    let config = EngineConfig {
-        racy_walker: options.racy,
-        ..EngineConfig::default()
-    };
+    let targets = scenario.targets();
+    let graph = Graph::new(targets.clone()).map_err(|e| e.to_string())?;
+    let state_dir = config.state_dir.clone();
     let engine = Engine::new(ctx, graph, config);
     let mut oracle = Oracle::default();
     let mut result = ScheduleResult::default();
     for build in 1..=2u8 {
         let built = panics::catch(|| {
             observer.start_build(build, &*fs);
-            let mut out = engine.build_sync("all");
-            if options.variant == Variant::TamperDelivered {
-                tamper(&mut out);
-            }
-            out
+            engine.build_sync("all")
         });
         let events = engine.ctx().trace.take();
         let out = match built {
@@ -196,35 +198,45 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
                 result.outcomes.push("panic".into());
                 result.errors.push(message.clone());
                 let message = format!("the engine panicked in build {build}: {message}");
-                oracle.broken.push(Broken {
-                    invariant: Invariant::Panic,
-                    message,
-                });
+                oracle.verdicts.fail(Invariant::Panic, message);
                 break;
             }
         };
         let judged = panics::catch(|| {
-            observer.with_shadow(|shadow| {
-                oracle.check_build(scenario, options.racy, &out, &events, shadow, &engine)
+            observer.with_journal(|journal| {
+                let input = BuildInput {
+                    targets: &targets,
+                    root: "all",
+                    build,
+                    racy: options.racy,
+                    out: &out,
+                    events: &events,
+                    journal,
+                    fs: &*fs,
+                    store: engine.store(),
+                    state_dir: &state_dir,
+                };
+                oracle.check_build(&input);
+                deliveries(journal, build)
             })
         });
-        if let Err(message) = judged {
-            let message = format!("the oracle panicked judging build {build}: {message}");
-            oracle.broken.push(Broken {
-                invariant: Invariant::Panic,
-                message,
-            });
+        match judged {
+            Ok(digest) => result.deliveries.extend(digest),
+            Err(message) => {
+                let message = format!("the oracle panicked judging build {build}: {message}");
+                oracle.verdicts.fail(Invariant::Panic, message);
+            }
         }
         let (name, message) = outcome(&out);
         result.outcomes.push(name);
         result.errors.push(message);
-        result.deliveries.extend(deliveries(&out, build as usize));
         if options.keep_trace {
             result.trace.push(events);
         }
     }
-    result.broken = oracle.broken;
-    result.findings = oracle.findings;
+    result.cached_answers = oracle.cached_answers();
+    result.broken = oracle.verdicts.broken;
+    result.findings = oracle.verdicts.findings;
     result.fired = observer.fired();
     Ok(result)
 }

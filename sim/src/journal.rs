@@ -1,0 +1,207 @@
+//! The journal: what the simulator itself saw on the file system while the engine ran, in one
+//! sequence. The oracle judges every build from this record and from its own model of the
+//! scenario; what the engine reports about itself is only ever checked against it.
+//!
+//! Architecture Invariant: every entry is read through the file system (never from the engine's
+//! results), at the moment the engine acted: what a hash act was about to read is recorded after
+//! the mutations of its point fired; what a consumer received is recorded before them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine::fs::{FileKind, Fs};
+
+use crate::oracle::hashing::Fingerprint;
+
+/// At most this many bytes are read from one file by the oracle.
+pub const MAX_READ: u64 = 1 << 30;
+/// At most this many entries of a sandbox are snapshot.
+pub const MAX_SNAPSHOT_ENTRIES: usize = 10_000;
+/// At most this deep a sandbox or workspace walk of the oracle descends.
+pub const MAX_WALK_DEPTH: usize = 32;
+
+/// A file as the oracle read it: bytes, exec bit (following symlinks) and the stat fields a
+/// walker rule looks at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Live {
+    /// The content.
+    pub bytes: Arc<Vec<u8>>,
+    /// The exec bit.
+    pub x: bool,
+    /// Size from `stat`.
+    pub len: u64,
+    /// Modification time from `stat`.
+    pub mtime_ns: u64,
+    /// Inode number of the file behind the path (links followed).
+    pub ino: u64,
+}
+
+impl Live {
+    /// The fingerprint of what it holds.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.bytes, self.x)
+    }
+}
+
+/// Reads `path` the way a consumer would see it, or `None` when it is not a readable file.
+pub fn live(fs: &dyn Fs, path: &Path) -> Option<Live> {
+    let meta = fs.metadata(path).ok()?;
+    if meta.kind != FileKind::File {
+        return None;
+    }
+    let bytes = fs.read(path, MAX_READ).ok()?;
+    Some(Live {
+        bytes: Arc::new(bytes),
+        x: meta.exec(),
+        len: meta.len,
+        mtime_ns: meta.mtime_ns,
+        ino: meta.ino,
+    })
+}
+
+/// One moment the engine hashed (or answered the hash of) a source.
+#[derive(Clone, Debug)]
+pub struct HashAct {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// The target whose driver hashed (from the last `AfterHashin`).
+    pub target: String,
+    /// The workspace path.
+    pub path: PathBuf,
+    /// What the engine was about to read (after the mutations of `BeforeHash` fired).
+    pub before: Option<Live>,
+    /// The engine's hashout when it read the file (`AfterHash`); `None` when it answered from
+    /// its walker cache, or failed.
+    pub fresh: Option<String>,
+    /// The file system clock when the fresh hash was recorded.
+    pub recorded_at: u64,
+    /// A mutation of this path fired while it was being hashed: the bytes hashed are unknown.
+    pub torn: bool,
+}
+
+/// What a consumer's sandbox held right after it materialized its inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// The consuming target.
+    pub consumer: String,
+    /// Sandbox-relative path to (bytes, exec bit).
+    pub entries: Files,
+    /// What could not be read (a directory where a file was expected, a dangling link…).
+    pub problems: Vec<String>,
+}
+
+/// The live state of every watched path right after a mutation fired.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// Watched path to its fingerprint and inode (`None`: not a readable file any more).
+    pub now: BTreeMap<PathBuf, Option<(Fingerprint, u64)>>,
+}
+
+/// A target's hashin as the engine computed it, at `AfterHashin`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashinSeen {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// The target.
+    pub target: String,
+    /// The engine's hashin.
+    pub hashin: String,
+}
+
+/// The workspace's files as the oracle listed them when a glob target started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// The glob target.
+    pub target: String,
+    /// Every workspace file a walk finds (regular files and links to them), sorted.
+    pub files: Vec<PathBuf>,
+}
+
+/// Everything the simulator saw during one schedule.
+#[derive(Clone, Debug, Default)]
+pub struct Journal {
+    /// Hash acts, in order.
+    pub acts: Vec<HashAct>,
+    /// Sandbox snapshots, in order.
+    pub snapshots: Vec<Snapshot>,
+    /// Live states after mutations, in order.
+    pub changes: Vec<Change>,
+    /// Hashins, in order.
+    pub hashins: Vec<HashinSeen>,
+    /// Glob listings, in order.
+    pub listings: Vec<Listing>,
+    next: u64,
+}
+
+impl Journal {
+    /// The next sequence number.
+    pub fn tick(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    /// The current sequence number (of the last entry).
+    pub fn now(&self) -> u64 {
+        self.next
+    }
+}
+
+/// Files of a directory tree by relative path: bytes and exec bit.
+pub type Files = BTreeMap<PathBuf, (Arc<Vec<u8>>, bool)>;
+
+/// Reads a sandbox directory recursively: every file's bytes and exec bit, and what could not
+/// be read.
+pub fn snapshot_dir(fs: &dyn Fs, dir: &Path) -> (Files, Vec<String>) {
+    let mut entries = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut pending = vec![(PathBuf::new(), 0usize)];
+    while let Some((rel, depth)) = pending.pop() {
+        let names = match fs.read_dir(&dir.join(&rel)) {
+            Ok(names) => names,
+            Err(e) if rel.as_os_str().is_empty() && e.kind() == std::io::ErrorKind::NotFound => {
+                break
+            }
+            Err(e) => {
+                problems.push(format!("{}: {e}", rel.display()));
+                continue;
+            }
+        };
+        for name in names {
+            let path = rel.join(&name);
+            let full = dir.join(&path);
+            match fs.symlink_metadata(&full).map(|m| m.kind) {
+                Ok(FileKind::Dir) if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
+                Ok(FileKind::File) if entries.len() < MAX_SNAPSHOT_ENTRIES => {
+                    match (fs.read(&full, MAX_READ), fs.metadata(&full)) {
+                        (Ok(bytes), Ok(meta)) => {
+                            entries.insert(path, (Arc::new(bytes), meta.exec()));
+                        }
+                        (Err(e), _) | (_, Err(e)) => {
+                            problems.push(format!("{}: {e}", path.display()))
+                        }
+                    }
+                }
+                Ok(kind) => problems.push(format!("{}: unexpected {kind:?}", path.display())),
+                Err(e) => problems.push(format!("{}: {e}", path.display())),
+            }
+        }
+    }
+    (entries, problems)
+}

@@ -1,0 +1,547 @@
+//! One build judged: the oracle walks the scenario's targets in definition order (inputs
+//! first), predicts each one's key and outputs from its own model, and checks the engine's
+//! results, the sandboxes and the caches against the prediction.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use engine::cache::Store;
+use engine::fs::Fs;
+use engine::target::{Driver, Target};
+use engine::{BuildOutput, Event, TargetResult};
+
+use super::cache::{entry_difference, parse_tar, read_local, tar_difference};
+use super::consumers::{by_path, judge_cleanup, judge_snapshot, known_entries};
+use super::gating::{judge_artifacts, judge_cache_write};
+use super::glob::select;
+use super::hashing::oracle_hashin;
+use super::model::{
+    def_bytes, driver_name, exec_outputs, plugin_concat, source_artifact, uses_tmp, view_artifact,
+    Artifact, Entry, Origin,
+};
+use super::walker::{Resolved, Rule, WalkerModel};
+use super::{failures, Invariant, Verdicts};
+use crate::journal::{HashAct, Journal, Snapshot, MAX_READ};
+
+/// Everything one build left to judge.
+pub struct BuildInput<'a> {
+    /// The scenario's targets, in definition order (inputs before their consumers).
+    pub targets: &'a [Target],
+    /// The target the build was asked for.
+    pub root: &'a str,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// git's racy rule is active in the walker.
+    pub racy: bool,
+    /// What the engine returned.
+    pub out: &'a BuildOutput,
+    /// The engine's events of this build.
+    pub events: &'a [Event],
+    /// What the simulator saw.
+    pub journal: &'a Journal,
+    /// The file system.
+    pub fs: &'a dyn Fs,
+    /// The engine's caches (only the tmp cache's raw blobs are read from it).
+    pub store: &'a Store,
+    /// Where the engine keeps its cache, tmp spill and sandboxes.
+    pub state_dir: &'a Path,
+}
+
+/// The oracle's state across the builds of one schedule.
+#[derive(Debug, Default)]
+pub struct Oracle {
+    walker: WalkerModel,
+    /// Local cache keys a clean build wrote, with what they hold.
+    committed: BTreeMap<String, Vec<Artifact>>,
+    /// Hashins of tmp-path targets that pack nothing: no cache may hold anything of theirs.
+    passthrough_keys: BTreeSet<String>,
+    /// Hash acts resolved so far, by journal position.
+    resolved: BTreeMap<u64, Resolved>,
+    /// This build's model outputs per target.
+    outputs: BTreeMap<String, Vec<Artifact>>,
+    /// Violations and findings so far.
+    pub verdicts: Verdicts,
+}
+
+impl Oracle {
+    /// Cached walker answers seen so far.
+    pub fn cached_answers(&self) -> u64 {
+        self.walker.cached_answers
+    }
+
+    /// Forgets the walker's memory, as a fresh engine process would.
+    pub fn restart(&mut self) {
+        self.walker.clear();
+    }
+
+    /// Judges one build.
+    pub fn check_build(&mut self, b: &BuildInput) {
+        self.outputs.clear();
+        self.resolve_acts(b);
+        let needed = reachable(b.targets, b.root);
+        for target in b
+            .targets
+            .iter()
+            .filter(|t| needed.contains(t.name.as_str()))
+        {
+            self.judge_target(b, target);
+        }
+        self.judge_cache_dir(b);
+        self.judge_tmp_cache(b);
+    }
+
+    /// Every hash act of this build, in the order the engine made them, against the walker
+    /// model (whose memory depends on that order, not on the order targets are judged in).
+    fn resolve_acts(&mut self, b: &BuildInput) {
+        let rule = Rule {
+            racy: b.racy,
+            granularity_ns: b.fs.mtime_granularity_ns(),
+        };
+        for act in b.journal.acts.iter().filter(|a| a.build == b.build) {
+            let answer = answer_for(b, act);
+            if let Some(r) = self.walker.resolve(act, answer, rule, &mut self.verdicts) {
+                self.resolved.insert(act.seq, r);
+            }
+        }
+    }
+
+    fn judge_target(&mut self, b: &BuildInput, target: &Target) {
+        let name = target.name.as_str();
+        let seen = b
+            .journal
+            .hashins
+            .iter()
+            .find(|h| h.build == b.build && h.target == name);
+        let result = b.out.get(name);
+        let Some(seen) = seen else {
+            let message = match result {
+                Some(_) => format!("{name} has a result but never reported its hashin"),
+                None if b.out.failure.is_none() => {
+                    format!("build {} succeeded without building {name}", b.build)
+                }
+                None => return,
+            };
+            return self.verdicts.fail(Invariant::Integrity, message);
+        };
+        let mut inputs: Vec<&Artifact> = Vec::new();
+        for input in &target.inputs {
+            let Some(artifacts) = self.outputs.get(input) else {
+                return; // an input the model could not predict: nothing to judge against
+            };
+            inputs.extend(artifacts.iter());
+        }
+        let hashouts: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
+        let key = oracle_hashin(
+            driver_name(&target.driver),
+            &def_bytes(&target.driver),
+            &hashouts,
+        );
+        if seen.hashin != key {
+            let message = format!("{name}'s key is {} but SPEC §1's hashin of its definition and inputs {hashouts:?} is {key}", seen.hashin);
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        let inputs: Vec<Artifact> = inputs.into_iter().cloned().collect();
+        let failed = b.out.failure.as_ref().is_some_and(|f| f.target == name);
+        match result {
+            Some(r) if r.cache_hit => self.judge_hit(target, r, &key),
+            Some(r) => self.judge_ran(b, target, r, &key, &inputs),
+            None if failed => self.judge_failed(b, target, &inputs),
+            None => {
+                let message = format!("{name} started but neither finished nor failed");
+                self.verdicts.fail(Invariant::Integrity, message);
+            }
+        }
+    }
+
+    fn judge_hit(&mut self, target: &Target, r: &TargetResult, key: &str) {
+        let name = &target.name;
+        let served = r.cache_key.as_deref().unwrap_or_default();
+        if uses_tmp(target) {
+            let message =
+                format!("{name} was served from the cache though SPEC §4 puts it on the tmp path");
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        if served != key {
+            let message = format!(
+                "{name} was served from the cache under {served}, not under its inputs' key {key}"
+            );
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        let Some(outputs) = self.committed.get(served).cloned() else {
+            let message = format!("{name}: cache hit on key {served}, which no clean build wrote");
+            return self.verdicts.fail(Invariant::CacheKey, message);
+        };
+        judge_artifacts(name, r, &outputs, &mut self.verdicts);
+        self.outputs.insert(name.clone(), outputs);
+    }
+
+    fn judge_ran(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        r: &TargetResult,
+        key: &str,
+        inputs: &[Artifact],
+    ) {
+        let name = target.name.as_str();
+        let outputs = match &target.driver {
+            Driver::FsFile { path } => self.fs_file(b, target, path),
+            Driver::FsGlob { patterns, excludes } => self.fs_glob(b, target, patterns, excludes),
+            Driver::Group { relocate } => Some(vec![view_artifact(
+                target,
+                relocate,
+                &inputs.iter().collect::<Vec<_>>(),
+            )]),
+            Driver::Exec { .. } => self
+                .consumed(b, name, inputs)
+                .and_then(|e| exec_outputs(&e)),
+            Driver::Plugin { sources, concat_to } => {
+                self.plugin(b, target, inputs, sources, concat_to)
+            }
+        };
+        if matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. }) {
+            let sandbox = b.state_dir.join("sandbox").join(name);
+            judge_cleanup(b.fs, name, &sandbox, &mut self.verdicts);
+        }
+        let Some(outputs) = outputs else { return };
+        judge_artifacts(name, r, &outputs, &mut self.verdicts);
+        let packs = outputs.iter().any(|a| !a.passes_through);
+        judge_cache_write(name, r, packs, b.events, &mut self.verdicts);
+        if !packs {
+            self.passthrough_keys.insert(key.to_string());
+        } else if uses_tmp(target) {
+            self.judge_tmp_write(b, name, r, key, &outputs);
+        } else {
+            self.judge_local_write(b, name, r, key, &outputs);
+        }
+        self.outputs.insert(name.to_string(), outputs);
+    }
+
+    fn fs_file(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Option<Vec<Artifact>> {
+        let Some(act) = act(b, &target.name, path) else {
+            let message = format!(
+                "{} produced an artifact for {} without hashing it",
+                target.name,
+                path.display()
+            );
+            self.verdicts.fail(Invariant::HashParity, message);
+            return None;
+        };
+        let resolved = self.resolved.get(&act.seq)?;
+        let artifact = source_artifact(
+            target,
+            "out",
+            resolved.entry.clone(),
+            resolved.hashout.clone(),
+        );
+        Some(vec![artifact])
+    }
+
+    fn fs_glob(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        patterns: &[String],
+        excludes: &[String],
+    ) -> Option<Vec<Artifact>> {
+        let name = &target.name;
+        let listing = b
+            .journal
+            .listings
+            .iter()
+            .find(|l| l.build == b.build && &l.target == name)?;
+        let selected = select(&listing.files, patterns, excludes);
+        let acts: Vec<&HashAct> = b
+            .journal
+            .acts
+            .iter()
+            .filter(|a| a.build == b.build && &a.target == name)
+            .collect();
+        for act in acts.iter().filter(|a| !selected.contains(&a.path)) {
+            let message = format!(
+                "glob {name} hashed {}, which its patterns do not select",
+                act.path.display()
+            );
+            self.verdicts.fail(Invariant::Integrity, message);
+        }
+        let mut outputs = Vec::new();
+        for path in &selected {
+            let Some(act) = acts.iter().find(|a| &a.path == path) else {
+                let message = format!(
+                    "glob {name} skipped {}, which its patterns select",
+                    path.display()
+                );
+                self.verdicts.fail(Invariant::Integrity, message);
+                continue;
+            };
+            if let Some(resolved) = self.resolved.get(&act.seq) {
+                let group = path.to_string_lossy();
+                outputs.push(source_artifact(
+                    target,
+                    &group,
+                    resolved.entry.clone(),
+                    resolved.hashout.clone(),
+                ));
+            }
+        }
+        Some(outputs)
+    }
+
+    /// A consumer's materialized sandbox against its inputs' entries; the entries to compute
+    /// its outputs from.
+    fn consumed(&mut self, b: &BuildInput, name: &str, inputs: &[Artifact]) -> Option<Vec<Entry>> {
+        let expected: Vec<Entry> = inputs
+            .iter()
+            .flat_map(|a| a.entries.iter().cloned())
+            .collect();
+        let Some(snapshot) = snapshot(b, name) else {
+            let message = format!("{name} succeeded without materializing its inputs");
+            self.verdicts.fail(Invariant::Integrity, message);
+            return None;
+        };
+        judge_snapshot(snapshot, &expected, &mut self.verdicts);
+        Some(known_entries(&expected, Some(snapshot)))
+    }
+
+    fn plugin(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        inputs: &[Artifact],
+        sources: &[PathBuf],
+        concat_to: &Path,
+    ) -> Option<Vec<Artifact>> {
+        let entries = self.consumed(b, &target.name, inputs)?;
+        let mut outputs = Vec::new();
+        for (k, path) in sources.iter().enumerate() {
+            let act = act(b, &target.name, path)?;
+            let resolved = self.resolved.get(&act.seq)?;
+            let mut artifact = source_artifact(
+                target,
+                &format!("src{k}"),
+                resolved.entry.clone(),
+                resolved.hashout.clone(),
+            );
+            artifact.passes_through = false; // the ABI drops the flag (SPEC §3)
+            outputs.push(artifact);
+        }
+        outputs.push(plugin_concat(&entries, concat_to)?);
+        Some(outputs)
+    }
+
+    fn judge_failed(&mut self, b: &BuildInput, target: &Target, inputs: &[Artifact]) {
+        let name = target.name.as_str();
+        let Some(failure) = &b.out.failure else {
+            return;
+        };
+        let mut sources: Vec<Origin> = inputs
+            .iter()
+            .filter(|a| a.passes_through)
+            .flat_map(|a| a.entries.iter().filter_map(|e| e.origin.clone()))
+            .collect();
+        for act in b
+            .journal
+            .acts
+            .iter()
+            .filter(|a| a.build == b.build && a.target == name)
+        {
+            let origin = self
+                .resolved
+                .get(&act.seq)
+                .and_then(|r| r.entry.origin.clone());
+            sources.push(origin.unwrap_or(Origin {
+                path: act.path.clone(),
+                act_seq: act.seq,
+                stale: false,
+            }));
+        }
+        let expected: Vec<Entry> = inputs
+            .iter()
+            .flat_map(|a| a.entries.iter().cloned())
+            .collect();
+        let consumer = matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. });
+        let collision = consumer && by_path(&expected).is_none();
+        failures::judge(
+            name,
+            &failure.error,
+            &sources,
+            b.journal,
+            collision,
+            &mut self.verdicts,
+        );
+        if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
+            judge_snapshot(snapshot, &expected, &mut self.verdicts);
+        }
+    }
+
+    fn judge_tmp_write(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        r: &TargetResult,
+        key: &str,
+        outputs: &[Artifact],
+    ) {
+        let written = r.cache_key.as_deref().unwrap_or_default();
+        let well_formed = written
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
+        if !well_formed {
+            let message = format!("{name} wrote its tmp entry under {written}, not {key}_<nanos>");
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        for (artifact, model) in r
+            .artifacts
+            .iter()
+            .zip(outputs)
+            .filter(|(_, m)| !m.passes_through)
+        {
+            let engine::Content::Tar(path) = &artifact.content else {
+                continue;
+            };
+            let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();
+            let difference = match bytes.as_deref().map(|bytes| parse_tar(bytes)) {
+                Some(Ok(got)) => tar_difference(&model.entries, &got),
+                Some(Err(e)) => Some(format!("unreadable: {e}")),
+                None => Some("missing".to_string()),
+            };
+            if let Some(d) = difference {
+                let message = format!("{name}'s tmp cache tar {}: {d}", path.display());
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+        }
+    }
+
+    fn judge_local_write(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        r: &TargetResult,
+        key: &str,
+        outputs: &[Artifact],
+    ) {
+        let written = r.cache_key.as_deref().unwrap_or_default();
+        if written != key {
+            let message =
+                format!("{name} wrote its cache entry under {written}, not its key {key}");
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        let entries = read_local(b.fs, &b.state_dir.join("cache"));
+        let packed: Vec<&Artifact> = outputs.iter().collect();
+        let difference = match entries.get(key) {
+            Some(Ok(entry)) => entry_difference(&packed, entry),
+            Some(Err(e)) => Some(format!("unreadable: {e}")),
+            None => Some("no complete entry (manifest) was written".to_string()),
+        };
+        if let Some(d) = difference {
+            let message = format!("{name} cached under {key}: {d}");
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
+        if let Some(before) = self.committed.insert(key.to_string(), outputs.to_vec()) {
+            if before != outputs {
+                let message = format!("{name}: key {key} stands for two different contents");
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+        }
+    }
+
+    /// Every complete local entry must be one a clean build wrote, still holding what it wrote.
+    fn judge_cache_dir(&mut self, b: &BuildInput) {
+        for (key, entry) in read_local(b.fs, &b.state_dir.join("cache")) {
+            let message = match (entry, self.committed.get(&key)) {
+                (Err(e), _) => format!("cache entry {key} is unreadable: {e}"),
+                (Ok(_), None) => {
+                    let message = format!("the cache holds an entry under {key}, a key no target of this schedule should have written");
+                    self.verdicts.fail(Invariant::CacheKey, message);
+                    continue;
+                }
+                (Ok(entry), Some(expected)) => {
+                    let expected: Vec<&Artifact> = expected.iter().collect();
+                    match entry_difference(&expected, &entry) {
+                        Some(d) => {
+                            format!("cache entry {key} no longer holds what was written: {d}")
+                        }
+                        None if entry.key != key => {
+                            format!("cache entry {key}'s manifest names key {}", entry.key)
+                        }
+                        None => continue,
+                    }
+                }
+            };
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
+    }
+
+    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely.
+    fn judge_tmp_cache(&mut self, b: &BuildInput) {
+        let root = b.state_dir.join("tmp");
+        let mut paths = b.store.tmp.memory_paths();
+        for name in b.fs.read_dir(&root).unwrap_or_default() {
+            paths.push(root.join(name));
+        }
+        for path in paths {
+            let Some(dir) = path
+                .strip_prefix(&root)
+                .ok()
+                .and_then(|p| p.components().next())
+            else {
+                continue;
+            };
+            let dir = dir.as_os_str().to_string_lossy();
+            let hashin = dir.rsplit_once('_').map_or(dir.as_ref(), |(h, _)| h);
+            if self.passthrough_keys.contains(hashin) {
+                let message = format!("the tmp cache holds {}, packed by a target whose outputs SPEC §4 passes through", path.display());
+                self.verdicts.fail(Invariant::Gating, message);
+            }
+        }
+    }
+}
+
+/// The targets a build of `root` needs: `root` and, transitively, its inputs.
+fn reachable<'a>(targets: &'a [Target], root: &str) -> BTreeSet<&'a str> {
+    let mut needed = BTreeSet::new();
+    let mut pending = vec![root];
+    while let Some(name) = pending.pop() {
+        let Some(target) = targets.iter().find(|t| t.name == name) else {
+            continue;
+        };
+        if needed.insert(target.name.as_str()) {
+            pending.extend(target.inputs.iter().map(String::as_str));
+        }
+    }
+    needed
+}
+
+/// The hashout `act`'s target put on the artifact for the act's path, if it made one.
+fn answer_for<'a>(b: &'a BuildInput, act: &HashAct) -> Option<&'a str> {
+    let target = b.targets.iter().find(|t| t.name == act.target)?;
+    let result = b.out.get(&act.target).filter(|r| !r.cache_hit)?;
+    let group = match &target.driver {
+        Driver::FsFile { .. } => "out".to_string(),
+        Driver::FsGlob { .. } => act.path.to_string_lossy().into_owned(),
+        Driver::Plugin { sources, .. } => {
+            format!("src{}", sources.iter().position(|s| *s == act.path)?)
+        }
+        _ => return None,
+    };
+    result
+        .artifacts
+        .iter()
+        .find(|a| a.group == group)
+        .map(|a| a.hashout.as_str())
+}
+
+fn act<'a>(b: &BuildInput<'a>, target: &str, path: &Path) -> Option<&'a HashAct> {
+    b.journal
+        .acts
+        .iter()
+        .find(|a| a.build == b.build && a.target == target && a.path == path)
+}
+
+fn snapshot<'a>(b: &BuildInput<'a>, consumer: &str) -> Option<&'a Snapshot> {
+    b.journal
+        .snapshots
+        .iter()
+        .find(|s| s.build == b.build && s.consumer == consumer)
+}

@@ -1,0 +1,102 @@
+//! The oracle: judges every build from its own model of the scenario (`model`) and from what
+//! the simulator itself read on the file system (the [`crate::journal::Journal`]), never from
+//! what the engine reports about itself. What the engine reports is only checked against it.
+//!
+//! One module per invariant family: `walker` (the walker cache's rule), `keys` (cache keys),
+//! `consumers` (what consumers received), `cache` (what the caches hold), `gating` (SPEC §4),
+//! `failures` (no false alarms), `glob` (match sets), with `hashing` the oracle's own xxh3 and
+//! `judge` the walk over one build's targets.
+
+pub mod cache;
+pub mod consumers;
+pub mod failures;
+pub mod gating;
+pub mod glob;
+pub mod hashing;
+pub mod judge;
+pub mod model;
+pub mod walker;
+
+use serde::Serialize;
+
+pub use judge::{BuildInput, Oracle};
+
+/// The invariants: SPEC §8's five, then the harness's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Invariant {
+    /// 1: never different bytes (or exec bit) with success.
+    Integrity,
+    /// 2: no error unless a source really changed (or vanished) after it was hashed.
+    NoFalseAlarms,
+    /// 3: every cache entry equals a clean rebuild of its key.
+    NoPoisoning,
+    /// 4: exactly SPEC §4's outputs skip the cache, in whichever cache.
+    Gating,
+    /// 5: every hashout is the hash of the bytes it names (sources, exec outputs, Views,
+    /// plugin outputs, tars).
+    HashParity,
+    /// Every key is SPEC §1's hashin of the target's definition and inputs, and a cache hit is
+    /// served only under the current inputs' key from an entry a clean build wrote.
+    CacheKey,
+    /// A walker-cache answer the active rule does not allow.
+    WalkerRule,
+    /// An exec or plugin sandbox left behind after a successful build of its target.
+    SandboxCleanup,
+    /// MemFs and DiskFs disagree.
+    Differential,
+    /// The engine (or the oracle) panicked: a crash is a violation, never a quiet "0 violations".
+    Panic,
+    /// The schedule could not be set up or run by the harness itself.
+    Harness,
+}
+
+/// One broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Broken {
+    /// Which.
+    pub invariant: Invariant,
+    /// What exactly.
+    pub message: String,
+}
+
+/// Something observed that is heph's behaviour rather than a bug of ours.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Finding {
+    /// A stable kind name.
+    pub kind: String,
+    /// What exactly.
+    pub message: String,
+}
+
+/// At most this many violations are recorded per schedule (a broken engine breaks many).
+pub const MAX_BROKEN_PER_SCHEDULE: usize = 64;
+
+/// Violations and findings of one schedule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdicts {
+    /// Broken invariants, in the order found.
+    pub broken: Vec<Broken>,
+    /// Findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Verdicts {
+    /// Records a broken invariant.
+    pub fn fail(&mut self, invariant: Invariant, message: String) {
+        if self.broken.len() < MAX_BROKEN_PER_SCHEDULE {
+            self.broken.push(Broken { invariant, message });
+        }
+    }
+
+    /// Records a finding (once per distinct message).
+    pub fn find(&mut self, kind: &str, message: String) {
+        let finding = Finding {
+            kind: kind.to_string(),
+            message,
+        };
+        if !self.findings.contains(&finding) {
+            self.findings.push(finding);
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The walker cache judged by its rule. The oracle keeps its own memory of what the engine's
+//! walker may remember (what each fresh hash read, with the size and mtime it saw), and decides
+//! for every hash act which answers the active rule allows:
+//!
+//! - heph's rule: a remembered answer only when size and mtime equal what was recorded;
+//! - the racy rule (git's): additionally never an entry whose mtime lies within the file
+//!   system's granularity of the moment it was recorded.
+//!
+//! A stale answer the rule allows is a *finding* (heph's documented behaviour); any other
+//! answer that is not a fresh, correct hash of what the file held is a *violation*.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::hashing::{oracle_hashout, Fingerprint};
+use super::model::{Entry, Expect, Origin};
+use super::{Invariant, Verdicts};
+use crate::journal::HashAct;
+
+/// What the oracle believes the engine's walker remembers of one path.
+#[derive(Clone, Debug)]
+struct Memory {
+    len: u64,
+    mtime_ns: u64,
+    recorded_at: u64,
+    hashout: String,
+    x: bool,
+    /// The bytes hashed; `None` when a mutation tore the hash.
+    bytes: Option<Arc<Vec<u8>>>,
+}
+
+/// A hash act resolved: the hashout that must go into keys, and the entry it stands for.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// The hashout the model carries forward.
+    pub hashout: String,
+    /// What a consumer of it must receive.
+    pub entry: Entry,
+}
+
+/// The oracle's model of one engine's walker cache.
+#[derive(Debug, Default)]
+pub struct WalkerModel {
+    memory: BTreeMap<PathBuf, Memory>,
+    /// Answers given without reading the file (cached walker answers), for the report.
+    pub cached_answers: u64,
+}
+
+/// What the active rule is.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    /// git's racy rule on top of heph's.
+    pub racy: bool,
+    /// The file system's mtime granularity.
+    pub granularity_ns: u64,
+}
+
+impl WalkerModel {
+    /// Forgets everything (a fresh engine process).
+    pub fn clear(&mut self) {
+        self.memory.clear();
+    }
+
+    /// Resolves `act`, whose target answered `answer` (its artifact's hashout; `None` when the
+    /// target produced no artifact for it), under `rule`. `None` when there is no answer to
+    /// carry forward (the file could not be read, or the engine failed).
+    pub fn resolve(
+        &mut self,
+        act: &HashAct,
+        answer: Option<&str>,
+        rule: Rule,
+        verdicts: &mut Verdicts,
+    ) -> Option<Resolved> {
+        let path = act.path.display();
+        let Some(before) = &act.before else {
+            if let Some(answer) = answer {
+                let message = format!("{} answered {answer} for {path}, which was not a readable file when it was hashed", act.target);
+                verdicts.fail(Invariant::HashParity, message);
+            }
+            return None;
+        };
+        let origin = |stale| Origin {
+            path: act.path.clone(),
+            act_seq: act.seq,
+            stale,
+        };
+        if let Some(fresh) = &act.fresh {
+            let remembered = Memory {
+                len: before.len,
+                mtime_ns: before.mtime_ns,
+                recorded_at: act.recorded_at,
+                hashout: fresh.clone(),
+                x: before.x,
+                bytes: (!act.torn).then(|| before.bytes.clone()),
+            };
+            self.memory.insert(act.path.clone(), remembered);
+            if let Some(answer) = answer.filter(|a| a != fresh) {
+                let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
+                verdicts.fail(Invariant::HashParity, message);
+            }
+            if act.torn {
+                let expect = Expect::HashesTo(fresh.clone());
+                let entry = entry(act, expect, before.x, Some(origin(true)));
+                return Some(Resolved {
+                    hashout: fresh.clone(),
+                    entry,
+                });
+            }
+            let expected = oracle_hashout(&before.bytes, before.x);
+            if *fresh != expected {
+                let message = format!("{path}: engine hashout {fresh}, file_hashout of its {} bytes (x={}) {expected}", before.bytes.len(), before.x);
+                verdicts.fail(Invariant::HashParity, message);
+            }
+            let expect = Expect::Bytes(before.bytes.clone());
+            let entry = entry(act, expect, before.x, Some(origin(false)));
+            return Some(Resolved {
+                hashout: expected,
+                entry,
+            });
+        }
+        let Some(answer) = answer else {
+            return self.unanswered(act, rule);
+        };
+        self.cached_answers += 1;
+        self.judge_cached(act, answer, rule, verdicts)
+    }
+
+    /// An act with no fresh hash and no answer on record (its target failed before it made an
+    /// artifact): what the walker would have answered, if its rule allowed an answer, so that a
+    /// failure caused by a stale answer is recognised as justified.
+    fn unanswered(&self, act: &HashAct, rule: Rule) -> Option<Resolved> {
+        let before = act.before.as_ref()?;
+        let memory = self.memory.get(&act.path)?;
+        let trusted = memory.len == before.len
+            && memory.mtime_ns == before.mtime_ns
+            && !(rule.racy
+                && memory.recorded_at < memory.mtime_ns.saturating_add(rule.granularity_ns.max(1)));
+        if !trusted {
+            return None;
+        }
+        let stale = memory
+            .bytes
+            .as_ref()
+            .is_none_or(|b| !Fingerprint::of(b, memory.x).same_bytes(&before.fingerprint()));
+        let expect = match &memory.bytes {
+            Some(bytes) => Expect::Bytes(bytes.clone()),
+            None => Expect::HashesTo(memory.hashout.clone()),
+        };
+        let origin = Origin {
+            path: act.path.clone(),
+            act_seq: act.seq,
+            stale,
+        };
+        Some(Resolved {
+            hashout: memory.hashout.clone(),
+            entry: entry(act, expect, memory.x, Some(origin)),
+        })
+    }
+
+    /// An answer given without reading the file: legitimate only from memory, and only when
+    /// the rule trusts the memory for what the file looks like now.
+    fn judge_cached(
+        &self,
+        act: &HashAct,
+        answer: &str,
+        rule: Rule,
+        verdicts: &mut Verdicts,
+    ) -> Option<Resolved> {
+        let before = act.before.as_ref()?;
+        let path = act.path.display();
+        let mode = if rule.racy {
+            "racy walker"
+        } else {
+            "heph walker"
+        };
+        let Some(memory) = self.memory.get(&act.path) else {
+            let message = format!("{mode} answered {answer} for {path} without hashing it, but nothing of it was remembered");
+            verdicts.fail(Invariant::WalkerRule, message);
+            return None;
+        };
+        if memory.len != before.len || memory.mtime_ns != before.mtime_ns {
+            let message = format!("{mode} answered {path} from its cache although its size/mtime changed ({}/{} remembered, {}/{} now)", memory.len, memory.mtime_ns, before.len, before.mtime_ns);
+            verdicts.fail(Invariant::WalkerRule, message);
+        } else if rule.racy
+            && memory.recorded_at < memory.mtime_ns.saturating_add(rule.granularity_ns.max(1))
+        {
+            let message = format!("racy walker trusted {path} although its mtime is within the granularity of when it was hashed: a racy entry");
+            verdicts.fail(Invariant::WalkerRule, message);
+        }
+        if memory.hashout != answer {
+            let message = format!(
+                "{mode} answered {answer} for {path}, but what it remembered was {}",
+                memory.hashout
+            );
+            verdicts.fail(Invariant::WalkerRule, message);
+        }
+        let now = before.fingerprint();
+        let stale_bytes = match &memory.bytes {
+            Some(bytes) => !Fingerprint::of(bytes, memory.x).same_bytes(&now),
+            None => true,
+        };
+        if stale_bytes {
+            let message = format!("{mode}: {path} changed with size and mtime kept; its stale hash is used, so consumers fail as \"modified after it was hashed\"");
+            verdicts.find("stale_walker_hash", message);
+        } else if memory.x != before.x {
+            let message = format!("{mode}: {path} changed mode only; the stored exec bit is used");
+            verdicts.find("stale_walker_exec_bit", message);
+        }
+        let expect = match &memory.bytes {
+            Some(bytes) => Expect::Bytes(bytes.clone()),
+            None => Expect::HashesTo(memory.hashout.clone()),
+        };
+        let origin = Origin {
+            path: act.path.clone(),
+            act_seq: act.seq,
+            stale: stale_bytes,
+        };
+        Some(Resolved {
+            hashout: memory.hashout.clone(),
+            entry: entry(act, expect, memory.x, Some(origin)),
+        })
+    }
+}
+
+fn entry(act: &HashAct, expect: Expect, x: bool, origin: Option<Origin>) -> Entry {
+    Entry {
+        path: act.path.clone(),
+        expect,
+        x,
+        origin,
+    }
+}
