@@ -32,7 +32,9 @@ pub enum WireContent {
     },
     /// Bytes.
     Raw {
-        /// The bytes.
+        /// The bytes: carried after the JSON header, as protobuf carries a `bytes` field, not
+        /// as a JSON array of numbers.
+        #[serde(skip)]
         data: Vec<u8>,
         /// Where consumers see them.
         path: PathBuf,
@@ -116,21 +118,61 @@ pub fn from_wire(wire: WireArtifact) -> Artifact {
     }
 }
 
-/// Serializes for the wire.
+/// Serializes for the wire: a 4-byte big-endian header length, the JSON header, then the raw
+/// bytes of a `Raw` content (empty for the other kinds).
 pub fn encode(artifact: &Artifact) -> Result<Vec<u8>> {
-    serde_json::to_vec(&to_wire(artifact)?).map_err(|e| EngineError::MalformedWire(e.to_string()))
+    let mut wire = to_wire(artifact)?;
+    let payload = match &mut wire.content {
+        WireContent::Raw { data, .. } => std::mem::take(data),
+        _ => Vec::new(),
+    };
+    let header =
+        serde_json::to_vec(&wire).map_err(|e| EngineError::MalformedWire(e.to_string()))?;
+    let len = u32::try_from(header.len())
+        .map_err(|_| EngineError::MalformedWire("header longer than 4 GiB".into()))?;
+    let mut out = Vec::with_capacity(4 + header.len() + payload.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&payload);
+    debug_assert_eq!(out.len(), 4 + header.len() + payload.len());
+    Ok(out)
 }
 
 /// Deserializes from the wire, refusing oversized or malformed input.
 pub fn decode(bytes: &[u8]) -> Result<Artifact> {
+    let malformed = |why: String| EngineError::MalformedWire(why);
     if bytes.len() > MAX_WIRE_BYTES {
-        return Err(EngineError::MalformedWire(format!(
+        return Err(malformed(format!(
             "{} bytes exceeds {MAX_WIRE_BYTES}",
             bytes.len()
         )));
     }
-    let wire: WireArtifact =
-        serde_json::from_slice(bytes).map_err(|e| EngineError::MalformedWire(e.to_string()))?;
+    let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(|| {
+        malformed(format!(
+            "{} bytes, shorter than the 4-byte header length",
+            bytes.len()
+        ))
+    })?;
+    let len = u32::from_be_bytes(*len) as usize;
+    if len > rest.len() {
+        return Err(malformed(format!(
+            "header of {len} bytes in {} bytes",
+            rest.len()
+        )));
+    }
+    let (header, payload) = rest.split_at(len);
+    let mut wire: WireArtifact =
+        serde_json::from_slice(header).map_err(|e| malformed(e.to_string()))?;
+    match &mut wire.content {
+        WireContent::Raw { data, .. } => *data = payload.to_vec(),
+        _ if !payload.is_empty() => {
+            return Err(malformed(format!(
+                "{} payload bytes after a non-Raw artifact",
+                payload.len()
+            )))
+        }
+        _ => {}
+    }
     Ok(from_wire(wire))
 }
 
@@ -221,6 +263,39 @@ mod tests {
     }
 
     #[test]
+    fn raw_bytes_cross_after_the_header_and_bad_framing_is_malformed() {
+        let artifact = Artifact {
+            group: "g".into(),
+            kind: ArtifactType::Output,
+            content: Content::Raw {
+                data: (0..=255u8).collect(),
+                path: "r".into(),
+                x: true,
+            },
+            hashout: "h".into(),
+        };
+        let wire = encode(&artifact).unwrap();
+        let len = u32::from_be_bytes(wire[..4].try_into().unwrap()) as usize;
+        assert_eq!(wire.len(), 4 + len + 256, "the bytes follow the header raw");
+        assert_eq!(&wire[4 + len..], &(0..=255u8).collect::<Vec<_>>()[..]);
+        assert_eq!(decode(&wire).unwrap(), artifact);
+        let mut too_long = wire.clone();
+        too_long[..4].copy_from_slice(&(wire.len() as u32).to_be_bytes());
+        let tar = encode(&Artifact {
+            content: Content::Tar("t".into()),
+            ..artifact.clone()
+        })
+        .unwrap();
+        let trailing = [tar, vec![1]].concat();
+        for bad in [&wire[..3], &too_long[..], &trailing[..]] {
+            assert!(
+                matches!(decode(bad), Err(EngineError::MalformedWire(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn views_cannot_cross() {
         let view = Artifact {
             group: "v".into(),
@@ -235,7 +310,12 @@ mod tests {
 
     #[test]
     fn malformed_wire_is_an_error_not_a_panic() {
-        for bad in [&b""[..], b"{", b"{\"group\":1}", b"\xff\xfe"] {
+        for bad in [
+            &b""[..],
+            b"\0\0\0\x01{",
+            b"\0\0\0\x0b{\"group\":1}",
+            b"\xff\xfe",
+        ] {
             assert!(
                 matches!(decode(bad), Err(EngineError::MalformedWire(_))),
                 "{bad:?}"

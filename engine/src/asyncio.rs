@@ -87,6 +87,9 @@ impl<R: AsyncRead + Unpin> AsyncRead for AsyncVerifyingReader<R> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         match &this.state {
+            VerifyState::Failed(_) if crate::regressed!(AsyncNonSticky) => {
+                return Poll::Ready(Ok(()))
+            }
             VerifyState::Failed(got) => {
                 return Poll::Ready(Err(modified_error(&this.path, got, &this.expected)))
             }
@@ -102,7 +105,12 @@ impl<R: AsyncRead + Unpin> AsyncRead for AsyncVerifyingReader<R> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Ready(Ok(())) => {
-                let fresh = &buf.filled()[before..];
+                let from = if crate::regressed!(AsyncRehashesFilled) {
+                    0
+                } else {
+                    before
+                };
+                let fresh = &buf.filled()[from..];
                 if fresh.is_empty() {
                     return Poll::Ready(this.verify_at_eof());
                 }

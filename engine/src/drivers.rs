@@ -192,6 +192,11 @@ fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>)
             .kind
         {
             FileKind::Dir => walk_files(engine, &path, depth + 1, out)?,
+            FileKind::File if crate::regressed!(GlobSkipsEmptyFiles) => {
+                if fs.metadata(&path).is_ok_and(|m| m.len > 0) {
+                    out.push(path)
+                }
+            }
             FileKind::File => out.push(path),
             FileKind::Symlink => match fs.metadata(&path) {
                 Ok(meta) if meta.kind == FileKind::File => out.push(path),
@@ -204,7 +209,13 @@ fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>)
 
 fn group(target: &Target, relocate: &Path, inputs: &[Artifact]) -> Artifact {
     let inner: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
-    let hashout = hashin("view", relocate.to_string_lossy().as_bytes(), &inner);
+    let prefix = relocate.to_string_lossy();
+    let prefix = if crate::regressed!(ViewHashoutIgnoresRelocate) {
+        ""
+    } else {
+        &prefix
+    };
+    let hashout = hashin("view", prefix.as_bytes(), &inner);
     let view = View {
         relocate: relocate.to_path_buf(),
         artifacts: inputs.to_vec(),
@@ -347,6 +358,12 @@ fn sandbox_file(
     })
 }
 
+/// An artifact as it comes back from a plugin process: encoded to the wire's bytes and decoded
+/// from them (which drops the passthrough flag, SPEC §3), not merely converted as a struct.
+fn across_abi(artifact: &Artifact) -> Result<Artifact> {
+    abi::decode(&abi::encode(artifact)?)
+}
+
 /// A plugin: its outputs and the inputs it reads all cross the ABI.
 fn plugin(
     engine: &Engine,
@@ -366,7 +383,7 @@ fn plugin(
             outputs.push(artifact);
             continue;
         }
-        outputs.push(abi::from_wire(abi::to_wire(&artifact)?));
+        outputs.push(across_abi(&artifact)?);
     }
     let sandbox = fresh_sandbox(engine, &target.name)?;
     let delivered = materialize(
@@ -393,7 +410,7 @@ fn plugin(
         },
         hashout,
     };
-    outputs.push(abi::from_wire(abi::to_wire(&raw)?));
+    outputs.push(across_abi(&raw)?);
     let sandbox = Some(sandbox);
     Ok(DriverRun {
         outputs,

@@ -27,7 +27,7 @@ impl CacheConfig {
 
     /// SPEC §4: `!enabled || shell`.
     pub fn use_tmp_cache(self) -> bool {
-        !self.enabled || self.shell
+        !self.enabled || (self.shell && !crate::regressed!(ShellCaches))
     }
 }
 

@@ -33,6 +33,7 @@ pub mod gate;
 pub mod hash;
 pub mod materialize;
 pub mod passthrough;
+pub mod patterns;
 pub mod probe;
 #[cfg(feature = "regressions")]
 pub mod regress;

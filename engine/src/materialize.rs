@@ -139,6 +139,9 @@ pub fn materialize(
         ConsumePath::OsCopy | ConsumePath::Fuse => copy_inputs(ctx, store, consumer, inputs, via)?,
         ConsumePath::ViewRepack => repack_inputs(ctx, store, inputs)?,
         ConsumePath::PlainReader | ConsumePath::AbiChunked => read_inputs(ctx, store, inputs, via)?,
+        ConsumePath::OddReads | ConsumePath::AsyncCopy | ConsumePath::AsyncReadBuf => {
+            crate::patterns::read_inputs(ctx, store, inputs, via)?
+        }
     };
     reject_collisions(consumer, &delivered)?;
     for item in &mut delivered {

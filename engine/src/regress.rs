@@ -49,11 +49,29 @@ pub enum Regression {
     SandboxKept,
     /// Materializing an executable entry indexes a two-entry mode table one past its end (a panic).
     ModeTableOffByOne,
+    /// Hashin concatenates the input hashouts in input order instead of sorted.
+    HashinUnsorted,
+    /// An exec target's key leaves out its definition (steps, outputs, consumer path).
+    KeyIgnoresDefinition,
+    /// The walker cache validates by mtime alone, ignoring the size.
+    WalkerIgnoresSize,
+    /// The async verifying reader hashes everything filled in the ReadBuf, not only the new bytes.
+    AsyncRehashesFilled,
+    /// The async verifying reader's failure is not sticky: a read after it returns Ok.
+    AsyncNonSticky,
+    /// Tar unpacking drops the exec bit of every entry.
+    UnpackDropsExecBit,
+    /// Use_tmp_cache ignores shell mode: a cached shell target packs into the local cache.
+    ShellCaches,
+    /// Fs:glob skips empty files.
+    GlobSkipsEmptyFiles,
+    /// A View's hashout leaves out its relocation prefix.
+    ViewHashoutIgnoresRelocate,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 17] = [
+    pub const ALL: [Regression; 26] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -71,6 +89,15 @@ impl Regression {
         Regression::CopyStopsAtDeclaredSize,
         Regression::SandboxKept,
         Regression::ModeTableOffByOne,
+        Regression::HashinUnsorted,
+        Regression::KeyIgnoresDefinition,
+        Regression::WalkerIgnoresSize,
+        Regression::AsyncRehashesFilled,
+        Regression::AsyncNonSticky,
+        Regression::UnpackDropsExecBit,
+        Regression::ShellCaches,
+        Regression::GlobSkipsEmptyFiles,
+        Regression::ViewHashoutIgnoresRelocate,
     ];
 
     /// The snake_case name.
@@ -119,6 +146,16 @@ impl Regression {
             Regression::ModeTableOffByOne => {
                 "materializing an executable entry indexes its mode table one past the end (panic)"
             }
+            Regression::HashinUnsorted => "hashin concatenates the input hashouts in input order instead of sorted",
+            Regression::KeyIgnoresDefinition => "an exec target's key leaves out its definition (steps, outputs, consumer path)",
+            Regression::WalkerIgnoresSize => "the walker cache validates by mtime alone, ignoring the size",
+            Regression::AsyncRehashesFilled => "the async verifying reader hashes everything filled in the ReadBuf, not only the new bytes",
+            Regression::AsyncNonSticky => "the async verifying reader's failure is not sticky: a read after it returns Ok",
+            Regression::UnpackDropsExecBit => "tar unpacking drops the exec bit of every entry",
+            Regression::ShellCaches => "use_tmp_cache ignores shell mode: a cached shell target packs into the local cache",
+            Regression::GlobSkipsEmptyFiles => "fs:glob skips empty files",
+            Regression::ViewHashoutIgnoresRelocate => "a View's hashout leaves out its relocation prefix",
+
         }
     }
 

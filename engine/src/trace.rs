@@ -20,6 +20,12 @@ pub enum ConsumePath {
     AbiChunked,
     /// A plain reader read to EOF.
     PlainReader,
+    /// Reads of odd sizes (one byte included), reads after EOF, one retry after an error.
+    OddReads,
+    /// The async verifying reader driven by `copy_verified`.
+    AsyncCopy,
+    /// The async verifying reader read into one `ReadBuf` kept across partial reads.
+    AsyncReadBuf,
 }
 
 /// One thing the engine did.

@@ -114,7 +114,8 @@ impl WalkerCache {
     fn lookup(&self, path: &Path, len: u64, mtime_ns: u64, granularity: u64) -> Option<Hashed> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(path)?;
-        if entry.len != len || entry.mtime_ns != mtime_ns {
+        if (entry.len != len && !crate::regressed!(WalkerIgnoresSize)) || entry.mtime_ns != mtime_ns
+        {
             return None;
         }
         if self.racy

@@ -292,6 +292,7 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
 }
 
 fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
+    report.cached_walker_answers += result.cached_answers;
     for outcome in &result.outcomes {
         let name = outcome.rsplit(':').next().unwrap_or(outcome).to_string();
         *report.outcomes.entry(name).or_insert(0) += 1;
@@ -399,6 +400,7 @@ fn absorb(report: &mut Report, partial: Report) {
     }
     report.mutations.skipped += partial.mutations.skipped;
     report.schedules += partial.schedules;
+    report.cached_walker_answers += partial.cached_walker_answers;
     for (k, v) in partial.findings.counts {
         *report.findings.counts.entry(k).or_insert(0) += v;
     }

@@ -83,6 +83,7 @@ pub fn scenario(via: ConsumePath, file: usize, kind: MutationKind, point: Point)
         view,
         consumers,
         mutations: vec![MutationSpec { file, kind, point }],
+        ..Scenario::default()
     }
 }
 

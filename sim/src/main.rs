@@ -112,13 +112,8 @@ fn main() -> ExitCode {
             threads,
             racy,
             no_shrink,
-            tamper,
         } => {
-            let variant = if tamper {
-                Variant::TamperDelivered
-            } else {
-                Variant::Reference
-            };
+            let variant = Variant::Reference;
             let options = CampaignOptions {
                 seed,
                 schedules,
@@ -188,22 +183,15 @@ fn main() -> ExitCode {
         Command::Mutants {
             seed,
             budget_schedules,
-            budget_ms,
             only,
             json,
             ..
-        } => mutants(seed, budget_schedules, budget_ms, &only, json),
+        } => mutants(seed, budget_schedules, &only, json),
     }
 }
 
 #[cfg(feature = "regressions")]
-fn mutants(
-    seed: u64,
-    schedules: u64,
-    millis: u64,
-    only: &[String],
-    json: Option<PathBuf>,
-) -> ExitCode {
+fn mutants(seed: u64, schedules: u64, only: &[String], json: Option<PathBuf>) -> ExitCode {
     use engine::regress::Regression;
     let mut chosen = Vec::new();
     for name in only {
@@ -219,8 +207,7 @@ fn mutants(
             }
         }
     }
-    let matrix =
-        sim::mutants::kill_matrix(seed, sim::mutants::Budget { schedules, millis }, &chosen);
+    let matrix = sim::mutants::kill_matrix(seed, sim::mutants::Budget { schedules }, &chosen);
     for kill in &matrix.regressions {
         let verdict = match (&kill.invariant, kill.caught) {
             (Some(invariant), true) => format!(

@@ -35,11 +35,16 @@ pub enum MutationKind {
     IdenticalRewrite,
     /// Changed, then changed back, before anyone reads it.
     Aba,
+    /// One byte appended, then the mtime set back (`touch -r`, archive extraction): only the
+    /// size tells a stat-based rule that it changed.
+    AppendRestoreMtime,
+    /// A new file appears beside it (`{stem}-new.txt`): a glob matching its name picks it up.
+    CreateSibling,
 }
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 12] = [
+    pub const ALL: [MutationKind; 14] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -52,6 +57,8 @@ impl MutationKind {
         MutationKind::Touch,
         MutationKind::IdenticalRewrite,
         MutationKind::Aba,
+        MutationKind::AppendRestoreMtime,
+        MutationKind::CreateSibling,
     ];
 
     /// The snake_case name used in reports.
@@ -207,7 +214,20 @@ pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind) -> Result<(), String>
             edit(fs, path, &different(&old, old.len() + 1), meta.mtime_ns).map_err(err)?;
             edit(fs, path, &old, meta.mtime_ns).map_err(err)
         }
+        MutationKind::AppendRestoreMtime => {
+            let mut file = fs.open_at(path, old.len() as u64).map_err(err)?;
+            file.write_all(b"+").map_err(err)?;
+            drop(file);
+            fs.set_mtime(path, meta.mtime_ns).map_err(err)
+        }
+        MutationKind::CreateSibling => fs.write(&sibling(path), &different(&old, 5)).map_err(err),
     }
+}
+
+/// The new file `CreateSibling` makes beside `path`: `src/g1.txt` gets `src/g1-new.txt`.
+pub fn sibling(path: &Path) -> std::path::PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{stem}-new.txt"))
 }
 
 /// Rewrites content in place (same inode, O_TRUNC) and makes sure the mtime moved, as a later

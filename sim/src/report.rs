@@ -109,6 +109,9 @@ pub struct Report {
     pub mutations: MutationCounts,
     /// Findings.
     pub findings: Findings,
+    /// Hash answers the walker gave from its cache without reading the file (what the walker
+    /// rule is judged on; a racy campaign with none would judge nothing).
+    pub cached_walker_answers: u64,
     /// Timing (excluded from determinism comparisons).
     pub timing: Timing,
 }

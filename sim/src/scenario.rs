@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use engine::{CacheConfig, ConsumePath, Target};
 
 use crate::mutation::{MutationKind, Point};
@@ -91,8 +93,21 @@ pub struct MutationSpec {
     pub point: Point,
 }
 
+/// How the engine runs a build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildMode {
+    /// `Engine::build_sync` on the calling thread.
+    #[default]
+    Sync,
+    /// `Engine::build` on a current-thread tokio runtime, blocking work inline.
+    AsyncInline,
+    /// `Engine::build` on a current-thread tokio runtime, blocking work via `spawn_blocking`.
+    AsyncSpawnBlocking,
+}
+
 /// A whole schedule: files, graph, mutations.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scenario {
     /// Workspace files.
     pub files: Vec<FileSpec>,
@@ -105,13 +120,36 @@ pub struct Scenario {
     pub consumers: Vec<ConsumerSpec>,
     /// Mutations.
     pub mutations: Vec<MutationSpec>,
+    /// Cache configurations that replace a target's default (by target name), so every row of
+    /// SPEC §4's gating table occurs: cached source targets, shell targets, uncached Views…
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub caching: BTreeMap<String, CacheConfig>,
+    /// How the engine runs each build.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub build: BuildMode,
+    /// Time passes before each build (MemFs's clock moves 2 s after the workspace is written and
+    /// again between the builds), so a racy walker can trust what it remembered.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub pause: bool,
+    /// MemFs's mtime granularity in nanoseconds; 0 keeps the mode's default (1 ns for heph's
+    /// rule, 1 s with `--racy`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub granularity_ns: u64,
+}
+
+/// The mtime granularities schedules use: nanosecond, microsecond, 10 ms, one second.
+pub const GRANULARITIES: [u64; 4] = [1, 1_000, 10_000_000, 1_000_000_000];
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl Scenario {
     /// The workspace path of file `i`.
     pub fn path(&self, i: usize) -> String {
         match (&self.files[i].globbed, self.files[i].link_to) {
-            (_, Some(_)) => format!("src/l{i}.txt"),
+            (true, Some(_)) => format!("src/g{i}l.txt"),
+            (false, Some(_)) => format!("src/l{i}.txt"),
             (true, None) => format!("src/g{i}.txt"),
             (false, None) => format!("src/f{i}.txt"),
         }
@@ -179,6 +217,11 @@ impl Scenario {
             &consumers.iter().map(String::as_str).collect::<Vec<_>>(),
             "all",
         ));
+        for target in &mut targets {
+            if let Some(cache) = self.caching.get(&target.name) {
+                target.cache = *cache;
+            }
+        }
         targets
     }
 
@@ -255,6 +298,20 @@ impl Scenario {
                 return Err(format!("mutation on missing file {}", m.file));
             }
         }
+        if self.granularity_ns > 1_000_000_000 {
+            return Err(format!(
+                "granularity {} ns is above one second",
+                self.granularity_ns
+            ));
+        }
+        if !self.caching.is_empty() {
+            let names: Vec<String> = self.targets().into_iter().map(|t| t.name).collect();
+            if let Some(name) = self.caching.keys().find(|n| !names.contains(n)) {
+                return Err(format!(
+                    "caching names {name:?}, which is not a target of the scenario"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -284,7 +341,7 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
             size: 0,
             fill: 0,
             x: false,
-            globbed: false,
+            globbed: rng.chance(1, 3),
             link_to: Some(target),
         });
     }
@@ -302,8 +359,7 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
         files,
         view,
         view_cached: false,
-        consumers: vec![],
-        mutations: vec![],
+        ..Scenario::default()
     };
     let consumers = 1 + rng.below(MAX_CONSUMERS as u64) as usize;
     for k in 0..consumers {
@@ -316,15 +372,36 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
         scenario.mutations.push(m);
     }
     scenario.view_cached = !scenario.view.is_empty() && rng.chance(1, 3);
+    if rng.chance(1, 4) {
+        let names: Vec<String> = scenario.targets().into_iter().map(|t| t.name).collect();
+        let name = rng.pick(&names[..names.len() - 1]).clone();
+        let (enabled, shell) = (rng.chance(1, 2), rng.chance(1, 2));
+        scenario
+            .caching
+            .insert(name, CacheConfig { enabled, shell });
+    }
+    scenario.build = match rng.below(8) {
+        0 => BuildMode::AsyncInline,
+        1 => BuildMode::AsyncSpawnBlocking,
+        _ => BuildMode::Sync,
+    };
+    scenario.pause = rng.chance(1, 2);
+    if rng.chance(1, 4) {
+        scenario.granularity_ns = *rng.pick(&GRANULARITIES);
+    }
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }
 
-const VIAS: [ConsumePath; 4] = [
+/// The consumer paths of exec consumers (plugins always read in ABI chunks).
+pub const VIAS: [ConsumePath; 7] = [
     ConsumePath::OsCopy,
     ConsumePath::Fuse,
     ConsumePath::ViewRepack,
     ConsumePath::PlainReader,
+    ConsumePath::OddReads,
+    ConsumePath::AsyncCopy,
+    ConsumePath::AsyncReadBuf,
 ];
 
 fn generate_consumer(
@@ -421,6 +498,38 @@ mod tests {
         scenario.files[0] = spec(MAX_FILE_SIZE + 1);
         let error = scenario.validate().expect_err("oversized file");
         assert!(error.contains("file 0 is 16777217 bytes"), "{error}");
+    }
+
+    /// Every row of SPEC §4's gating table (producer kind × cache enabled × shell, the plugin
+    /// boundary being the plugin kind), every build mode, consumer path and the pause occur.
+    #[test]
+    fn generation_reaches_every_gating_row_build_mode_and_consumer_path() {
+        use std::collections::BTreeSet;
+        let (mut rows, mut modes, mut vias) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let (mut pauses, mut globbed_links) = (0, 0);
+        for index in 0..5_000 {
+            let s = generate(1, index);
+            for t in s.targets().iter().filter(|t| t.name != "all") {
+                let kind = serde_json::to_value(&t.driver).unwrap();
+                let kind = kind.as_object().unwrap().keys().next().unwrap().clone();
+                rows.insert((kind, t.cache.enabled, t.cache.shell));
+            }
+            modes.insert(s.build);
+            vias.extend(s.consumers.iter().map(|c| format!("{:?}", c.via)));
+            pauses += usize::from(s.pause);
+            globbed_links += s
+                .files
+                .iter()
+                .filter(|f| f.globbed && f.link_to.is_some())
+                .count();
+        }
+        assert_eq!(rows.len(), 5 * 4, "{rows:?}");
+        assert_eq!(modes.len(), 3);
+        assert_eq!(vias.len(), VIAS.len() + 1, "{vias:?}");
+        assert!(
+            pauses > 1_000 && globbed_links > 50,
+            "{pauses} {globbed_links}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use engine::fs::{DiskFs, Fs, MemFs, MemFsConfig};
 use engine::trace::Trace;
-use engine::{BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
+use engine::{Blocking, BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
 use serde::{Deserialize, Serialize};
 
 use crate::journal::Journal;
@@ -14,7 +14,7 @@ use crate::observer::{Fired, SimObserver};
 use crate::oracle::hashing::oracle_hashout;
 use crate::oracle::{Broken, BuildInput, Finding, Invariant, Oracle};
 use crate::panics;
-use crate::scenario::Scenario;
+use crate::scenario::{BuildMode, Scenario};
 
 /// Which file system a schedule runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -89,23 +89,59 @@ pub struct ScheduleResult {
 /// rule matters. (heph mode keeps nanosecond mtimes.)
 pub const RACY_MTIME_GRANULARITY_NS: u64 = 1_000_000_000;
 
-fn make_fs(kind: FsKind, racy: bool) -> Result<(Arc<dyn Fs>, Option<tempfile::TempDir>), String> {
+/// A schedule's file system: the trait object the engine uses, the MemFs handle (whose clock the
+/// schedule moves between builds), and the temporary directory a DiskFs lives in.
+struct Made {
+    fs: Arc<dyn Fs>,
+    mem: Option<MemFs>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn make_fs(kind: FsKind, racy: bool, granularity_ns: u64) -> Result<Made, String> {
     match kind {
         FsKind::Mem => {
-            let granularity = if racy { RACY_MTIME_GRANULARITY_NS } else { 1 };
+            let granularity = match (granularity_ns, racy) {
+                (0, true) => RACY_MTIME_GRANULARITY_NS,
+                (0, false) => 1,
+                (chosen, _) => chosen,
+            };
             let config = MemFsConfig {
                 mtime_granularity_ns: granularity,
                 ..MemFsConfig::default()
             };
-            Ok((Arc::new(MemFs::new(config)), None))
+            let mem = MemFs::new(config);
+            Ok(Made {
+                fs: Arc::new(mem.clone()),
+                mem: Some(mem),
+                _dir: None,
+            })
         }
         FsKind::Disk => {
             let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
             let fs =
                 DiskFs::new(dir.path()).map_err(|e| format!("{}: {e}", dir.path().display()))?;
-            Ok((Arc::new(fs), Some(dir)))
+            Ok(Made {
+                fs: Arc::new(fs),
+                mem: None,
+                _dir: Some(dir),
+            })
         }
     }
+}
+
+/// How long a pause before each build lasts on MemFs's clock: past the racy rule's granularity.
+pub const PAUSE_NS: u64 = 2 * RACY_MTIME_GRANULARITY_NS;
+
+/// A current-thread tokio runtime for an async build mode, whose threads' panics are captured.
+fn runtime(mode: BuildMode) -> Result<Option<tokio::runtime::Runtime>, String> {
+    if mode == BuildMode::Sync {
+        return Ok(None);
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .on_thread_start(panics::quiet_thread)
+        .build()
+        .map(Some)
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))
 }
 
 /// Writes the scenario's files (and symlinks) into `fs`.
@@ -160,12 +196,19 @@ fn deliveries(journal: &Journal, build: u8) -> Vec<String> {
 /// A panic of the engine or of the oracle ends the schedule with an `invariant: panic` violation.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
     scenario.validate()?;
-    let (fs, _dir) = make_fs(options.fs, options.racy)?;
+    let made = make_fs(options.fs, options.racy, scenario.granularity_ns)?;
+    let fs = made.fs.clone();
     populate(&*fs, scenario)?;
+    let blocking = match scenario.build {
+        BuildMode::AsyncSpawnBlocking => Blocking::SpawnBlocking,
+        _ => Blocking::Inline,
+    };
     let config = EngineConfig {
         racy_walker: options.racy,
+        blocking,
         ..EngineConfig::default()
     };
+    let runtime = runtime(scenario.build)?;
     let trace = Arc::new(Trace::new());
     let tamper = options.variant == Variant::TamperDelivered;
     let sandbox_root = config.state_dir.join("sandbox");
@@ -187,9 +230,19 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     let mut oracle = Oracle::default();
     let mut result = ScheduleResult::default();
     for build in 1..=2u8 {
+        if scenario.pause {
+            // Time passes before each build: after the workspace was written (so its files are
+            // old when first hashed, as in a real checkout) and between the builds.
+            if let Some(mem) = &made.mem {
+                mem.advance_clock(PAUSE_NS);
+            }
+        }
         let built = panics::catch(|| {
             observer.start_build(build, &*fs);
-            engine.build_sync("all")
+            match &runtime {
+                Some(rt) => rt.block_on(engine.build("all")),
+                None => engine.build_sync("all"),
+            }
         });
         let events = engine.ctx().trace.take();
         let out = match built {

@@ -56,31 +56,6 @@ fn run_writes_a_report_with_the_pinned_fields() {
 }
 
 #[test]
-fn violations_exit_1_with_replay_lines() {
-    let (code, stdout, stderr) = sim(&[
-        "run",
-        "--seed",
-        "5",
-        "--schedules",
-        "20",
-        "--tamper",
-        "--no-shrink",
-        "--json",
-        "-",
-    ]);
-    assert_eq!(code, 1, "{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let violation = &report["violations"][0];
-    for field in ["schedule", "invariant", "message", "replay"] {
-        assert!(violation.get(field).is_some(), "violation lacks {field}");
-    }
-    assert!(
-        stderr.contains("replay: sim replay --seed 5 --schedule"),
-        "{stderr}"
-    );
-}
-
-#[test]
 fn bad_usage_exits_2_with_a_clear_message() {
     let check = |args: &[&str], needle: &str| {
         let (code, _, stderr) = sim(args);

@@ -88,3 +88,30 @@ fn the_panicking_schedule_is_reported_and_the_next_one_still_runs() {
         "the same schedule passes on the reference engine"
     );
 }
+
+#[test]
+fn violations_exit_1_with_replay_lines_first() {
+    let (code, stdout, stderr) = sim_with_regression(
+        "drop_exec_byte",
+        &[
+            "run",
+            "--seed",
+            "5",
+            "--schedules",
+            "20",
+            "--no-shrink",
+            "--json",
+            "-",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let violation = &report["violations"][0];
+    for field in ["schedule", "invariant", "message", "replay"] {
+        assert!(violation.get(field).is_some(), "violation lacks {field}");
+    }
+    assert!(
+        stderr.contains("replay: sim replay --seed 5 --schedule"),
+        "{stderr}"
+    );
+}

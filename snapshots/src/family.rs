@@ -18,6 +18,9 @@
 //! view_cached = false                         # the group target's cache is enabled
 //! consumers = [{ inputs = [{ file = 0 }], via = "os_copy" }]  # also: cached, plugin
 //! mutations = [{ file = 0, kind = "delete", point = { point = "after_hashin", consumer = 0 } }]
+//! caching = { file0 = { enabled = true, shell = false } }  # replaces a target's cache config
+//! build = "sync"                              # or "async_inline", "async_spawn_blocking"
+//! pause = false                               # 2 s pass before each build (MemFs's clock)
 //! ```
 
 use std::collections::BTreeSet;
@@ -90,6 +93,14 @@ struct ScenarioDef {
     consumers: Vec<ConsumerDef>,
     #[serde(default)]
     mutations: Vec<MutationSpec>,
+    #[serde(default)]
+    caching: std::collections::BTreeMap<String, engine::CacheConfig>,
+    #[serde(default)]
+    build: sim::scenario::BuildMode,
+    #[serde(default)]
+    pause: bool,
+    #[serde(default)]
+    granularity_ns: u64,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +250,10 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         view_cached: def.view_cached,
         consumers,
         mutations: def.mutations,
+        caching: def.caching,
+        build: def.build,
+        pause: def.pause,
+        granularity_ns: def.granularity_ns,
     };
     scenario.validate()?;
     Ok(Named {

@@ -99,7 +99,8 @@ pub fn unpack(origin: &Path, bytes: &[u8]) -> Result<Vec<PackEntry>> {
             .mode()
             .map_err(|e| malformed(e.to_string()))?
             & 0o111
-            != 0;
+            != 0
+            && !crate::regressed!(UnpackDropsExecBit);
         // The entry's bytes are a slice of the tar: one copy, no zeroed read buffer.
         let start = entry.raw_file_position();
         let data = start

@@ -4,7 +4,6 @@
 //! bytes. Nothing here goes through the engine's cache code.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use engine::fs::Fs;
@@ -52,12 +51,13 @@ pub struct LocalEntry {
     pub tars: BTreeMap<String, Result<Vec<TarEntry>, String>>,
 }
 
-/// Unpacks tar bytes: every entry must be a regular file.
+/// Unpacks tar bytes: every entry must be a regular file whose data lies within the bytes.
 pub fn parse_tar(bytes: &[u8]) -> Result<Vec<TarEntry>, String> {
-    let mut archive = tar::Archive::new(bytes);
+    // Seeking over a cursor: tar's non-seeking skip would zero a 32 KiB buffer per entry.
+    let mut archive = tar::Archive::new(std::io::Cursor::new(bytes));
     let mut out = Vec::new();
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
+    for entry in archive.entries_with_seek().map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
         if out.len() >= MAX_TAR_ENTRIES {
             return Err(format!("more than {MAX_TAR_ENTRIES} entries"));
         }
@@ -67,28 +67,26 @@ pub fn parse_tar(bytes: &[u8]) -> Result<Vec<TarEntry>, String> {
         }
         let x = header.mode().map_err(|e| e.to_string())? & 0o111 != 0;
         let path = entry.path().map_err(|e| e.to_string())?.into_owned();
-        let mut data = Vec::new();
-        entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
+        let start = entry.raw_file_position();
+        let data = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(entry.size()).ok())
+            .and_then(|(start, size)| bytes.get(start..start.checked_add(size)?))
+            .ok_or_else(|| format!("entry {} runs past the end", path.display()))?;
         out.push(TarEntry {
             path,
-            bytes: data,
+            bytes: data.to_vec(),
             x,
         });
     }
     Ok(out)
 }
 
-/// Every complete entry (a directory holding a manifest) under `dir`, by directory name.
-pub fn read_local(fs: &dyn Fs, dir: &Path) -> BTreeMap<String, Result<LocalEntry, String>> {
-    let mut entries = BTreeMap::new();
-    for name in fs.read_dir(dir).unwrap_or_default() {
-        let manifest = dir.join(&name).join(MANIFEST);
-        if !fs.exists(&manifest) {
-            continue;
-        }
-        entries.insert(name.clone(), read_entry(fs, &dir.join(&name), &manifest));
-    }
-    entries
+/// The complete entry of `key` under `dir`, if its manifest exists.
+pub fn read_one(fs: &dyn Fs, dir: &Path, key: &str) -> Option<Result<LocalEntry, String>> {
+    let manifest = dir.join(key).join(MANIFEST);
+    fs.exists(&manifest)
+        .then(|| read_entry(fs, &dir.join(key), &manifest))
 }
 
 fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, String> {

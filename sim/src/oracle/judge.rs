@@ -10,7 +10,7 @@ use engine::fs::Fs;
 use engine::target::{Driver, Target};
 use engine::{BuildOutput, Event, TargetResult};
 
-use super::cache::{entry_difference, parse_tar, read_local, tar_difference};
+use super::cache::{entry_difference, parse_tar, read_one, tar_difference};
 use super::consumers::{by_path, judge_cleanup, judge_snapshot, known_entries};
 use super::gating::{judge_artifacts, judge_cache_write};
 use super::glob::select;
@@ -59,6 +59,8 @@ pub struct Oracle {
     resolved: BTreeMap<u64, Resolved>,
     /// This build's model outputs per target.
     outputs: BTreeMap<String, Vec<Artifact>>,
+    /// Local keys whose entry was read and judged when it was written in this build.
+    fresh_keys: BTreeSet<String>,
     /// Violations and findings so far.
     pub verdicts: Verdicts,
 }
@@ -77,6 +79,7 @@ impl Oracle {
     /// Judges one build.
     pub fn check_build(&mut self, b: &BuildInput) {
         self.outputs.clear();
+        self.fresh_keys.clear();
         self.resolve_acts(b);
         let needed = reachable(b.targets, b.root);
         for target in b
@@ -88,6 +91,24 @@ impl Oracle {
         }
         self.judge_cache_dir(b);
         self.judge_tmp_cache(b);
+        self.judge_stop(b);
+    }
+
+    /// A build stops at its first failure: no target starts after the one that failed.
+    fn judge_stop(&mut self, b: &BuildInput) {
+        let Some(failure) = &b.out.failure else {
+            return;
+        };
+        let mut hashins = b.journal.hashins.iter().filter(|h| h.build == b.build);
+        if hashins.by_ref().any(|h| h.target == failure.target) {
+            if let Some(later) = hashins.next() {
+                let message = format!(
+                    "{} started after {} failed: a failed build must stop",
+                    later.target, failure.target
+                );
+                self.verdicts.fail(Invariant::Integrity, message);
+            }
+        }
     }
 
     /// Every hash act of this build, in the order the engine made them, against the walker
@@ -427,10 +448,9 @@ impl Oracle {
                 format!("{name} wrote its cache entry under {written}, not its key {key}");
             self.verdicts.fail(Invariant::CacheKey, message);
         }
-        let entries = read_local(b.fs, &b.state_dir.join("cache"));
         let packed: Vec<&Artifact> = outputs.iter().collect();
-        let difference = match entries.get(key) {
-            Some(Ok(entry)) => entry_difference(&packed, entry),
+        let difference = match read_one(b.fs, &b.state_dir.join("cache"), key) {
+            Some(Ok(entry)) => entry_difference(&packed, &entry),
             Some(Err(e)) => Some(format!("unreadable: {e}")),
             None => Some("no complete entry (manifest) was written".to_string()),
         };
@@ -438,6 +458,7 @@ impl Oracle {
             let message = format!("{name} cached under {key}: {d}");
             self.verdicts.fail(Invariant::NoPoisoning, message);
         }
+        self.fresh_keys.insert(key.to_string());
         if let Some(before) = self.committed.insert(key.to_string(), outputs.to_vec()) {
             if before != outputs {
                 let message = format!("{name}: key {key} stands for two different contents");
@@ -446,9 +467,17 @@ impl Oracle {
         }
     }
 
-    /// Every complete local entry must be one a clean build wrote, still holding what it wrote.
+    /// Every complete local entry must be one a clean build wrote, still holding what it wrote
+    /// (entries judged as they were written in this build are not read twice).
     fn judge_cache_dir(&mut self, b: &BuildInput) {
-        for (key, entry) in read_local(b.fs, &b.state_dir.join("cache")) {
+        let dir = b.state_dir.join("cache");
+        for key in b.fs.read_dir(&dir).unwrap_or_default() {
+            if self.fresh_keys.contains(&key) {
+                continue;
+            }
+            let Some(entry) = read_one(b.fs, &dir, &key) else {
+                continue; // no manifest: not an entry (a torn write is judged where it happens)
+            };
             let message = match (entry, self.committed.get(&key)) {
                 (Err(e), _) => format!("cache entry {key} is unreadable: {e}"),
                 (Ok(_), None) => {

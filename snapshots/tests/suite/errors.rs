@@ -208,19 +208,34 @@ fn bad_caches(out: &mut String) {
 }
 
 fn bad_wire(out: &mut String) {
-    let cases: [(&str, &[u8]); 3] = [
-        ("wire bytes that are not JSON", b"\x00\x01garbage"),
+    // A frame: the JSON header's length (4 bytes, big-endian), the header, then a payload.
+    let framed = |header: &[u8], payload: &[u8]| {
+        let len = u32::try_from(header.len()).unwrap().to_be_bytes();
+        [&len[..], header, payload].concat()
+    };
+    let tar = br#"{"group":"g","kind":"Output","content":{"kind":"tar","path":"t"},"hashout":"1"}"#;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("wire bytes shorter than a frame", b"\x00\x01".to_vec()),
+        (
+            "a frame whose header runs past the end",
+            b"\x00\x01garbage".to_vec(),
+        ),
+        ("a header that is not JSON", framed(b"garbage", b"")),
         (
             "a wire artifact missing its content",
-            br#"{"group":"out","kind":"Output","hashout":"1"}"#,
+            framed(br#"{"group":"out","kind":"Output","hashout":"1"}"#, b""),
         ),
         (
             "a wire View",
-            br#"{"group":"g","kind":"Output","content":{"kind":"view"},"hashout":"1"}"#,
+            framed(
+                br#"{"group":"g","kind":"Output","content":{"kind":"view"},"hashout":"1"}"#,
+                b"",
+            ),
         ),
+        ("payload bytes after a Tar", framed(tar, b"xyz")),
     ];
     for (what, bytes) in cases {
-        let error = abi::decode(bytes).expect_err(what);
+        let error = abi::decode(&bytes).expect_err(what);
         out.push_str(&line(what, error.name(), &error.to_string()));
     }
 }

@@ -83,6 +83,9 @@ fn catalogue_covers_every_kind_point_and_path() {
         ConsumePath::ViewRepack,
         ConsumePath::AbiChunked,
         ConsumePath::PlainReader,
+        ConsumePath::OddReads,
+        ConsumePath::AsyncCopy,
+        ConsumePath::AsyncReadBuf,
     ];
     for via in every {
         assert!(
