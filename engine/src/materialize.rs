@@ -289,25 +289,52 @@ fn read_inputs(
 /// Size of a plain reader's reads.
 pub const PLAIN_READ: usize = 8 * 1024;
 
+/// How an ordinary caller reads an entry: the sizes of its reads (cycled), whether it polls
+/// with a zero-length read before each, and how many reads after EOF it makes to see that EOF
+/// stays EOF. Every such caller retries a failed read once before giving up.
+#[derive(Clone, Copy, Debug)]
+pub struct Habits {
+    /// Read sizes, cycled (none zero).
+    pub sizes: &'static [usize],
+    /// A zero-length read before every read.
+    pub poll: bool,
+    /// Reads after the first EOF, each of which must return nothing.
+    pub after_eof: usize,
+}
+
+/// The plain reader's habits: 8 KiB reads, each after a zero-length poll.
+pub const PLAIN: Habits = Habits {
+    sizes: &[PLAIN_READ],
+    poll: true,
+    after_eof: 0,
+};
+
 /// A plain reader as ordinary callers write one: it polls with a zero-length read before each
 /// read and retries a failed read once before giving up. Against a correct verifying reader
 /// both habits are harmless; against heph's (early verification on zero-length reads, a retry
 /// after a failed EOF that sees success) they are exactly how wrong bytes get through.
 pub fn read_plain(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
-    read_plain_limited(reader, MAX_ENTRY_BYTES)
+    read_like(reader, &PLAIN, MAX_ENTRY_BYTES)
 }
 
-/// [`read_plain`], refusing more than `max` bytes.
-fn read_plain_limited(reader: &mut dyn Read, max: u64) -> io::Result<Vec<u8>> {
+/// Reads to EOF with `habits`, refusing more than `max` bytes.
+pub fn read_like(reader: &mut dyn Read, habits: &Habits, max: u64) -> io::Result<Vec<u8>> {
+    assert!(
+        habits.sizes.iter().all(|&s| s > 0),
+        "read sizes are positive"
+    );
     let mut out = Vec::new();
-    let mut buf = [0u8; PLAIN_READ];
+    let mut buf = vec![0u8; habits.sizes.iter().copied().max().unwrap_or(1)];
     let mut retried = false;
     let mut interrupts = crate::retry::Interrupts::new();
-    loop {
-        let polled = reader.read(&mut [])?;
-        debug_assert_eq!(polled, 0, "a zero-length read delivers nothing");
-        match reader.read(&mut buf) {
-            Ok(0) => return Ok(out),
+    for step in 0usize.. {
+        if habits.poll {
+            let polled = reader.read(&mut [])?;
+            debug_assert_eq!(polled, 0, "a zero-length read delivers nothing");
+        }
+        let size = habits.sizes[step % habits.sizes.len()];
+        match reader.read(&mut buf[..size]) {
+            Ok(0) => break,
             Ok(n) => {
                 interrupts.progressed();
                 out.extend_from_slice(&buf[..n]);
@@ -320,6 +347,12 @@ fn read_plain_limited(reader: &mut dyn Read, max: u64) -> io::Result<Vec<u8>> {
             return Err(io::Error::other(format!("entry exceeds {max} bytes")));
         }
     }
+    for _ in 0..habits.after_eof {
+        if reader.read(&mut buf[..1])? != 0 {
+            return Err(io::Error::other("a read after EOF returned data"));
+        }
+    }
+    Ok(out)
 }
 
 fn write_entry(ctx: &Ctx, sandbox: &Path, item: &Delivered) -> Result<()> {
@@ -376,7 +409,7 @@ mod tests {
 
     #[test]
     fn plain_reader_limit_is_inclusive() {
-        let read = |max| read_plain_limited(&mut Scripted(vec![Ok(4), Ok(4), Ok(2)]), max);
+        let read = |max| read_like(&mut Scripted(vec![Ok(4), Ok(4), Ok(2)]), &PLAIN, max);
         assert_eq!(read(10).unwrap().len(), 10, "exactly the limit is allowed");
         let err = read(9).unwrap_err();
         assert_eq!(err.to_string(), "entry exceeds 9 bytes");

@@ -21,7 +21,7 @@ use crate::cache::Store;
 use crate::ctx::Ctx;
 use crate::error::{EngineError, Result};
 use crate::fs::FsRead;
-use crate::materialize::{entries, Delivered, MAX_ENTRY_BYTES};
+use crate::materialize::{entries, read_like, Delivered, Habits, MAX_ENTRY_BYTES};
 use crate::passthrough::Entry;
 use crate::probe::Probe;
 use crate::trace::{ConsumePath, Event};
@@ -161,34 +161,12 @@ fn source_entries(
 /// Sync: reads of odd sizes (one byte included) to EOF, then reads after EOF that must stay
 /// empty; a failed read is retried once, as ordinary callers do.
 fn odd_reads(reader: &mut dyn Read) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; ODD_SIZES.iter().copied().max().unwrap_or(1)];
-    let mut retried = false;
-    let mut interrupts = crate::retry::Interrupts::new();
-    for step in 0.. {
-        let size = ODD_SIZES[step % ODD_SIZES.len()];
-        match reader.read(&mut buf[..size]) {
-            Ok(0) => break,
-            Ok(n) => {
-                interrupts.progressed();
-                out.extend_from_slice(&buf[..n]);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => interrupts.retry(e)?,
-            Err(_) if !retried => retried = true,
-            Err(e) => return Err(e),
-        }
-        if out.len() as u64 > MAX_ENTRY_BYTES {
-            return Err(io::Error::other(format!(
-                "entry exceeds {MAX_ENTRY_BYTES} bytes"
-            )));
-        }
-    }
-    for _ in 0..READS_AFTER_EOF {
-        if reader.read(&mut buf[..1])? != 0 {
-            return Err(io::Error::other("a read after EOF returned data"));
-        }
-    }
-    Ok(out)
+    const ODD: Habits = Habits {
+        sizes: &ODD_SIZES,
+        poll: false,
+        after_eof: READS_AFTER_EOF,
+    };
+    read_like(reader, &ODD, MAX_ENTRY_BYTES)
 }
 
 /// A passthrough source's raw reader as an always-ready `AsyncRead` that reports the same

@@ -145,17 +145,7 @@ impl SimObserver {
     }
 
     fn before_hash(&self, state: &mut State, fs: &dyn Fs, path: &Path) {
-        let seq = state.journal.tick();
-        let act = HashAct {
-            seq,
-            build: state.build,
-            target: state.target.clone(),
-            path: path.to_path_buf(),
-            before: live(fs, path),
-            fresh: None,
-            recorded_at: 0,
-            torn: false,
-        };
+        let act = new_act(state, path, live(fs, path));
         state.pending = Some(state.journal.acts.len());
         state.journal.acts.push(act);
         state.watched.insert(path.to_path_buf());
@@ -172,16 +162,11 @@ impl SimObserver {
             // A fresh hash without its BeforeHash: recorded as an act the oracle knows nothing
             // of before, so any cached answer of it is judged against nothing.
             _ => {
-                let seq = state.journal.tick();
                 let act = HashAct {
-                    seq,
-                    build: state.build,
-                    target: state.target.clone(),
-                    path: path.to_path_buf(),
-                    before: None,
                     fresh: Some(hashout.to_string()),
                     recorded_at: now,
                     torn: true,
+                    ..new_act(state, path, None)
                 };
                 state.journal.acts.push(act);
             }
@@ -215,6 +200,20 @@ impl SimObserver {
             problems,
         };
         state.journal.snapshots.push(snapshot);
+    }
+}
+
+/// A hash act of `path` by the running target, with what it was about to read.
+fn new_act(state: &mut State, path: &Path, before: Option<crate::journal::Live>) -> HashAct {
+    HashAct {
+        seq: state.journal.tick(),
+        build: state.build,
+        target: state.target.clone(),
+        path: path.to_path_buf(),
+        before,
+        fresh: None,
+        recorded_at: 0,
+        torn: false,
     }
 }
 

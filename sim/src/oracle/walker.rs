@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::hashing::{oracle_hashout, Fingerprint};
 use super::model::{Entry, Expect, Origin};
 use super::{Invariant, Verdicts};
-use crate::journal::HashAct;
+use crate::journal::{HashAct, Live};
 
 /// What the oracle believes the engine's walker remembers of one path.
 #[derive(Clone, Debug)]
@@ -28,6 +28,43 @@ struct Memory {
     x: bool,
     /// The bytes hashed; `None` when a mutation tore the hash.
     bytes: Option<Arc<Vec<u8>>>,
+}
+
+impl Memory {
+    /// True when the rule lets the walker answer from this memory for a file that looks like
+    /// `before` now.
+    fn trusted(&self, before: &Live, rule: Rule) -> bool {
+        self.len == before.len && self.mtime_ns == before.mtime_ns && !self.racy(rule)
+    }
+
+    /// git's racy test: recorded within the granularity of the file's mtime.
+    fn racy(&self, rule: Rule) -> bool {
+        rule.racy && self.recorded_at < self.mtime_ns.saturating_add(rule.granularity_ns.max(1))
+    }
+
+    /// True when what it remembers is not the bytes the file holds now.
+    fn stale_for(&self, before: &Live) -> bool {
+        self.bytes
+            .as_ref()
+            .is_none_or(|b| !Fingerprint::of(b, self.x).same_bytes(&before.fingerprint()))
+    }
+
+    /// The answer it gives for `act`.
+    fn answer(&self, act: &HashAct, stale: bool) -> Resolved {
+        let expect = match &self.bytes {
+            Some(bytes) => Expect::Bytes(bytes.clone()),
+            None => Expect::HashesTo(self.hashout.clone()),
+        };
+        let origin = Origin {
+            path: act.path.clone(),
+            act_seq: act.seq,
+            stale,
+        };
+        Resolved {
+            hashout: self.hashout.clone(),
+            entry: entry(act, expect, self.x, Some(origin)),
+        }
+    }
 }
 
 /// A hash act resolved: the hashout that must go into keys, and the entry it stands for.
@@ -132,30 +169,10 @@ impl WalkerModel {
     fn unanswered(&self, act: &HashAct, rule: Rule) -> Option<Resolved> {
         let before = act.before.as_ref()?;
         let memory = self.memory.get(&act.path)?;
-        let trusted = memory.len == before.len
-            && memory.mtime_ns == before.mtime_ns
-            && !(rule.racy
-                && memory.recorded_at < memory.mtime_ns.saturating_add(rule.granularity_ns.max(1)));
-        if !trusted {
-            return None;
-        }
-        let stale = memory
-            .bytes
-            .as_ref()
-            .is_none_or(|b| !Fingerprint::of(b, memory.x).same_bytes(&before.fingerprint()));
-        let expect = match &memory.bytes {
-            Some(bytes) => Expect::Bytes(bytes.clone()),
-            None => Expect::HashesTo(memory.hashout.clone()),
-        };
-        let origin = Origin {
-            path: act.path.clone(),
-            act_seq: act.seq,
-            stale,
-        };
-        Some(Resolved {
-            hashout: memory.hashout.clone(),
-            entry: entry(act, expect, memory.x, Some(origin)),
-        })
+        let stale = memory.stale_for(before);
+        memory
+            .trusted(before, rule)
+            .then(|| memory.answer(act, stale))
     }
 
     /// An answer given without reading the file: legitimate only from memory, and only when
@@ -182,9 +199,7 @@ impl WalkerModel {
         if memory.len != before.len || memory.mtime_ns != before.mtime_ns {
             let message = format!("{mode} answered {path} from its cache although its size/mtime changed ({}/{} remembered, {}/{} now)", memory.len, memory.mtime_ns, before.len, before.mtime_ns);
             verdicts.fail(Invariant::WalkerRule, message);
-        } else if rule.racy
-            && memory.recorded_at < memory.mtime_ns.saturating_add(rule.granularity_ns.max(1))
-        {
+        } else if memory.racy(rule) {
             let message = format!("racy walker trusted {path} although its mtime is within the granularity of when it was hashed: a racy entry");
             verdicts.fail(Invariant::WalkerRule, message);
         }
@@ -195,31 +210,15 @@ impl WalkerModel {
             );
             verdicts.fail(Invariant::WalkerRule, message);
         }
-        let now = before.fingerprint();
-        let stale_bytes = match &memory.bytes {
-            Some(bytes) => !Fingerprint::of(bytes, memory.x).same_bytes(&now),
-            None => true,
-        };
-        if stale_bytes {
+        let stale = memory.stale_for(before);
+        if stale {
             let message = format!("{mode}: {path} changed with size and mtime kept; its stale hash is used, so consumers fail as \"modified after it was hashed\"");
             verdicts.find("stale_walker_hash", message);
         } else if memory.x != before.x {
             let message = format!("{mode}: {path} changed mode only; the stored exec bit is used");
             verdicts.find("stale_walker_exec_bit", message);
         }
-        let expect = match &memory.bytes {
-            Some(bytes) => Expect::Bytes(bytes.clone()),
-            None => Expect::HashesTo(memory.hashout.clone()),
-        };
-        let origin = Origin {
-            path: act.path.clone(),
-            act_seq: act.seq,
-            stale: stale_bytes,
-        };
-        Some(Resolved {
-            hashout: memory.hashout.clone(),
-            entry: entry(act, expect, memory.x, Some(origin)),
-        })
+        Some(memory.answer(act, stale))
     }
 }
 
