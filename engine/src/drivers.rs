@@ -385,7 +385,11 @@ fn plugin(
         }
         outputs.push(across_abi(&artifact)?);
     }
-    let sandbox = fresh_sandbox(engine, &target.name)?;
+    let sandbox = if crate::regressed!(PluginSandboxReused) {
+        engine.sandbox_dir(&target.name)
+    } else {
+        fresh_sandbox(engine, &target.name)?
+    };
     let delivered = materialize(
         engine.ctx(),
         engine.store(),

@@ -16,7 +16,7 @@ use crate::drivers::{self, DriverRun};
 use crate::error::{EngineError, Result};
 use crate::gate::is_passthrough;
 use crate::hash::{bytes_hashout, hashin};
-use crate::materialize::{copy_to_end, entries, Delivered, MAX_ENTRY_BYTES};
+use crate::materialize::{copy_to_end, entries, Delivered};
 use crate::probe::Probe;
 use crate::target::{Graph, Target};
 use crate::trace::Event;
@@ -263,6 +263,7 @@ impl Engine {
     }
 
     fn cache_hit(&self, name: &str, key: &str) -> Result<Option<TargetResult>> {
+        self.ctx.probe(Probe::BeforeCacheRead { target: name, key });
         let Some(manifest) = self.store.local.manifest(key)? else {
             return Ok(None);
         };
@@ -363,7 +364,7 @@ impl Engine {
                 packed.push((index, artifact));
                 continue;
             }
-            let bytes = pack(&self.pack_entries(&artifact)?)?;
+            let bytes = pack(&self.pack_entries(name, &artifact)?)?;
             let tar = artifact.tar_name();
             let path = if use_tmp {
                 let path = self.store.tmp_path(key, &tar);
@@ -401,7 +402,7 @@ impl Engine {
     /// The entries an artifact packs to. A File's live bytes are read now and — stricter than
     /// heph, which also takes the live mode — packed with the recorded exec bit and checked
     /// against its hashout, so a cache entry never holds bytes other than those its key names.
-    fn pack_entries(&self, artifact: &Artifact) -> Result<Vec<PackEntry>> {
+    fn pack_entries(&self, target: &str, artifact: &Artifact) -> Result<Vec<PackEntry>> {
         if let Content::File {
             source_path,
             out_path,
@@ -409,10 +410,14 @@ impl Engine {
             ..
         } = &artifact.content
         {
-            let (fs, x) = (&self.ctx.fs, *x);
-            let data = fs
-                .read(source_path, MAX_ENTRY_BYTES)
-                .map_err(|e| EngineError::io(source_path, e))?;
+            let x = *x;
+            let io = |e| EngineError::io(source_path, e);
+            let mut file = self.ctx.fs.open(source_path).map_err(io)?;
+            self.ctx.probe(Probe::PackRead {
+                target,
+                path: source_path,
+            });
+            let data = copy_to_end(&mut file, source_path)?;
             let got = bytes_hashout(&data, x);
             if got != artifact.hashout {
                 return Err(EngineError::io(

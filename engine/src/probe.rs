@@ -17,6 +17,18 @@ pub enum Probe<'a> {
         /// The workspace path.
         path: &'a Path,
     },
+    /// The walker read a source's metadata and is about to open it to hash it.
+    BeforeOpen {
+        /// The workspace path.
+        path: &'a Path,
+    },
+    /// The walker hashed chunk `index` (from 0) of a source.
+    AfterHashChunk {
+        /// The workspace path.
+        path: &'a Path,
+        /// Which chunk.
+        index: u32,
+    },
     /// A source file was hashed.
     AfterHash {
         /// The workspace path.
@@ -36,6 +48,20 @@ pub enum Probe<'a> {
         /// The target.
         target: &'a str,
         /// The cache key written.
+        key: &'a str,
+    },
+    /// A File artifact is about to be read from the workspace to be packed (the file is open).
+    PackRead {
+        /// The packing target.
+        target: &'a str,
+        /// The source path.
+        path: &'a Path,
+    },
+    /// A cacheable target is about to look its key up in the local cache.
+    BeforeCacheRead {
+        /// The target.
+        target: &'a str,
+        /// The key.
         key: &'a str,
     },
     /// A consumer is about to materialize its inputs.

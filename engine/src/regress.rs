@@ -67,11 +67,16 @@ pub enum Regression {
     GlobSkipsEmptyFiles,
     /// A View's hashout leaves out its relocation prefix.
     ViewHashoutIgnoresRelocate,
+    /// A plugin reuses the sandbox a failed run left, and materialization only ever adds +x:
+    /// the engine's own bug before the oracle read sandboxes (a truncated file keeps its mode).
+    PluginSandboxReused,
+    /// Tar unpacking reads names from the 100-byte header field, cutting long names.
+    LongNameTruncated,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 26] = [
+    pub const ALL: [Regression; 28] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -98,6 +103,8 @@ impl Regression {
         Regression::ShellCaches,
         Regression::GlobSkipsEmptyFiles,
         Regression::ViewHashoutIgnoresRelocate,
+        Regression::PluginSandboxReused,
+        Regression::LongNameTruncated,
     ];
 
     /// The snake_case name.
@@ -155,6 +162,11 @@ impl Regression {
             Regression::ShellCaches => "use_tmp_cache ignores shell mode: a cached shell target packs into the local cache",
             Regression::GlobSkipsEmptyFiles => "fs:glob skips empty files",
             Regression::ViewHashoutIgnoresRelocate => "a View's hashout leaves out its relocation prefix",
+            Regression::PluginSandboxReused => {
+                "a plugin reuses the sandbox a failed run left, and materializing only ever adds +x"
+            }
+            Regression::LongNameTruncated => "tar unpacking reads names from the 100-byte header field, cutting long names",
+
 
         }
     }

@@ -82,9 +82,16 @@ impl WalkerCache {
             });
             return Ok(hit);
         }
-        let mut file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
+        ctx.probe(Probe::BeforeOpen { path });
+        let file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
         let x = meta.exec();
-        let hashout = hash_reader(&mut file, x).map_err(|e| source_error(path, e))?;
+        let mut chunks = ChunkProbe {
+            ctx,
+            path,
+            inner: file,
+            index: 0,
+        };
+        let hashout = hash_reader(&mut chunks, x).map_err(|e| source_error(path, e))?;
         let recorded_at_ns = ctx.fs.now_nanos();
         let remembered = Remembered {
             len: meta.len,
@@ -146,6 +153,29 @@ impl WalkerCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+    }
+}
+
+/// A source being hashed, reporting each chunk read (`AfterHashChunk`) to the observer.
+struct ChunkProbe<'a> {
+    ctx: &'a Ctx,
+    path: &'a Path,
+    inner: Box<dyn crate::fs::FsRead>,
+    index: u32,
+}
+
+impl io::Read for ChunkProbe<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            let index = self.index;
+            self.index = self.index.saturating_add(1);
+            self.ctx.probe(Probe::AfterHashChunk {
+                path: self.path,
+                index,
+            });
+        }
+        Ok(n)
     }
 }
 

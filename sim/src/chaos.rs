@@ -12,7 +12,7 @@ use engine::fs::DiskFs;
 use engine::{Ctx, Engine, EngineConfig, Event, Graph};
 
 use crate::campaign::timing;
-use crate::mutation::{apply, MutationKind};
+use crate::mutation::{apply, MutationKind, World};
 use crate::oracle::hashing::oracle_hashout;
 use crate::oracle::Invariant;
 use crate::report::{Report, Violation};
@@ -58,7 +58,11 @@ fn mutator(fs: Arc<DiskFs>, paths: Vec<PathBuf>, mut rng: Rng, stop: Arc<AtomicB
     while !stop.load(Ordering::Relaxed) && applied < MAX_CHAOS_MUTATIONS {
         let path = rng.pick(&paths).clone();
         let kind = *rng.pick(&MutationKind::ALL);
-        if apply(&*fs, &path, kind).is_ok() {
+        let world = World {
+            paths: &paths,
+            disk_root: Some(fs.root()),
+        };
+        if apply(&*fs, &path, kind, &world).is_ok() {
             applied += 1;
         }
         std::thread::sleep(Duration::from_micros(rng.below(200)));

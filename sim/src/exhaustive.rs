@@ -44,6 +44,7 @@ pub fn scenario(via: ConsumePath, file: usize, kind: MutationKind, point: Point)
             x: false,
             globbed: false,
             link_to: None,
+            ..FileSpec::default()
         },
         FileSpec {
             size: 70_000,
@@ -51,6 +52,7 @@ pub fn scenario(via: ConsumePath, file: usize, kind: MutationKind, point: Point)
             x: true,
             globbed: false,
             link_to: None,
+            ..FileSpec::default()
         },
     ];
     let plugin = via == ConsumePath::AbiChunked;

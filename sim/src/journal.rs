@@ -44,20 +44,107 @@ impl Live {
     }
 }
 
-/// Reads `path` the way a consumer would see it, or `None` when it is not a readable file.
-pub fn live(fs: &dyn Fs, path: &Path) -> Option<Live> {
-    let meta = fs.metadata(path).ok()?;
-    if meta.kind != FileKind::File {
-        return None;
+/// Why a path could not be read as a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unreadable {
+    /// Nothing there (or a dangling link, or a missing parent).
+    Missing,
+    /// A directory.
+    Directory,
+    /// A directory without read permission (`stat` says directory, `open` says denied).
+    DeniedDirectory,
+    /// Read permission refused.
+    Denied,
+    /// A symlink loop.
+    Loop,
+    /// Anything else.
+    Other,
+}
+
+impl Unreadable {
+    /// True when a path in this state explains an `open` or `stat` failing with `error`.
+    pub fn explains(self, error: &std::io::Error) -> bool {
+        let cause = Self::of(error);
+        cause != Unreadable::Other
+            && (cause == self
+                || (self == Unreadable::DeniedDirectory
+                    && matches!(cause, Unreadable::Denied | Unreadable::Directory)))
     }
-    let bytes = fs.read(path, MAX_READ).ok()?;
-    Some(Live {
+
+    /// Linux's `ELOOP`, which both file systems report for a symlink loop.
+    pub const ELOOP: i32 = 40;
+
+    /// The way an error of `stat`, `open` or `read` says a path is unreadable.
+    pub fn of(e: &std::io::Error) -> Self {
+        use std::io::ErrorKind::*;
+        if e.raw_os_error() == Some(Self::ELOOP) {
+            return Unreadable::Loop;
+        }
+        match e.kind() {
+            NotFound | NotADirectory => Unreadable::Missing,
+            IsADirectory => Unreadable::Directory,
+            PermissionDenied => Unreadable::Denied,
+            _ => Unreadable::Other,
+        }
+    }
+}
+
+/// The part of `stat` a walker rule looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    /// Size.
+    pub len: u64,
+    /// Modification time.
+    pub mtime_ns: u64,
+    /// Exec bit.
+    pub x: bool,
+}
+
+/// `stat` of `path` (following links), when it names a file.
+pub fn stat(fs: &dyn Fs, path: &Path) -> Option<Stat> {
+    let meta = fs
+        .metadata(path)
+        .ok()
+        .filter(|m| m.kind == FileKind::File)?;
+    Some(Stat {
+        len: meta.len,
+        mtime_ns: meta.mtime_ns,
+        x: meta.exec(),
+    })
+}
+
+/// What a path held: its fingerprint and inode, or why it was not a readable file.
+pub type State = Result<(Fingerprint, u64), Unreadable>;
+
+/// Reads `path` the way a consumer would see it: its content, or why it could not.
+pub fn read_live(fs: &dyn Fs, path: &Path) -> Result<Live, Unreadable> {
+    let meta = fs.metadata(path).map_err(|e| Unreadable::of(&e))?;
+    if meta.kind == FileKind::Dir {
+        // What opening it says: a directory without read permission refuses before it is
+        // found to be a directory.
+        return Err(match fs.open(path).map_err(|e| Unreadable::of(&e)) {
+            Err(Unreadable::Denied) => Unreadable::DeniedDirectory,
+            _ => Unreadable::Directory,
+        });
+    }
+    let bytes = fs.read(path, MAX_READ).map_err(|e| Unreadable::of(&e))?;
+    Ok(Live {
         bytes: Arc::new(bytes),
         x: meta.exec(),
         len: meta.len,
         mtime_ns: meta.mtime_ns,
         ino: meta.ino,
     })
+}
+
+/// Reads `path` the way a consumer would see it, or `None` when it is not a readable file.
+pub fn live(fs: &dyn Fs, path: &Path) -> Option<Live> {
+    read_live(fs, path).ok()
+}
+
+/// The state of `path` now.
+pub fn state(fs: &dyn Fs, path: &Path) -> State {
+    read_live(fs, path).map(|l| (l.fingerprint(), l.ino))
 }
 
 /// One moment the engine hashed (or answered the hash of) a source.
@@ -73,6 +160,10 @@ pub struct HashAct {
     pub path: PathBuf,
     /// What the engine was about to read (after the mutations of `BeforeHash` fired).
     pub before: Option<Live>,
+    /// Why it could not be read, when `before` is `None`.
+    pub unreadable: Option<Unreadable>,
+    /// What `stat` said (all a walker rule looks at), even when the content was unreadable.
+    pub stat: Option<Stat>,
     /// The engine's hashout when it read the file (`AfterHash`); `None` when it answered from
     /// its walker cache, or failed.
     pub fresh: Option<String>,
@@ -104,8 +195,8 @@ pub struct Change {
     pub seq: u64,
     /// Build 1 or 2.
     pub build: u8,
-    /// Watched path to its fingerprint and inode (`None`: not a readable file any more).
-    pub now: BTreeMap<PathBuf, Option<(Fingerprint, u64)>>,
+    /// Watched path to its fingerprint and inode, or why it is not a readable file.
+    pub now: BTreeMap<PathBuf, State>,
 }
 
 /// A target's hashin as the engine computed it, at `AfterHashin`.

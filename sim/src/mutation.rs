@@ -40,11 +40,29 @@ pub enum MutationKind {
     AppendRestoreMtime,
     /// A new file appears beside it (`{stem}-new.txt`): a glob matching its name picks it up.
     CreateSibling,
+    /// The file becomes an (empty) directory.
+    ToDirectory,
+    /// A directory at its path becomes a file again.
+    BackToFile,
+    /// Its parent directory is removed, with everything in it.
+    RemoveParent,
+    /// Its parent directory is renamed away (`{dir}-moved`).
+    RenameParent,
+    /// The symlink at its path points to another of the scenario's files.
+    Retarget,
+    /// The symlink at its path points to nothing.
+    Dangle,
+    /// The symlink at its path points to itself.
+    Loop,
+    /// Mode 000: nobody may read it (MemFs models a non-root user; DiskFs as root ignores it).
+    Unreadable,
+    /// A file whose name is not UTF-8 appears beside it (DiskFs only: MemFs names are UTF-8).
+    AddUndecodable,
 }
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 14] = [
+    pub const ALL: [MutationKind; 23] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -59,6 +77,15 @@ impl MutationKind {
         MutationKind::Aba,
         MutationKind::AppendRestoreMtime,
         MutationKind::CreateSibling,
+        MutationKind::ToDirectory,
+        MutationKind::BackToFile,
+        MutationKind::RemoveParent,
+        MutationKind::RenameParent,
+        MutationKind::Retarget,
+        MutationKind::Dangle,
+        MutationKind::Loop,
+        MutationKind::Unreadable,
+        MutationKind::AddUndecodable,
     ];
 
     /// The snake_case name used in reports.
@@ -104,15 +131,39 @@ pub enum Point {
     },
     /// Between the first build and the incremental rebuild.
     BetweenBuilds,
+    /// In the walker, after it read the file's metadata and before it opened it.
+    BeforeOpen,
+    /// In the walker, after it hashed chunk `chunk` of the file.
+    AfterHashChunk {
+        /// Chunk index.
+        chunk: u32,
+    },
+    /// While the file is packed into a cache: it is open, nothing read yet.
+    DuringPack,
+    /// Before consumer `consumer` looks its key up in the local cache.
+    BeforeCacheRead {
+        /// Consumer index.
+        consumer: usize,
+    },
+    /// Before consumer `consumer` materializes its inputs.
+    BeforeConsume {
+        /// Consumer index.
+        consumer: usize,
+    },
 }
 
 impl Point {
+    /// How many kinds of point there are (for coverage checks).
+    pub const KINDS: usize = 14;
+
     /// The consumer index this point names, if it names one.
     pub fn consumer(self) -> Option<usize> {
         match self {
             Point::AfterHashin { consumer }
             | Point::AfterCacheWrite { consumer }
-            | Point::BetweenConsumers { consumer } => Some(consumer),
+            | Point::BetweenConsumers { consumer }
+            | Point::BeforeCacheRead { consumer }
+            | Point::BeforeConsume { consumer } => Some(consumer),
             _ => None,
         }
     }
@@ -129,6 +180,11 @@ impl Point {
             Point::AtEof => "at_eof",
             Point::BetweenConsumers { .. } => "between_consumers",
             Point::BetweenBuilds => "between_builds",
+            Point::BeforeOpen => "before_open",
+            Point::AfterHashChunk { .. } => "after_hash_chunk",
+            Point::DuringPack => "during_pack",
+            Point::BeforeCacheRead { .. } => "before_cache_read",
+            Point::BeforeConsume { .. } => "before_consume",
         }
     }
 
@@ -157,21 +213,44 @@ impl Point {
                 Point::BetweenConsumers { consumer: c },
                 Probe::AfterMaterialize { consumer: name },
             ) => *name == consumer(c),
+            (Point::BeforeOpen, Probe::BeforeOpen { path: p }) => *p == path,
+            (Point::AfterHashChunk { chunk }, Probe::AfterHashChunk { path: p, index }) => {
+                *p == path && *index == chunk
+            }
+            (Point::DuringPack, Probe::PackRead { path: p, .. }) => *p == path,
+            (Point::BeforeCacheRead { consumer: c }, Probe::BeforeCacheRead { target, .. }) => {
+                *target == consumer(c)
+            }
+            (Point::BeforeConsume { consumer: c }, Probe::BeforeConsume { consumer: name }) => {
+                *name == consumer(c)
+            }
             _ => false,
         }
     }
 }
 
 /// Filler bytes that differ from `old` at every position, deterministic.
-fn different(old: &[u8], len: usize) -> Vec<u8> {
+pub fn different(old: &[u8], len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| old.get(i).map_or(b'm', |b| b.wrapping_add(1)))
         .collect()
 }
 
-/// Applies `kind` to `path`. Returns a description of what happened, or an error message if the
-/// file was not there to mutate (a no-op, recorded as such).
-pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind) -> Result<(), String> {
+/// What a mutation may need to know beyond its own path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct World<'a> {
+    /// The scenario's file paths (a retargeted link points to one of them).
+    pub paths: &'a [std::path::PathBuf],
+    /// The real directory behind a DiskFs (names that are not UTF-8 are made there).
+    pub disk_root: Option<&'a Path>,
+}
+
+/// Applies `kind` to `path`. Returns an error message if there was nothing to mutate that way
+/// (a no-op, recorded as skipped).
+pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind, world: &World) -> Result<(), String> {
+    if let Some(result) = crate::structural::apply(fs, path, kind, world) {
+        return result;
+    }
     let err = |e: std::io::Error| format!("{kind:?} on {}: {e}", path.display());
     let meta = fs.metadata(path).map_err(err)?;
     let old = fs.read(path, 1 << 30).map_err(err)?;
@@ -221,6 +300,7 @@ pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind) -> Result<(), String>
             fs.set_mtime(path, meta.mtime_ns).map_err(err)
         }
         MutationKind::CreateSibling => fs.write(&sibling(path), &different(&old, 5)).map_err(err),
+        _ => unreachable!("{kind:?} is a structural mutation"),
     }
 }
 

@@ -14,8 +14,10 @@ use engine::probe::{Observer, Probe};
 use engine::trace::Trace;
 use serde::Serialize;
 
-use crate::journal::{live, snapshot_dir, Change, HashAct, HashinSeen, Journal, Listing, Snapshot};
-use crate::mutation::{apply, Point};
+use crate::journal::{
+    live, read_live, snapshot_dir, Change, HashAct, HashinSeen, Journal, Listing, Snapshot,
+};
+use crate::mutation::{apply, Point, World};
 use crate::oracle::glob::list_workspace;
 use crate::scenario::{MutationSpec, Scenario};
 
@@ -56,6 +58,7 @@ pub struct SimObserver {
     mutations: Vec<MutationSpec>,
     glob_targets: BTreeSet<String>,
     sandbox_root: PathBuf,
+    disk_root: Option<PathBuf>,
     tamper: bool,
     state: Mutex<State>,
     trace: Arc<Trace>,
@@ -68,6 +71,7 @@ impl SimObserver {
         scenario: &Scenario,
         trace: Arc<Trace>,
         sandbox_root: &Path,
+        disk_root: Option<&Path>,
         tamper: bool,
     ) -> SimObserver {
         let paths: Vec<PathBuf> = (0..scenario.files.len())
@@ -84,6 +88,7 @@ impl SimObserver {
             mutations: scenario.mutations.clone(),
             glob_targets: scenario.glob_targets(),
             sandbox_root: sandbox_root.to_path_buf(),
+            disk_root: disk_root.map(Path::to_path_buf),
             tamper,
             state: Mutex::new(state),
             trace,
@@ -121,7 +126,11 @@ impl SimObserver {
             }
             state.done[index] = true;
             let path = self.paths[mutation.file].clone();
-            let skipped = apply(fs, &path, mutation.kind).err();
+            let world = World {
+                paths: &self.paths,
+                disk_root: self.disk_root.as_deref(),
+            };
+            let skipped = apply(fs, &path, mutation.kind, &world).err();
             record_change(state, fs);
             let (build, at_event) = (state.build, self.trace.len());
             state.fired.push(Fired {
@@ -145,7 +154,13 @@ impl SimObserver {
     }
 
     fn before_hash(&self, state: &mut State, fs: &dyn Fs, path: &Path) {
-        let act = new_act(state, path, live(fs, path));
+        let read = read_live(fs, path);
+        let unreadable = read.as_ref().err().copied();
+        let act = HashAct {
+            unreadable,
+            stat: crate::journal::stat(fs, path),
+            ..new_act(state, path, read.ok())
+        };
         state.pending = Some(state.journal.acts.len());
         state.journal.acts.push(act);
         state.watched.insert(path.to_path_buf());
@@ -211,6 +226,8 @@ fn new_act(state: &mut State, path: &Path, before: Option<crate::journal::Live>)
         target: state.target.clone(),
         path: path.to_path_buf(),
         before,
+        unreadable: None,
+        stat: None,
         fresh: None,
         recorded_at: 0,
         torn: false,
@@ -222,7 +239,7 @@ fn record_change(state: &mut State, fs: &dyn Fs) {
     let now = state
         .watched
         .iter()
-        .map(|p| (p.clone(), live(fs, p).map(|l| (l.fingerprint(), l.ino))))
+        .map(|p| (p.clone(), crate::journal::state(fs, p)))
         .collect();
     let seq = state.journal.tick();
     let build = state.build;

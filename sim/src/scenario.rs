@@ -23,7 +23,7 @@ pub const MAX_FILE_SIZE: u64 = 16 << 20;
 pub const BOUNDARY_SIZES: [u64; 8] = [0, 1, 4095, 65_535, 65_536, 65_537, 131_072, 200_000];
 
 /// One workspace file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSpec {
     /// Size in bytes.
     pub size: u64,
@@ -35,6 +35,12 @@ pub struct FileSpec {
     pub globbed: bool,
     /// This path is a symlink to file `link_to` (which must not itself be a link).
     pub link_to: Option<usize>,
+    /// It lives in a directory of its own under `src/` (which a mutation can remove or rename).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub nested: bool,
+    /// Its name is over 100 bytes long (a tar needs its long-name extension for it).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub long_name: bool,
 }
 
 impl FileSpec {
@@ -137,6 +143,10 @@ pub struct Scenario {
     pub granularity_ns: u64,
 }
 
+/// What a long name adds: 112 bytes, so that `src/…/f1{LONG_SUFFIX}.txt` needs a tar's
+/// long-name extension (a plain header holds 100 bytes of name).
+pub const LONG_SUFFIX: &str = "-a-name-long-enough-that-a-plain-tar-header-cannot-hold-it-so-the-gnu-long-name-extension-has-to-carry-it-whole";
+
 /// The mtime granularities schedules use: nanosecond, microsecond, 10 ms, one second.
 pub const GRANULARITIES: [u64; 4] = [1, 1_000, 10_000_000, 1_000_000_000];
 
@@ -145,14 +155,24 @@ fn is_default<T: Default + PartialEq>(value: &T) -> bool {
 }
 
 impl Scenario {
-    /// The workspace path of file `i`.
+    /// The workspace path of file `i`: `src/{f,g,l}{i}.txt` (`g` for a globbed file, which
+    /// `src/g*.txt` matches however nested), in `src/{f,g,l}{i}d/` when nested, with a long
+    /// suffix when its name is long.
     pub fn path(&self, i: usize) -> String {
-        match (&self.files[i].globbed, self.files[i].link_to) {
-            (true, Some(_)) => format!("src/g{i}l.txt"),
-            (false, Some(_)) => format!("src/l{i}.txt"),
-            (true, None) => format!("src/g{i}.txt"),
-            (false, None) => format!("src/f{i}.txt"),
-        }
+        let file = &self.files[i];
+        let (prefix, link) = match (file.globbed, file.link_to) {
+            (true, Some(_)) => ("g", "l"),
+            (false, Some(_)) => ("l", ""),
+            (true, None) => ("g", ""),
+            (false, None) => ("f", ""),
+        };
+        let dir = if file.nested {
+            format!("src/{prefix}{i}d/")
+        } else {
+            "src/".to_string()
+        };
+        let long = if file.long_name { LONG_SUFFIX } else { "" };
+        format!("{dir}{prefix}{i}{link}{long}.txt")
     }
 
     /// The initial bytes and exec bit seen through file `i` (following a link).
@@ -272,6 +292,9 @@ impl Scenario {
                 if j >= self.files.len() || self.files[j].link_to.is_some() || j == i {
                     return Err(format!("file {i} links to {j}, which is not a plain file"));
                 }
+                if file.nested {
+                    return Err(format!("file {i} is a link and cannot be nested"));
+                }
             }
         }
         for (k, consumer) in self.consumers.iter().enumerate() {
@@ -333,6 +356,8 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
             x: rng.chance(1, 4),
             globbed: rng.chance(1, 4),
             link_to: None,
+            nested: rng.chance(1, 6),
+            long_name: rng.chance(1, 8),
         });
     }
     if rng.chance(1, 5) {
@@ -343,6 +368,9 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
             x: false,
             globbed: rng.chance(1, 3),
             link_to: Some(target),
+            // A link lives in src/ itself: the seam refuses `..` in link targets.
+            nested: false,
+            long_name: false,
         });
     }
     let singles: Vec<usize> = (0..files.len()).filter(|&i| !files[i].globbed).collect();
@@ -451,17 +479,21 @@ fn generate_mutation(rng: &mut Rng, scenario: &Scenario) -> MutationSpec {
     let file = rng.below(scenario.files.len() as u64) as usize;
     let kind = *rng.pick(&MutationKind::ALL);
     let consumer = rng.below(scenario.consumers.len() as u64) as usize;
-    let point = match rng.below(9) {
+    let chunk = rng.below(3) as u32;
+    let point = match rng.below(Point::KINDS as u64) {
         0 => Point::BeforeHash,
         1 => Point::AfterHash,
         2 => Point::AfterHashin { consumer },
         3 => Point::AfterCacheWrite { consumer },
         4 => Point::AtOpen,
-        5 => Point::AfterChunk {
-            chunk: rng.below(3) as u32,
-        },
+        5 => Point::AfterChunk { chunk },
         6 => Point::AtEof,
         7 => Point::BetweenConsumers { consumer },
+        8 => Point::BeforeOpen,
+        9 => Point::AfterHashChunk { chunk },
+        10 => Point::DuringPack,
+        11 => Point::BeforeCacheRead { consumer },
+        12 => Point::BeforeConsume { consumer },
         _ => Point::BetweenBuilds,
     };
     MutationSpec { file, kind, point }
@@ -489,6 +521,7 @@ mod tests {
             x: false,
             globbed: false,
             link_to: None,
+            ..FileSpec::default()
         };
         for size in [0, 1, 250, 251, 252, 65_537] {
             let expected: Vec<u8> = (0..size).map(|i| ((i % 251) as u8) ^ 0x5a).collect();
@@ -543,6 +576,6 @@ mod tests {
             }
         }
         assert_eq!(kinds.len(), MutationKind::ALL.len());
-        assert_eq!(points.len(), 9);
+        assert_eq!(points.len(), Point::KINDS);
     }
 }

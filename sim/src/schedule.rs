@@ -150,11 +150,10 @@ pub fn populate(fs: &dyn Fs, scenario: &Scenario) -> Result<(), String> {
     for (i, file) in scenario.files.iter().enumerate() {
         let path = scenario.path(i);
         if let Some(j) = file.link_to {
-            let target = scenario.path(j);
-            let name = Path::new(&target).file_name().unwrap_or_default();
-            fs.create_dir_all(Path::new("src"))
-                .map_err(|e| err(&path, e))?;
-            fs.symlink(Path::new(name), Path::new(&path))
+            let dir = Path::new(&path).parent().unwrap_or(Path::new(""));
+            let target = crate::structural::relative(dir, Path::new(&scenario.path(j)));
+            fs.create_dir_all(dir).map_err(|e| err(&path, e))?;
+            fs.symlink(&target, Path::new(&path))
                 .map_err(|e| err(&path, e))?;
             continue;
         }
@@ -216,6 +215,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         scenario,
         trace.clone(),
         &sandbox_root,
+        made._dir.as_ref().map(|d| d.path()),
         tamper,
     ));
     let ctx = Ctx {

@@ -4,6 +4,7 @@
 use crate::mutation::Point;
 use crate::oracle::Invariant;
 use crate::scenario::{Input, Scenario};
+use std::collections::BTreeMap;
 
 /// At most this many candidate runs per shrink.
 pub const MAX_SHRINK_RUNS: usize = 500;
@@ -57,6 +58,14 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         c.mutations.remove(m);
         out.push(c);
     }
+    let plain = Scenario {
+        caching: BTreeMap::new(),
+        build: Default::default(),
+        pause: false,
+        granularity_ns: 0,
+        ..s.clone()
+    };
+    out.push(plain);
     if !s.view.is_empty() {
         let mut c = s.clone();
         c.view.clear();
@@ -101,7 +110,30 @@ fn without_consumer(s: &Scenario, k: usize) -> Scenario {
     for m in &mut c.mutations {
         m.point = shift_consumer(m.point, k);
     }
+    c.caching = renumbered(&c.caching, "c", k);
     c
+}
+
+/// Cache overrides after the target `{prefix}{removed}` went: its own override is dropped and
+/// the targets after it are renumbered.
+fn renumbered(
+    caching: &BTreeMap<String, engine::CacheConfig>,
+    prefix: &str,
+    removed: usize,
+) -> BTreeMap<String, engine::CacheConfig> {
+    caching
+        .iter()
+        .filter_map(|(name, config)| {
+            let index = name
+                .strip_prefix(prefix)
+                .and_then(|n| n.parse::<usize>().ok());
+            match index {
+                Some(j) if j == removed => None,
+                Some(j) if j > removed => Some((format!("{prefix}{}", j - 1), *config)),
+                _ => Some((name.clone(), *config)),
+            }
+        })
+        .collect()
 }
 
 fn shift_consumer(point: Point, removed: usize) -> Point {
@@ -114,6 +146,12 @@ fn shift_consumer(point: Point, removed: usize) -> Point {
             consumer: shift(consumer),
         },
         Point::BetweenConsumers { consumer } => Point::BetweenConsumers {
+            consumer: shift(consumer),
+        },
+        Point::BeforeCacheRead { consumer } => Point::BeforeCacheRead {
+            consumer: shift(consumer),
+        },
+        Point::BeforeConsume { consumer } => Point::BeforeConsume {
             consumer: shift(consumer),
         },
         other => other,
@@ -145,6 +183,7 @@ fn without_file(s: &Scenario, i: usize) -> Scenario {
     }
     c.mutations.retain(|m| m.file != i);
     c.mutations.iter_mut().for_each(|m| m.file = shift(m.file));
+    c.caching = renumbered(&c.caching, "file", i);
     if !c.has_glob() {
         c.consumers
             .iter_mut()

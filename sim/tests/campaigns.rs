@@ -37,7 +37,11 @@ fn short_memfs_campaign_has_no_violations() {
         sim::mutation::MutationKind::ALL.len(),
         "every mutation kind fired"
     );
-    assert_eq!(report.mutations.by_point.len(), 9, "every point fired");
+    assert_eq!(
+        report.mutations.by_point.len(),
+        sim::mutation::Point::KINDS,
+        "every point fired (a probe deleted from the engine fails here)"
+    );
     assert!(
         report.findings.counts.contains_key("stale_walker_hash"),
         "{:?}",
@@ -109,4 +113,39 @@ fn same_seed_same_report_byte_for_byte() {
         d.deterministic_json(),
         "another seed, another campaign"
     );
+}
+
+/// DiskFs holds a name that is not UTF-8 (MemFs cannot): the glob walk passes over it and the
+/// build succeeds, with no violation.
+#[test]
+fn an_undecodable_name_does_not_fail_a_glob_on_diskfs() {
+    use sim::mutation::{MutationKind, Point};
+    use sim::scenario::{ConsumerSpec, FileSpec, Input, MutationSpec, Scenario};
+    let scenario = Scenario {
+        files: vec![FileSpec {
+            size: 12,
+            globbed: true,
+            ..FileSpec::default()
+        }],
+        consumers: vec![ConsumerSpec {
+            inputs: vec![Input::Glob],
+            via: engine::ConsumePath::OsCopy,
+            cached: false,
+            plugin: false,
+        }],
+        mutations: vec![MutationSpec {
+            file: 0,
+            kind: MutationKind::AddUndecodable,
+            point: Point::BetweenBuilds,
+        }],
+        ..Scenario::default()
+    };
+    let options = sim::schedule::RunOptions {
+        fs: sim::schedule::FsKind::Disk,
+        ..Default::default()
+    };
+    let result = sim::schedule::run(&scenario, &options).unwrap();
+    assert_eq!(result.fired[0].skipped, None, "applied on DiskFs");
+    assert_eq!(result.outcomes, ["ok", "ok"]);
+    assert!(result.broken.is_empty(), "{:?}", result.broken);
 }

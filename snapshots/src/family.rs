@@ -13,7 +13,7 @@
 //! expect = ["c0:not_found", "c0:not_found"]   # the outcome of build 1 and build 2
 //! findings = []                               # finding kinds the oracle must report
 //! racy = false                                # git's racy walker rule, 1 s mtimes (sim --racy)
-//! files = [{ size = 12 }]                     # also: fill, x, globbed, link_to
+//! files = [{ size = 12 }]                     # also: fill, x, globbed, link_to, nested, long_name
 //! view = []                                   # files (by index) in the group View
 //! view_cached = false                         # the group target's cache is enabled
 //! consumers = [{ inputs = [{ file = 0 }], via = "os_copy" }]  # also: cached, plugin
@@ -116,6 +116,10 @@ struct FileDef {
     globbed: bool,
     #[serde(default)]
     link_to: Option<usize>,
+    #[serde(default)]
+    nested: bool,
+    #[serde(default)]
+    long_name: bool,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +278,8 @@ impl FileDef {
             x: self.x,
             globbed: self.globbed,
             link_to: self.link_to,
+            nested: self.nested,
+            long_name: self.long_name,
         }
     }
 }

@@ -89,10 +89,13 @@ pub fn unpack(origin: &Path, bytes: &[u8]) -> Result<Vec<PackEntry>> {
         if out.len() >= MAX_TAR_ENTRIES {
             return Err(malformed(format!("more than {MAX_TAR_ENTRIES} entries")));
         }
-        let path = entry
-            .path()
-            .map_err(|e| malformed(e.to_string()))?
-            .into_owned();
+        let path = if crate::regressed!(LongNameTruncated) {
+            entry.header().path()
+        } else {
+            entry.path()
+        }
+        .map_err(|e| malformed(e.to_string()))?
+        .into_owned();
         check_out_path(&path).map_err(|e| malformed(e.to_string()))?;
         let x = entry
             .header()

@@ -95,7 +95,11 @@ impl Fs for DiskFs {
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
         let mut names = Vec::new();
         for entry in fs::read_dir(self.full(path)?)? {
-            names.push(entry?.file_name().to_string_lossy().into_owned());
+            // A name that is not UTF-8 cannot be named by any target: it is not a source, and
+            // a walk passes over it instead of failing on it (see `Fs::read_dir`).
+            if let Ok(name) = entry?.file_name().into_string() {
+                names.push(name);
+            }
         }
         names.sort();
         Ok(names)
@@ -147,5 +151,21 @@ impl Fs for DiskFs {
 
     fn mtime_granularity_ns(&self) -> u64 {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_are_not_utf8_are_left_out_of_listings() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fs = DiskFs::new(dir.path()).unwrap();
+        fs.write(Path::new("src/g1.txt"), b"ok").unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"\xffg1.txt");
+        std::fs::write(dir.path().join("src").join(odd), b"undecodable").unwrap();
+        assert_eq!(fs.read_dir(Path::new("src")).unwrap(), ["g1.txt"]);
     }
 }

@@ -69,7 +69,9 @@ pub trait Fs: Send + Sync + 'static {
     fn metadata(&self, path: &Path) -> io::Result<Metadata>;
     /// `lstat`: does not follow a final symlink.
     fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata>;
-    /// The names in a directory, sorted (determinism).
+    /// The names in a directory, sorted (determinism). Names that are not valid UTF-8 are left
+    /// out: no target can name such a file, so it is not a source (SPEC §3 skips what cannot be
+    /// read) and a glob walk must not fail on one of them.
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>>;
     /// `mkdir -p`.
     fn create_dir_all(&self, path: &Path) -> io::Result<()>;

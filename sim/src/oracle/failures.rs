@@ -9,18 +9,25 @@ use std::path::Path;
 
 use super::model::Origin;
 use super::{Invariant, Verdicts};
-use crate::journal::Journal;
+use std::collections::BTreeSet;
+
+use crate::journal::{Journal, Unreadable};
 
 /// SPEC §7's wording of a verification failure.
 pub const MODIFIED: &str = "modified after it was hashed";
 
 /// The `io::ErrorKind` behind an error: the first `io::Error` on its source chain.
 pub fn io_kind(error: &(dyn Error + 'static)) -> Option<io::ErrorKind> {
+    io_error(error).map(io::Error::kind)
+}
+
+/// The first `io::Error` on an error's source chain.
+pub fn io_error<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a io::Error> {
     let mut current = Some(error);
     let mut depth = 0;
     while let Some(e) = current {
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            return Some(io.kind());
+            return Some(io);
         }
         depth += 1;
         if depth > 16 {
@@ -32,13 +39,13 @@ pub fn io_kind(error: &(dyn Error + 'static)) -> Option<io::ErrorKind> {
 }
 
 /// What the journal shows happened to one source after the act that hashed it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct History {
     /// Its bytes or exec bit differed from what was hashed at some moment (or the answer was
     /// stale or torn).
     pub changed: bool,
-    /// It was not a readable file at some moment (or when it was hashed).
-    pub vanished: bool,
+    /// The ways it was not a readable file at some moment (or when it was hashed).
+    pub unreadable: BTreeSet<Unreadable>,
 }
 
 /// The history of `origin` in `journal`: every recorded live state after its hash act.
@@ -49,34 +56,33 @@ pub fn history(journal: &Journal, origin: &Origin) -> History {
     else {
         return History {
             changed: true,
-            vanished: false,
+            ..History::default()
         };
     };
     let act = &journal.acts[i];
-    let Some(before) = &act.before else {
-        return History {
-            changed: false,
-            vanished: true,
-        };
-    };
-    let hashed = before.fingerprint();
+    // What was hashed (unknown when the file could not be read: any later content differs).
+    let hashed = act.before.as_ref().map(|b| (b.fingerprint(), b.ino));
     let mut history = History {
         changed: origin.stale || act.torn,
-        vanished: false,
+        unreadable: act.unreadable.into_iter().collect(),
     };
     for change in journal.changes.iter().filter(|c| c.seq > act.seq) {
         match change.now.get(&origin.path) {
-            Some(Some((now, _))) => history.changed |= *now != hashed,
-            Some(None) => history.vanished = true,
+            Some(Ok((now, _))) => history.changed |= hashed.is_none_or(|(h, _)| *now != h),
+            Some(Err(why)) => {
+                history.unreadable.insert(*why);
+            }
             None => {}
         }
         // A reader opened before the path moved on still reads the file it opened: a change
         // to that file, seen through any other path, counts too.
-        history.changed |= change
-            .now
-            .values()
-            .flatten()
-            .any(|(now, ino)| *ino == before.ino && *now != hashed);
+        if let Some((hashed, ino)) = hashed {
+            history.changed |= change
+                .now
+                .values()
+                .flatten()
+                .any(|(now, i)| *i == ino && *now != hashed);
+        }
     }
     history
 }
@@ -98,19 +104,21 @@ pub fn judge(
         return verdicts.fail(Invariant::Panic, message);
     }
     let named = |o: &&Origin| names(&message, &o.path);
-    let justified = match io_kind(error) {
-        Some(io::ErrorKind::InvalidData) => {
+    let justified = match io_error(error) {
+        Some(e) if e.kind() == io::ErrorKind::InvalidData => {
             message.contains(MODIFIED)
                 && sources
                     .iter()
                     .filter(named)
                     .any(|o| history(journal, o).changed)
         }
-        Some(io::ErrorKind::NotFound) => sources
-            .iter()
-            .filter(named)
-            .any(|o| history(journal, o).vanished),
-        _ => collision && message.contains("collision"),
+        Some(e) => sources.iter().filter(named).any(|o| {
+            history(journal, o)
+                .unreadable
+                .iter()
+                .any(|why| why.explains(e))
+        }),
+        None => collision && message.contains("collision"),
     };
     if !justified {
         let kind = io_kind(error).map_or("no io kind".to_string(), |k| format!("{k:?}"));

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::hashing::{oracle_hashout, Fingerprint};
 use super::model::{Entry, Expect, Origin};
 use super::{Invariant, Verdicts};
-use crate::journal::{HashAct, Live};
+use crate::journal::{HashAct, Live, Stat};
 
 /// What the oracle believes the engine's walker remembers of one path.
 #[derive(Clone, Debug)]
@@ -31,10 +31,10 @@ struct Memory {
 }
 
 impl Memory {
-    /// True when the rule lets the walker answer from this memory for a file that looks like
-    /// `before` now.
-    fn trusted(&self, before: &Live, rule: Rule) -> bool {
-        self.len == before.len && self.mtime_ns == before.mtime_ns && !self.racy(rule)
+    /// True when the rule lets the walker answer from this memory for a file whose `stat`
+    /// says `now`.
+    fn trusted(&self, now: &Stat, rule: Rule) -> bool {
+        self.len == now.len && self.mtime_ns == now.mtime_ns && !self.racy(rule)
     }
 
     /// git's racy test: recorded within the granularity of the file's mtime.
@@ -42,11 +42,13 @@ impl Memory {
         rule.racy && self.recorded_at < self.mtime_ns.saturating_add(rule.granularity_ns.max(1))
     }
 
-    /// True when what it remembers is not the bytes the file holds now.
-    fn stale_for(&self, before: &Live) -> bool {
+    /// True when what it remembers is not the bytes the file holds now (`None`: unreadable,
+    /// and then no consumer can succeed with any bytes).
+    fn stale_for(&self, now: Option<&Live>) -> bool {
+        let Some(now) = now else { return false };
         self.bytes
             .as_ref()
-            .is_none_or(|b| !Fingerprint::of(b, self.x).same_bytes(&before.fingerprint()))
+            .is_none_or(|b| !Fingerprint::of(b, self.x).same_bytes(&now.fingerprint()))
     }
 
     /// The answer it gives for `act`.
@@ -109,69 +111,80 @@ impl WalkerModel {
         rule: Rule,
         verdicts: &mut Verdicts,
     ) -> Option<Resolved> {
-        let path = act.path.display();
-        let Some(before) = &act.before else {
-            if let Some(answer) = answer {
-                let message = format!("{} answered {answer} for {path}, which was not a readable file when it was hashed", act.target);
-                verdicts.fail(Invariant::HashParity, message);
-            }
-            return None;
+        let Some(fresh) = &act.fresh else {
+            let Some(answer) = answer else {
+                return self.unanswered(act, rule);
+            };
+            self.cached_answers += 1;
+            return self.judge_cached(act, answer, rule, verdicts);
         };
+        let path = act.path.display();
         let origin = |stale| Origin {
             path: act.path.clone(),
             act_seq: act.seq,
             stale,
         };
-        if let Some(fresh) = &act.fresh {
-            let remembered = Memory {
-                len: before.len,
-                mtime_ns: before.mtime_ns,
-                recorded_at: act.recorded_at,
-                hashout: fresh.clone(),
-                x: before.x,
-                bytes: (!act.torn).then(|| before.bytes.clone()),
-            };
-            self.memory.insert(act.path.clone(), remembered);
-            if let Some(answer) = answer.filter(|a| a != fresh) {
-                let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
-                verdicts.fail(Invariant::HashParity, message);
+        let (Some(stat), Some(before)) = (act.stat, act.before.as_ref().filter(|_| !act.torn))
+        else {
+            // Read while it changed (or became readable only then): the bytes are unknown.
+            if let Some(stat) = act.stat {
+                self.remember(act, stat, fresh, None);
             }
-            if act.torn {
-                let expect = Expect::HashesTo(fresh.clone());
-                let entry = entry(act, expect, before.x, Some(origin(true)));
-                return Some(Resolved {
-                    hashout: fresh.clone(),
-                    entry,
-                });
-            }
-            let expected = oracle_hashout(&before.bytes, before.x);
-            if *fresh != expected {
-                let message = format!("{path}: engine hashout {fresh}, file_hashout of its {} bytes (x={}) {expected}", before.bytes.len(), before.x);
-                verdicts.fail(Invariant::HashParity, message);
-            }
-            let expect = Expect::Bytes(before.bytes.clone());
-            let entry = entry(act, expect, before.x, Some(origin(false)));
+            let x = act.stat.is_some_and(|s| s.x);
+            let entry = entry(act, Expect::HashesTo(fresh.clone()), x, Some(origin(true)));
             return Some(Resolved {
-                hashout: expected,
+                hashout: fresh.clone(),
                 entry,
             });
-        }
-        let Some(answer) = answer else {
-            return self.unanswered(act, rule);
         };
-        self.cached_answers += 1;
-        self.judge_cached(act, answer, rule, verdicts)
+        self.remember(act, stat, fresh, Some(before.bytes.clone()));
+        if let Some(answer) = answer.filter(|a| a != fresh) {
+            let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
+            verdicts.fail(Invariant::HashParity, message);
+        }
+        let expected = oracle_hashout(&before.bytes, before.x);
+        if *fresh != expected {
+            let message = format!(
+                "{path}: engine hashout {fresh}, file_hashout of its {} bytes (x={}) {expected}",
+                before.bytes.len(),
+                before.x
+            );
+            verdicts.fail(Invariant::HashParity, message);
+        }
+        let entry = entry(
+            act,
+            Expect::Bytes(before.bytes.clone()),
+            before.x,
+            Some(origin(false)),
+        );
+        Some(Resolved {
+            hashout: expected,
+            entry,
+        })
+    }
+
+    /// What the engine's walker remembers after it hashed `act` freshly.
+    fn remember(&mut self, act: &HashAct, stat: Stat, hashout: &str, bytes: Option<Arc<Vec<u8>>>) {
+        let memory = Memory {
+            len: stat.len,
+            mtime_ns: stat.mtime_ns,
+            recorded_at: act.recorded_at,
+            hashout: hashout.to_string(),
+            x: stat.x,
+            bytes,
+        };
+        self.memory.insert(act.path.clone(), memory);
     }
 
     /// An act with no fresh hash and no answer on record (its target failed before it made an
     /// artifact): what the walker would have answered, if its rule allowed an answer, so that a
     /// failure caused by a stale answer is recognised as justified.
     fn unanswered(&self, act: &HashAct, rule: Rule) -> Option<Resolved> {
-        let before = act.before.as_ref()?;
+        let stat = act.stat?;
         let memory = self.memory.get(&act.path)?;
-        let stale = memory.stale_for(before);
+        let stale = memory.stale_for(act.before.as_ref());
         memory
-            .trusted(before, rule)
+            .trusted(&stat, rule)
             .then(|| memory.answer(act, stale))
     }
 
@@ -184,12 +197,16 @@ impl WalkerModel {
         rule: Rule,
         verdicts: &mut Verdicts,
     ) -> Option<Resolved> {
-        let before = act.before.as_ref()?;
         let path = act.path.display();
         let mode = if rule.racy {
             "racy walker"
         } else {
             "heph walker"
+        };
+        let Some(before) = act.stat else {
+            let message = format!("{mode} answered {answer} for {path}, which was not a file");
+            verdicts.fail(Invariant::WalkerRule, message);
+            return None;
         };
         let Some(memory) = self.memory.get(&act.path) else {
             let message = format!("{mode} answered {answer} for {path} without hashing it, but nothing of it was remembered");
@@ -210,7 +227,7 @@ impl WalkerModel {
             );
             verdicts.fail(Invariant::WalkerRule, message);
         }
-        let stale = memory.stale_for(before);
+        let stale = memory.stale_for(act.before.as_ref());
         if stale {
             let message = format!("{mode}: {path} changed with size and mtime kept; its stale hash is used, so consumers fail as \"modified after it was hashed\"");
             verdicts.find("stale_walker_hash", message);

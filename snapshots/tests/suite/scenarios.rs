@@ -72,7 +72,11 @@ fn catalogue_covers_every_kind_point_and_path() {
         .iter()
         .flat_map(|n| n.scenario.mutations.iter().map(|m| m.point.name()))
         .collect();
-    assert_eq!(points.len(), 9, "points used: {points:?}");
+    assert_eq!(
+        points.len(),
+        sim::mutation::Point::KINDS,
+        "points used: {points:?}"
+    );
     let paths: BTreeSet<String> = all
         .iter()
         .flat_map(|n| n.scenario.consumers.iter().map(|c| format!("{:?}", c.via)))
