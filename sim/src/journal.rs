@@ -225,6 +225,19 @@ pub struct Listing {
     pub files: Vec<PathBuf>,
 }
 
+/// A source the engine opened to read it (a consumer's passthrough read, or a pack read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// The target reading it.
+    pub target: String,
+    /// The workspace path.
+    pub path: PathBuf,
+}
+
 /// Everything the simulator saw during one schedule.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -238,6 +251,8 @@ pub struct Journal {
     pub hashins: Vec<HashinSeen>,
     /// Glob listings, in order.
     pub listings: Vec<Listing>,
+    /// Sources opened for reading, in order.
+    pub opens: Vec<Opened>,
     next: u64,
 }
 

@@ -265,6 +265,16 @@ impl Observer for SimObserver {
             Probe::AfterMaterialize { consumer } => {
                 self.after_materialize(&mut state, fs, consumer)
             }
+            Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
+                let seq = state.journal.tick();
+                let opened = crate::journal::Opened {
+                    seq,
+                    build: state.build,
+                    target: state.target.clone(),
+                    path: path.to_path_buf(),
+                };
+                state.journal.opens.push(opened);
+            }
             _ => {}
         }
         if !self.mutations.is_empty() {

@@ -48,8 +48,11 @@ pub struct History {
     pub unreadable: BTreeSet<Unreadable>,
 }
 
-/// The history of `origin` in `journal`: every recorded live state after its hash act.
-pub fn history(journal: &Journal, origin: &Origin) -> History {
+/// The history of `origin` in `journal` as a reader could see it: every recorded live state
+/// after its hash act, where a path that became unreadable only after `opened` (the moment the
+/// reader had opened it for good) does not count (SPEC §7: an open handle still reads the file
+/// it opened, so only an open can fail for a missing, denied or replaced path).
+pub fn history(journal: &Journal, origin: &Origin, opened: u64) -> History {
     let Ok(i) = journal
         .acts
         .binary_search_by_key(&origin.act_seq, |a| a.seq)
@@ -69,9 +72,10 @@ pub fn history(journal: &Journal, origin: &Origin) -> History {
     for change in journal.changes.iter().filter(|c| c.seq > act.seq) {
         match change.now.get(&origin.path) {
             Some(Ok((now, _))) => history.changed |= hashed.is_none_or(|(h, _)| *now != h),
-            Some(Err(why)) => {
+            Some(Err(why)) if change.seq < opened => {
                 history.unreadable.insert(*why);
             }
+            Some(Err(_)) => {}
             None => {}
         }
         // A reader opened before the path moved on still reads the file it opened: a change
@@ -87,13 +91,31 @@ pub fn history(journal: &Journal, origin: &Origin) -> History {
     history
 }
 
+/// When `target` had opened the source of `origin` for good: its last open since the source was
+/// hashed, if it opened it as many times as it had entries of it to read (else an open of it
+/// failed, later).
+fn opened_for_good(journal: &Journal, target: &str, origin: &Origin, entries: usize) -> u64 {
+    let opens: Vec<u64> = journal
+        .opens
+        .iter()
+        .filter(|o| o.seq > origin.act_seq && o.target == target && o.path == origin.path)
+        .map(|o| o.seq)
+        .collect();
+    match opens.last() {
+        Some(last) if opens.len() >= entries => *last,
+        _ => u64::MAX,
+    }
+}
+
 /// Judges a failure of `target` with `error`: justified only when it names a source of the
-/// target whose history shows the matching change. `sources` are the origins the target read
-/// or hashed in this build; `collision` says the model expects two inputs at one path.
+/// target whose history shows the matching change. `reads` are the origins of the entries the
+/// target read live (one per entry), `acts` the origins of its own hash acts; `collision` says
+/// the model expects two inputs at one path.
 pub fn judge(
     target: &str,
     error: &(dyn Error + 'static),
-    sources: &[Origin],
+    reads: &[Origin],
+    acts: &[Origin],
     journal: &Journal,
     collision: bool,
     verdicts: &mut Verdicts,
@@ -103,21 +125,28 @@ pub fn judge(
         let message = format!("{target} failed because a task panicked: {message}");
         return verdicts.fail(Invariant::Panic, message);
     }
-    let named = |o: &&Origin| names(&message, &o.path);
+    let histories: Vec<History> = reads
+        .iter()
+        .map(|o| {
+            let entries = reads.iter().filter(|r| r.path == o.path).count();
+            history(journal, o, opened_for_good(journal, target, o, entries))
+        })
+        .chain(acts.iter().map(|o| history(journal, o, u64::MAX)))
+        .collect();
+    let named: Vec<&History> = reads
+        .iter()
+        .chain(acts)
+        .zip(&histories)
+        .filter(|(o, _)| names(&message, &o.path))
+        .map(|(_, h)| h)
+        .collect();
     let justified = match io_error(error) {
         Some(e) if e.kind() == io::ErrorKind::InvalidData => {
-            message.contains(MODIFIED)
-                && sources
-                    .iter()
-                    .filter(named)
-                    .any(|o| history(journal, o).changed)
+            message.contains(MODIFIED) && named.iter().any(|h| h.changed)
         }
-        Some(e) => sources.iter().filter(named).any(|o| {
-            history(journal, o)
-                .unreadable
-                .iter()
-                .any(|why| why.explains(e))
-        }),
+        Some(e) => named
+            .iter()
+            .any(|h| h.unreadable.iter().any(|why| why.explains(e))),
         None => collision && message.contains("collision"),
     };
     if !justified {

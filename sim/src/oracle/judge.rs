@@ -355,11 +355,12 @@ impl Oracle {
         let Some(failure) = &b.out.failure else {
             return;
         };
-        let mut sources: Vec<Origin> = inputs
+        let reads: Vec<Origin> = inputs
             .iter()
             .filter(|a| a.passes_through)
             .flat_map(|a| a.entries.iter().filter_map(|e| e.origin.clone()))
             .collect();
+        let mut acts = Vec::new();
         for act in b
             .journal
             .acts
@@ -370,7 +371,7 @@ impl Oracle {
                 .resolved
                 .get(&act.seq)
                 .and_then(|r| r.entry.origin.clone());
-            sources.push(origin.unwrap_or(Origin {
+            acts.push(origin.unwrap_or(Origin {
                 path: act.path.clone(),
                 act_seq: act.seq,
                 stale: false,
@@ -385,7 +386,8 @@ impl Oracle {
         failures::judge(
             name,
             &failure.error,
-            &sources,
+            &reads,
+            &acts,
             b.journal,
             collision,
             &mut self.verdicts,
