@@ -273,6 +273,16 @@ fn exec(
     })
 }
 
+fn sandbox_changed(path: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "sandbox input {} changed after it was materialized",
+            path.display()
+        ),
+    )
+}
+
 /// An empty sandbox for `name`: whatever a failed earlier run left there for diagnosis (SPEC
 /// §7) is removed first, so no stale file or mode reaches this run.
 fn fresh_sandbox(engine: &Engine, name: &str) -> Result<PathBuf> {
@@ -304,10 +314,15 @@ fn run_step(
             let mut data = Vec::new();
             for item in sorted {
                 let path = sandbox.join(&item.path);
-                data.extend(
-                    fs.read(&path, crate::materialize::MAX_ENTRY_BYTES)
-                        .map_err(|e| EngineError::io(&path, e))?,
-                );
+                let read = fs
+                    .read(&path, crate::materialize::MAX_ENTRY_BYTES)
+                    .map_err(|e| EngineError::io(&path, e))?;
+                // The sandbox is the target's own: an input that changed there since it was
+                // materialized is refused, never concatenated into a cached output.
+                if read != item.data {
+                    return Err(EngineError::io(&path, sandbox_changed(&path)));
+                }
+                data.extend(read);
             }
             let dest = sandbox.join(to);
             fs.write(&dest, &data)

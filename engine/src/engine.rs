@@ -267,6 +267,17 @@ impl Engine {
         let Some(manifest) = self.store.local.manifest(key)? else {
             return Ok(None);
         };
+        for artifact in &manifest.artifacts {
+            if !self.store.local.intact(key, artifact)? {
+                // A damaged entry is a miss: the target runs again and rewrites it.
+                self.ctx.emit(Event::CacheDamaged {
+                    target: name.into(),
+                    key: key.into(),
+                    tar: artifact.tar.clone(),
+                });
+                return Ok(None);
+            }
+        }
         self.ctx.emit(Event::CacheHit {
             target: name.into(),
             key: key.into(),
@@ -365,6 +376,7 @@ impl Engine {
                 continue;
             }
             let bytes = pack(&self.pack_entries(name, &artifact)?)?;
+            let tar_hash = crate::hash::checksum(&bytes);
             let tar = artifact.tar_name();
             let path = if use_tmp {
                 let path = self.store.tmp_path(key, &tar);
@@ -378,6 +390,7 @@ impl Engine {
                 kind: artifact.kind,
                 tar,
                 hashout: artifact.hashout.clone(),
+                tar_hash,
             });
             packed.push((
                 index,

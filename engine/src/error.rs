@@ -78,6 +78,14 @@ pub enum EngineError {
         /// What the parser said.
         why: String,
     },
+    /// A cache file no longer holds the bytes its checksum names: damaged since it was written.
+    #[error("damaged cache file {path}: {why}")]
+    DamagedCache {
+        /// The file.
+        path: PathBuf,
+        /// What does not match.
+        why: String,
+    },
     /// A cache manifest could not be parsed.
     #[error("malformed cache manifest {path}: {why}")]
     MalformedManifest {
@@ -174,6 +182,7 @@ impl EngineError {
             EngineError::Collision { .. } => "collision",
             EngineError::MalformedTar { .. } => "malformed_tar",
             EngineError::MalformedManifest { .. } => "malformed_manifest",
+            EngineError::DamagedCache { .. } => "damaged_cache",
             EngineError::Graph(_) => "graph",
             EngineError::BadGlob { .. } => "bad_glob",
             EngineError::ViewAcrossAbi { .. } => "view_across_abi",

@@ -116,6 +116,14 @@ fn hash_reader_with(reader: &mut dyn Read, x: bool, buf: &mut [u8]) -> io::Resul
     Ok(hasher.finish(x))
 }
 
+/// A checksum of stored bytes (a cache tar, a manifest): xxh3-64 rendered as a hashout, without
+/// the exec byte, so damage is told from content.
+pub fn checksum(bytes: &[u8]) -> String {
+    let mut state = XxHash3_64::with_seed(0);
+    state.write(bytes);
+    render(state.finish())
+}
+
 /// Hashes in-memory bytes exactly as [`file_hashout`] would hash a file holding them.
 pub fn bytes_hashout(bytes: &[u8], x: bool) -> String {
     let mut hasher = StreamHasher::new();

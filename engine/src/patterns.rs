@@ -241,15 +241,17 @@ fn async_read_buf(ctx: &Ctx, source: Verified) -> io::Result<Vec<u8>> {
     let mut buf = ReadBuf::new(&mut storage);
     let mut out = Vec::new();
     let mut retried = false;
+    let mut interrupts = crate::retry::Interrupts::new();
     let mut eofs = 0;
     while eofs <= READS_AFTER_EOF {
         let before = buf.filled().len();
         match poll_once(&mut reader, &mut buf)? {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => interrupts.retry(e)?,
             Err(_) if !retried => retried = true,
             Err(e) => return Err(e),
             Ok(()) if buf.filled().len() == before => eofs += 1,
             Ok(()) if eofs > 0 => return Err(io::Error::other("a read after EOF returned data")),
-            Ok(()) => {}
+            Ok(()) => interrupts.progressed(),
         }
         if buf.remaining() == 0 || eofs > 0 {
             out.extend_from_slice(buf.filled());

@@ -57,6 +57,15 @@ pub enum Event {
         /// The key.
         key: String,
     },
+    /// A cache entry's tar was missing or did not match its checksum: treated as a miss.
+    CacheDamaged {
+        /// Target name.
+        target: String,
+        /// The key.
+        key: String,
+        /// The damaged tar's name.
+        tar: String,
+    },
     /// An output passed through by reference.
     Passthrough {
         /// Target name.

@@ -149,57 +149,82 @@ fn permission_denied_is_typed() {
     );
 }
 
+/// A damaged cache entry (a tar or manifest cut off, corrupted, replaced or too large) is a
+/// miss, never served and never an error: the target runs again and rewrites a sound entry.
 #[test]
-fn malformed_cache_tar_is_reported_with_its_path() {
-    both(|world| {
-        world.write("a.txt", b"a");
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
-            Target::concat("use", &["mid"], ConsumePath::OsCopy, CacheConfig::UNCACHED),
-        ];
-        let engine = world.engine(targets.clone(), None);
-        let mid = engine.build_sync("mid").into_result().unwrap();
-        let engine::Content::Tar(tar) = &mid.artifacts[0].content else {
-            panic!("mid packs")
-        };
-        world
-            .fs
-            .write(tar, b"definitely not a tar archive, too short")
-            .unwrap();
-        check(
-            world,
-            targets,
-            "use",
-            "use:malformed_tar",
-            &tar.display().to_string(),
-        );
-    });
+fn damaged_cache_entries_are_misses_and_rewritten() {
+    type Damage = fn(&World, &Path, &Path);
+    let damages: [(&str, Damage); 5] = [
+        ("tar replaced", |w, tar, _| {
+            w.fs.write(tar, b"not a tar").unwrap()
+        }),
+        ("tar cut off", |w, tar, _| w.fs.set_len(tar, 700).unwrap()),
+        ("tar deleted", |w, tar, _| w.fs.remove_file(tar).unwrap()),
+        ("manifest not json", |w, _, m| {
+            w.fs.write(m, b"{not json").unwrap()
+        }),
+        ("manifest too large", |w, _, m| {
+            let big = vec![b' '; (engine::cache::local::MAX_MANIFEST_BYTES + 1) as usize];
+            w.fs.write(m, &big).unwrap()
+        }),
+    ];
+    for (what, damage) in damages {
+        both(|world| {
+            world.write("a.txt", b"a");
+            let targets = vec![
+                Target::fs_file("src", "a.txt"),
+                Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
+                Target::concat("use", &["mid"], ConsumePath::OsCopy, CacheConfig::UNCACHED),
+            ];
+            let mid = world.engine(targets.clone(), None).build_sync("mid");
+            let mid = mid.into_result().unwrap();
+            let engine::Content::Tar(tar) = &mid.artifacts[0].content else {
+                panic!("mid packs")
+            };
+            let manifest = Path::new(".heph/cache")
+                .join(&mid.hashin)
+                .join("manifest.json");
+            damage(world, tar, &manifest);
+            let engine = world.engine(targets.clone(), None);
+            let out = engine.build_sync("use");
+            assert_eq!(outcome(&out), "ok", "{what} {:?}", world.kind);
+            assert!(
+                !out.get("mid").unwrap().cache_hit,
+                "{what}: a damaged entry is a miss"
+            );
+            let again = world.engine(targets, None).build_sync("use");
+            assert!(
+                again.get("mid").unwrap().cache_hit,
+                "{what}: the rewritten entry hits"
+            );
+        });
+    }
 }
 
 #[test]
-fn malformed_manifest_is_reported() {
+fn a_manifest_written_for_another_key_is_malformed() {
     both(|world| {
         world.write("a.txt", b"a");
+        world.write("b.txt", b"b");
         let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
+            Target::fs_file("a", "a.txt"),
+            Target::fs_file("b", "b.txt"),
+            Target::concat("ua", &["a"], ConsumePath::OsCopy, CacheConfig::CACHED),
+            Target::concat("ub", &["b"], ConsumePath::OsCopy, CacheConfig::CACHED),
         ];
         let engine = world.engine(targets.clone(), None);
-        let key = engine.build_sync("mid").into_result().unwrap().hashin;
-        world
-            .fs
-            .write(
-                &Path::new(".heph/cache").join(&key).join("manifest.json"),
-                b"{not json",
-            )
-            .unwrap();
+        let ka = engine.build_sync("ua").into_result().unwrap().hashin;
+        let kb = engine.build_sync("ub").into_result().unwrap().hashin;
+        let from = Path::new(".heph/cache").join(&ka).join("manifest.json");
+        let bytes = world.fs.read(&from, 1 << 20).unwrap();
+        let to = Path::new(".heph/cache").join(&kb).join("manifest.json");
+        world.fs.write(&to, &bytes).unwrap();
         check(
             world,
             targets,
-            "mid",
-            "mid:malformed_manifest",
-            "manifest.json",
+            "ub",
+            "ub:malformed_manifest",
+            "written for key",
         );
     });
 }
@@ -251,38 +276,6 @@ fn views_cannot_cross_the_plugin_abi() {
             "p",
             "p:view_across_abi",
             "cannot cross the plugin ABI",
-        );
-    });
-}
-
-#[test]
-fn oversized_manifest_is_malformed_not_read() {
-    both(|world| {
-        world.write("a.txt", b"a");
-        let targets = vec![
-            Target::fs_file("src", "a.txt"),
-            Target::concat("mid", &["src"], ConsumePath::OsCopy, CacheConfig::CACHED),
-        ];
-        let key = world
-            .engine(targets.clone(), None)
-            .build_sync("mid")
-            .into_result()
-            .unwrap()
-            .hashin;
-        let manifest = Path::new(".heph/cache").join(&key).join("manifest.json");
-        world
-            .fs
-            .write(
-                &manifest,
-                &vec![b' '; (engine::cache::local::MAX_MANIFEST_BYTES + 1) as usize],
-            )
-            .unwrap();
-        check(
-            world,
-            targets,
-            "mid",
-            "mid:malformed_manifest",
-            "more than the 1048576 a manifest may have",
         );
     });
 }

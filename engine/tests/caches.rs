@@ -69,6 +69,7 @@ fn local_cache_manifest_last_and_no_duplicates() {
             kind: ArtifactType::Output,
             tar: format!("out_{group}.tar"),
             hashout: "h".into(),
+            tar_hash: String::new(),
         };
         let dup = Manifest {
             key: "k".into(),
@@ -235,19 +236,34 @@ fn manifest_size_limit_is_inclusive() {
         };
         cache.commit(&manifest).unwrap();
         let path = Path::new("c/k/manifest.json");
-        let mut bytes = world.fs.read(path, 1 << 20).unwrap();
         let limit = engine::cache::local::MAX_MANIFEST_BYTES as usize;
-        bytes.resize(limit, b' ');
-        world.fs.write(path, &bytes).unwrap();
+        // A sound manifest file of `len` bytes: JSON padded with spaces, then its checksum.
+        let sound = |len: usize| {
+            let json = serde_json::to_vec(&manifest).unwrap();
+            let sum_len = engine::hash::checksum(&json).len();
+            let mut padded = json.clone();
+            while padded.len() + 2 + sum_len < len {
+                padded.push(b' ');
+            }
+            let sum = engine::hash::checksum(&padded);
+            [padded, b"\n".to_vec(), sum.into_bytes(), b"\n".to_vec()].concat()
+        };
+        let at_limit = sound(limit);
+        assert_eq!(at_limit.len(), limit);
+        world.fs.write(path, &at_limit).unwrap();
         assert_eq!(
             cache.manifest("k").unwrap(),
-            Some(manifest),
+            Some(manifest.clone()),
             "exactly the limit"
         );
-        bytes.push(b' ');
-        world.fs.write(path, &bytes).unwrap();
-        let err = cache.manifest("k").unwrap_err().to_string();
-        assert!(err.contains("more than the 1048576"), "{err}");
+        let over = sound(limit + 1);
+        assert_eq!(over.len(), limit + 1);
+        world.fs.write(path, &over).unwrap();
+        assert_eq!(
+            cache.manifest("k").unwrap(),
+            None,
+            "over the limit: damaged, a miss"
+        );
     });
 }
 

@@ -71,6 +71,7 @@ proptest! {
                 kind: *kind,
                 tar,
                 hashout: engine::hash::render(entries.len() as u64),
+                tar_hash: String::new(),
             });
         }
         prop_assert!(cache.manifest(&key).unwrap().is_none(), "visible before commit");
@@ -98,6 +99,7 @@ proptest! {
                 kind: ArtifactType::Output,
                 tar: format!("out_{g}.tar"),
                 hashout: "0".into(),
+                tar_hash: String::new(),
             }).collect(),
         };
         let mut seen = std::collections::BTreeSet::new();

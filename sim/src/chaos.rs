@@ -3,7 +3,7 @@
 //! must hash (with its delivered exec bit) to the hashout the engine recorded for its source.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,10 +57,18 @@ fn mutator(fs: Arc<DiskFs>, paths: Vec<PathBuf>, mut rng: Rng, stop: Arc<AtomicB
     let mut applied = 0;
     while !stop.load(Ordering::Relaxed) && applied < MAX_CHAOS_MUTATIONS {
         let path = rng.pick(&paths).clone();
-        let kind = *rng.pick(&MutationKind::ALL);
+        let kinds: Vec<MutationKind> = MutationKind::ALL
+            .into_iter()
+            .filter(|k| !k.on_engine())
+            .collect();
+        let kind = *rng.pick(&kinds);
         let world = World {
             paths: &paths,
             disk_root: Some(fs.root()),
+            state_dir: Path::new(".heph"),
+            target: "",
+            faults: None,
+            pick: 0,
         };
         if apply(&*fs, &path, kind, &world).is_ok() {
             applied += 1;

@@ -238,6 +238,31 @@ pub struct Opened {
     pub path: PathBuf,
 }
 
+/// A cache entry the engine reported written (`AfterCacheWrite`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build number.
+    pub build: u8,
+    /// The target.
+    pub target: String,
+    /// The key written.
+    pub key: String,
+}
+
+/// A file of the engine's state the simulator damaged (a cache file cut, corrupted or deleted;
+/// a sandbox file written into).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damaged {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2 (or 3 after a restart).
+    pub build: u8,
+    /// The file.
+    pub path: PathBuf,
+}
+
 /// Everything the simulator saw during one schedule.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -253,10 +278,33 @@ pub struct Journal {
     pub listings: Vec<Listing>,
     /// Sources opened for reading, in order.
     pub opens: Vec<Opened>,
+    /// Engine state the simulator damaged, in order.
+    pub damages: Vec<Damaged>,
+    /// Cache writes the engine reported, in order.
+    pub writes: Vec<Written>,
+    /// Cache lookups the engine was about to make (after the mutations of their point), in order.
+    pub lookups: Vec<Written>,
     next: u64,
 }
 
 impl Journal {
+    /// True when a file under `dir` was damaged after `since` (a journal position).
+    pub fn damaged_under(&self, dir: &Path, since: u64) -> bool {
+        self.damages
+            .iter()
+            .any(|d| d.seq > since && d.path.starts_with(dir))
+    }
+
+    /// When `key` was last written (0: never, as far as the journal knows).
+    pub fn last_write(&self, key: &str) -> u64 {
+        self.writes
+            .iter()
+            .filter(|w| w.key == key)
+            .map(|w| w.seq)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The next sequence number.
     pub fn tick(&mut self) -> u64 {
         self.next += 1;

@@ -3,10 +3,12 @@
 //! invariants after every schedule.
 #![deny(missing_docs)]
 
+pub mod attacks;
 pub mod campaign;
 pub mod chaos;
 pub mod cli;
 pub mod exhaustive;
+pub mod faults;
 pub mod journal;
 #[cfg(feature = "regressions")]
 pub mod mutants;

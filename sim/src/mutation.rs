@@ -58,11 +58,37 @@ pub enum MutationKind {
     Unreadable,
     /// A file whose name is not UTF-8 appears beside it (DiskFs only: MemFs names are UTF-8).
     AddUndecodable,
+    /// One byte of a local-cache tar flipped (the file index picks which tar).
+    CorruptTar,
+    /// A local-cache tar cut to half its size.
+    TruncateTar,
+    /// A local-cache tar deleted.
+    DeleteTar,
+    /// One byte of a cache manifest flipped.
+    CorruptManifest,
+    /// A cache manifest deleted.
+    DeleteManifest,
+    /// A tmp-cache spill file cut to half its size.
+    TruncateSpill,
+    /// The running consumer's sandbox written into (an input overwritten, or a stranger added).
+    WriteIntoSandbox,
+    /// The next read of the file fails with EIO.
+    FaultEio,
+    /// The next reads of the file are interrupted (EINTR) a few times.
+    FaultEintr,
+    /// The file's next reader returns one byte per read.
+    FaultShortRead,
+    /// The engine's next write to its state directory fails with ENOSPC.
+    FaultEnospc,
+    /// The engine's next writer to its state directory writes short.
+    FaultShortWrite,
+    /// The engine dies in the middle of its next cache write; a fresh engine builds again.
+    Crash,
 }
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 23] = [
+    pub const ALL: [MutationKind; 36] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -86,7 +112,25 @@ impl MutationKind {
         MutationKind::Loop,
         MutationKind::Unreadable,
         MutationKind::AddUndecodable,
+        MutationKind::CorruptTar,
+        MutationKind::TruncateTar,
+        MutationKind::DeleteTar,
+        MutationKind::CorruptManifest,
+        MutationKind::DeleteManifest,
+        MutationKind::TruncateSpill,
+        MutationKind::WriteIntoSandbox,
+        MutationKind::FaultEio,
+        MutationKind::FaultEintr,
+        MutationKind::FaultShortRead,
+        MutationKind::FaultEnospc,
+        MutationKind::FaultShortWrite,
+        MutationKind::Crash,
     ];
+
+    /// True for the kinds that damage the engine's state or arm a fault, not the workspace.
+    pub fn on_engine(self) -> bool {
+        self >= MutationKind::CorruptTar
+    }
 
     /// The snake_case name used in reports.
     pub fn name(self) -> String {
@@ -237,12 +281,20 @@ pub fn different(old: &[u8], len: usize) -> Vec<u8> {
 }
 
 /// What a mutation may need to know beyond its own path.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct World<'a> {
     /// The scenario's file paths (a retargeted link points to one of them).
     pub paths: &'a [std::path::PathBuf],
     /// The real directory behind a DiskFs (names that are not UTF-8 are made there).
     pub disk_root: Option<&'a Path>,
+    /// The engine's state directory (cache, tmp spill, sandboxes).
+    pub state_dir: &'a Path,
+    /// The target the engine is running (whose sandbox an attack writes into).
+    pub target: &'a str,
+    /// Where faults are armed (`None`: this schedule injects none).
+    pub faults: Option<&'a crate::faults::Faults>,
+    /// Which candidate an attack on the engine's state picks.
+    pub pick: usize,
 }
 
 /// Applies `kind` to `path`. Returns an error message if there was nothing to mutate that way
@@ -250,6 +302,9 @@ pub struct World<'a> {
 pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind, world: &World) -> Result<(), String> {
     if let Some(result) = crate::structural::apply(fs, path, kind, world) {
         return result;
+    }
+    if let Some(result) = crate::attacks::apply(fs, kind, world.pick, path, world) {
+        return result.map(|_| ());
     }
     let err = |e: std::io::Error| format!("{kind:?} on {}: {e}", path.display());
     let meta = fs.metadata(path).map_err(err)?;

@@ -14,8 +14,9 @@ use engine::probe::{Observer, Probe};
 use engine::trace::Trace;
 use serde::Serialize;
 
+use crate::faults::Faults;
 use crate::journal::{
-    live, read_live, snapshot_dir, Change, HashAct, HashinSeen, Journal, Listing, Snapshot,
+    live, read_live, snapshot_dir, Change, Damaged, HashAct, HashinSeen, Journal, Listing, Snapshot,
 };
 use crate::mutation::{apply, Point, World};
 use crate::oracle::glob::list_workspace;
@@ -57,23 +58,38 @@ pub struct SimObserver {
     paths: Vec<PathBuf>,
     mutations: Vec<MutationSpec>,
     glob_targets: BTreeSet<String>,
-    sandbox_root: PathBuf,
+    state_dir: PathBuf,
     disk_root: Option<PathBuf>,
     tamper: bool,
+    /// The file system as it is: faults are for the engine, never for the observer.
+    fs: Arc<dyn Fs>,
+    faults: Option<Faults>,
     state: Mutex<State>,
     trace: Arc<Trace>,
 }
 
+/// What an observer is made from.
+pub struct Setup<'a> {
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The engine's trace (where replay places each mutation).
+    pub trace: Arc<Trace>,
+    /// The engine's state directory (cache, tmp spill, sandboxes).
+    pub state_dir: &'a Path,
+    /// The real directory behind a DiskFs.
+    pub disk_root: Option<&'a Path>,
+    /// Alter a sandbox file before recording it (the oracle's own teeth test).
+    pub tamper: bool,
+    /// The file system without faults.
+    pub fs: Arc<dyn Fs>,
+    /// The faults the engine's file system injects, if any.
+    pub faults: Option<Faults>,
+}
+
 impl SimObserver {
-    /// An observer for `scenario`, whose engine keeps consumers' sandboxes under `sandbox_root`.
-    /// With `tamper`, it alters a sandbox file before recording it (the oracle's own teeth test).
-    pub fn new(
-        scenario: &Scenario,
-        trace: Arc<Trace>,
-        sandbox_root: &Path,
-        disk_root: Option<&Path>,
-        tamper: bool,
-    ) -> SimObserver {
+    /// An observer as `setup` says.
+    pub fn new(setup: Setup) -> SimObserver {
+        let scenario = setup.scenario;
         let paths: Vec<PathBuf> = (0..scenario.files.len())
             .map(|i| PathBuf::from(scenario.path(i)))
             .collect();
@@ -87,11 +103,13 @@ impl SimObserver {
             paths,
             mutations: scenario.mutations.clone(),
             glob_targets: scenario.glob_targets(),
-            sandbox_root: sandbox_root.to_path_buf(),
-            disk_root: disk_root.map(Path::to_path_buf),
-            tamper,
+            state_dir: setup.state_dir.to_path_buf(),
+            disk_root: setup.disk_root.map(Path::to_path_buf),
+            tamper: setup.tamper,
+            fs: setup.fs,
+            faults: setup.faults,
             state: Mutex::new(state),
-            trace,
+            trace: setup.trace,
         }
     }
 
@@ -100,13 +118,22 @@ impl SimObserver {
     }
 
     /// Starts build `build`: fires between-builds mutations first (for build 2).
-    pub fn start_build(&self, build: u8, fs: &dyn Fs) {
+    pub fn start_build(&self, build: u8) {
+        let fs = &*self.fs.clone();
         let mut state = self.lock();
         state.build = build;
+        if let Some(faults) = &self.faults {
+            faults.set_build(build);
+        }
         state.pending = None;
         if build == 2 {
             self.fire(&mut state, fs, |m| m.point == Point::BetweenBuilds);
         }
+    }
+
+    /// The engine's trace this observer places mutations in.
+    pub fn trace(&self) -> Arc<Trace> {
+        self.trace.clone()
     }
 
     /// Runs `f` on the journal.
@@ -126,11 +153,32 @@ impl SimObserver {
             }
             state.done[index] = true;
             let path = self.paths[mutation.file].clone();
+            let target = state.target.clone();
             let world = World {
                 paths: &self.paths,
                 disk_root: self.disk_root.as_deref(),
+                state_dir: &self.state_dir,
+                target: &target,
+                faults: self.faults.as_ref(),
+                pick: mutation.file,
             };
-            let skipped = apply(fs, &path, mutation.kind, &world).err();
+            let skipped =
+                match crate::attacks::apply(fs, mutation.kind, mutation.file, &path, &world) {
+                    Some(Ok(damage)) => {
+                        if let Some(damage) = damage {
+                            let seq = state.journal.tick();
+                            let build = state.build;
+                            state.journal.damages.push(Damaged {
+                                seq,
+                                build,
+                                path: damage.path,
+                            });
+                        }
+                        None
+                    }
+                    Some(Err(why)) => Some(why),
+                    None => apply(fs, &path, mutation.kind, &world).err(),
+                };
             record_change(state, fs);
             let (build, at_event) = (state.build, self.trace.len());
             state.fired.push(Fired {
@@ -145,11 +193,14 @@ impl SimObserver {
     }
 
     fn tamper_sandbox(&self, fs: &dyn Fs, consumer: &str) {
-        let (entries, _) = snapshot_dir(fs, &self.sandbox_root.join(consumer));
+        let (entries, _) = snapshot_dir(fs, &self.state_dir.join("sandbox").join(consumer));
         if let Some((path, (bytes, _))) = entries.iter().find(|(_, (b, _))| !b.is_empty()) {
             let mut altered = bytes.to_vec();
             altered[0] ^= 0x20;
-            let _ = fs.write(&self.sandbox_root.join(consumer).join(path), &altered);
+            let _ = fs.write(
+                &self.state_dir.join("sandbox").join(consumer).join(path),
+                &altered,
+            );
         }
     }
 
@@ -205,7 +256,7 @@ impl SimObserver {
         if self.tamper {
             self.tamper_sandbox(fs, consumer);
         }
-        let (entries, problems) = snapshot_dir(fs, &self.sandbox_root.join(consumer));
+        let (entries, problems) = snapshot_dir(fs, &self.state_dir.join("sandbox").join(consumer));
         let seq = state.journal.tick();
         let snapshot = Snapshot {
             seq,
@@ -253,7 +304,8 @@ fn record_change(state: &mut State, fs: &dyn Fs) {
 }
 
 impl Observer for SimObserver {
-    fn on(&self, probe: &Probe<'_>, fs: &dyn Fs) {
+    fn on(&self, probe: &Probe<'_>, _: &dyn Fs) {
+        let fs = &*self.fs.clone();
         let mut state = self.lock();
         if matches!(probe, Probe::BeforeHash { .. }) {
             // The previous act ended (answered from the cache, or failed) without AfterHash.
@@ -264,6 +316,16 @@ impl Observer for SimObserver {
             Probe::AfterHash { path, hashout } => self.after_hash(&mut state, fs, path, hashout),
             Probe::AfterMaterialize { consumer } => {
                 self.after_materialize(&mut state, fs, consumer)
+            }
+            Probe::AfterCacheWrite { target, key } => {
+                let seq = state.journal.tick();
+                let written = crate::journal::Written {
+                    seq,
+                    build: state.build,
+                    target: target.to_string(),
+                    key: key.to_string(),
+                };
+                state.journal.writes.push(written);
             }
             Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
                 let seq = state.journal.tick();
@@ -285,6 +347,16 @@ impl Observer for SimObserver {
         }
         match probe {
             Probe::BeforeHash { path } => self.before_hash(&mut state, fs, path),
+            Probe::BeforeCacheRead { target, key } => {
+                let seq = state.journal.tick();
+                let lookup = crate::journal::Written {
+                    seq,
+                    build: state.build,
+                    target: target.to_string(),
+                    key: key.to_string(),
+                };
+                state.journal.lookups.push(lookup);
+            }
             Probe::AfterHashin { target, .. } if self.glob_targets.contains(*target) => {
                 let seq = state.journal.tick();
                 let files = list_workspace(fs);

@@ -141,7 +141,14 @@ pub struct Scenario {
     /// rule, 1 s with `--racy`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub granularity_ns: u64,
+    /// The tmp cache keeps at most [`SPILL_LIMIT`] bytes per blob in memory: packed outputs spill
+    /// to the file system (where a mutation can damage them).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub spill: bool,
 }
+
+/// The tmp cache's per-blob memory limit when a scenario spills.
+pub const SPILL_LIMIT: u64 = 1_024;
 
 /// What a long name adds: 112 bytes, so that `src/…/f1{LONG_SUFFIX}.txt` needs a tar's
 /// long-name extension (a plain header holds 100 bytes of name).
@@ -417,6 +424,7 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
     if rng.chance(1, 4) {
         scenario.granularity_ns = *rng.pick(&GRANULARITIES);
     }
+    scenario.spill = rng.chance(1, 4);
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }
@@ -477,7 +485,15 @@ fn generate_consumer(
 
 fn generate_mutation(rng: &mut Rng, scenario: &Scenario) -> MutationSpec {
     let file = rng.below(scenario.files.len() as u64) as usize;
-    let kind = *rng.pick(&MutationKind::ALL);
+    // Three in four mutations change the workspace; the rest attack the engine's own state.
+    let (workspace, engine): (Vec<MutationKind>, Vec<MutationKind>) =
+        MutationKind::ALL.iter().partition(|k| !k.on_engine());
+    let kinds = if rng.chance(3, 4) {
+        &workspace
+    } else {
+        &engine
+    };
+    let kind = *rng.pick(kinds);
     let consumer = rng.below(scenario.consumers.len() as u64) as usize;
     let chunk = rng.below(3) as u32;
     let point = match rng.below(Point::KINDS as u64) {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use engine::fs::{DiskFs, Fs, MemFs, MemFsConfig};
 use engine::trace::Trace;
-use engine::{Blocking, BuildOutput, Ctx, Engine, EngineConfig, Event, Graph};
+use engine::{Blocking, BuildOutput, Ctx, Engine, EngineConfig, Event, Graph, Target};
 use serde::{Deserialize, Serialize};
 
+use crate::faults::{FaultFs, Faults};
 use crate::journal::Journal;
-use crate::observer::{Fired, SimObserver};
+use crate::observer::{Fired, Setup, SimObserver};
 use crate::oracle::hashing::oracle_hashout;
 use crate::oracle::{Broken, BuildInput, Finding, Invariant, Oracle};
 use crate::panics;
@@ -191,62 +192,128 @@ fn deliveries(journal: &Journal, build: u8) -> Vec<String> {
     digest
 }
 
-/// Runs one schedule: two builds of every consumer, mutations at their points, oracle after each.
-/// A panic of the engine or of the oracle ends the schedule with an `invariant: panic` violation.
-pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
-    scenario.validate()?;
-    let made = make_fs(options.fs, options.racy, scenario.granularity_ns)?;
-    let fs = made.fs.clone();
-    populate(&*fs, scenario)?;
-    let blocking = match scenario.build {
-        BuildMode::AsyncSpawnBlocking => Blocking::SpawnBlocking,
-        _ => Blocking::Inline,
-    };
-    let config = EngineConfig {
-        racy_walker: options.racy,
-        blocking,
-        ..EngineConfig::default()
-    };
-    let runtime = runtime(scenario.build)?;
-    let trace = Arc::new(Trace::new());
-    let tamper = options.variant == Variant::TamperDelivered;
-    let sandbox_root = config.state_dir.join("sandbox");
-    let observer = Arc::new(SimObserver::new(
-        scenario,
-        trace.clone(),
-        &sandbox_root,
-        made._dir.as_ref().map(|d| d.path()),
-        tamper,
-    ));
-    let ctx = Ctx {
-        fs: fs.clone(),
-        observer: observer.clone(),
-        trace,
-    };
-    let targets = scenario.targets();
-    let graph = Graph::new(targets.clone()).map_err(|e| e.to_string())?;
-    let state_dir = config.state_dir.clone();
-    let engine = Engine::new(ctx, graph, config);
-    let mut oracle = Oracle::default();
-    let mut result = ScheduleResult::default();
-    for build in 1..=2u8 {
-        if scenario.pause {
+/// Everything a schedule builds with: the file system as it is, the engine (over the same file
+/// system, through faults when the scenario injects any), the observer and the oracle.
+struct World {
+    made: Made,
+    faults: Option<Faults>,
+    observer: Arc<SimObserver>,
+    targets: Vec<Target>,
+    config: EngineConfig,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl World {
+    fn new(scenario: &Scenario, options: &RunOptions) -> Result<World, String> {
+        let made = make_fs(options.fs, options.racy, scenario.granularity_ns)?;
+        populate(&*made.fs, scenario)?;
+        let blocking = match scenario.build {
+            BuildMode::AsyncSpawnBlocking => Blocking::SpawnBlocking,
+            _ => Blocking::Inline,
+        };
+        let mut config = EngineConfig {
+            racy_walker: options.racy,
+            blocking,
+            ..EngineConfig::default()
+        };
+        if scenario.spill {
+            config.tmp_limits.per_entry = crate::scenario::SPILL_LIMIT;
+        }
+        let faults = scenario
+            .mutations
+            .iter()
+            .any(|m| m.kind.on_engine())
+            .then(|| Faults::new(&config.state_dir));
+        let observer = Arc::new(SimObserver::new(Setup {
+            scenario,
+            trace: Arc::new(Trace::new()),
+            state_dir: &config.state_dir,
+            disk_root: made._dir.as_ref().map(|d| d.path()),
+            tamper: options.variant == Variant::TamperDelivered,
+            fs: made.fs.clone(),
+            faults: faults.clone(),
+        }));
+        Ok(World {
+            runtime: runtime(scenario.build)?,
+            targets: scenario.targets(),
+            made,
+            faults,
+            observer,
+            config,
+        })
+    }
+
+    /// A fresh engine (a new process: empty walker and tmp cache) over the schedule's files.
+    fn engine(&self) -> Result<Arc<Engine>, String> {
+        let fs: Arc<dyn Fs> = match &self.faults {
+            Some(faults) => Arc::new(FaultFs::new(self.made.fs.clone(), faults.clone())),
+            None => self.made.fs.clone(),
+        };
+        let ctx = Ctx {
+            fs,
+            observer: self.observer.clone(),
+            trace: self.observer.trace(),
+        };
+        let graph = Graph::new(self.targets.clone()).map_err(|e| e.to_string())?;
+        Ok(Engine::new(ctx, graph, self.config.clone()))
+    }
+
+    /// Runs build `build` of `engine`: `Err` with the panic's message if it panicked.
+    fn build(&self, engine: &Arc<Engine>, build: u8, pause: bool) -> Result<BuildOutput, String> {
+        if pause {
             // Time passes before each build: after the workspace was written (so its files are
             // old when first hashed, as in a real checkout) and between the builds.
-            if let Some(mem) = &made.mem {
+            if let Some(mem) = &self.made.mem {
                 mem.advance_clock(PAUSE_NS);
             }
         }
-        let built = panics::catch(|| {
-            observer.start_build(build, &*fs);
-            match &runtime {
+        panics::catch(|| {
+            self.observer.start_build(build);
+            match &self.runtime {
                 Some(rt) => rt.block_on(engine.build("all")),
                 None => engine.build_sync("all"),
             }
-        });
+        })
+    }
+}
+
+/// At most this many builds in one schedule: two, and a third by a fresh engine after a crash.
+pub const MAX_BUILDS: u8 = 3;
+
+/// Runs one schedule: two builds of every consumer, mutations at their points, oracle after each.
+/// A panic of the engine or of the oracle ends the schedule with an `invariant: panic` violation;
+/// a simulated crash instead restarts the engine, which then builds a third time.
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
+    scenario.validate()?;
+    let world = World::new(scenario, options)?;
+    let mut engine = world.engine()?;
+    let mut oracle = Oracle::default();
+    let mut result = ScheduleResult::default();
+    let mut builds = 2;
+    let mut build = 1;
+    while build <= builds {
+        assert!(
+            build <= MAX_BUILDS,
+            "a schedule has at most {MAX_BUILDS} builds"
+        );
+        let built = world.build(&engine, build, scenario.pause);
         let events = engine.ctx().trace.take();
+        let crashed = world.faults.as_ref().is_some_and(Faults::take_crash);
         let out = match built {
-            Ok(out) => out,
+            // A crash inside spawn_blocking comes back as a failed task, not as a panic.
+            _ if crashed => {
+                result.outcomes.push("crash".into());
+                result.errors.push(crate::faults::CRASH.into());
+                if options.keep_trace {
+                    result.trace.push(events);
+                }
+                judge_crashed(&world, &engine, &mut oracle, options.racy, build);
+                engine = world.engine()?;
+                oracle.restart();
+                builds = MAX_BUILDS;
+                build += 1;
+                continue;
+            }
             Err(message) => {
                 result.outcomes.push("panic".into());
                 result.errors.push(message.clone());
@@ -254,42 +321,98 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
                 oracle.verdicts.fail(Invariant::Panic, message);
                 break;
             }
+            Ok(out) => out,
         };
-        let judged = panics::catch(|| {
-            observer.with_journal(|journal| {
-                let input = BuildInput {
-                    targets: &targets,
-                    root: "all",
-                    build,
-                    racy: options.racy,
-                    out: &out,
-                    events: &events,
-                    journal,
-                    fs: &*fs,
-                    store: engine.store(),
-                    state_dir: &state_dir,
-                };
-                oracle.check_build(&input);
-                deliveries(journal, build)
-            })
-        });
-        match judged {
-            Ok(digest) => result.deliveries.extend(digest),
-            Err(message) => {
-                let message = format!("the oracle panicked judging build {build}: {message}");
-                oracle.verdicts.fail(Invariant::Panic, message);
-            }
-        }
+        judge(
+            &world,
+            &engine,
+            &mut oracle,
+            &mut result,
+            options.racy,
+            build,
+            &out,
+            &events,
+        );
         let (name, message) = outcome(&out);
         result.outcomes.push(name);
         result.errors.push(message);
         if options.keep_trace {
             result.trace.push(events);
         }
+        build += 1;
     }
     result.cached_answers = oracle.cached_answers();
     result.broken = oracle.verdicts.broken;
     result.findings = oracle.verdicts.findings;
-    result.fired = observer.fired();
+    result.fired = world.observer.fired();
     Ok(result)
+}
+
+/// Lets the oracle judge what a crashed build completed (a panic of the oracle is a violation).
+fn judge_crashed(world: &World, engine: &Engine, oracle: &mut Oracle, racy: bool, build: u8) {
+    let fired = world.faults.as_ref().map(Faults::fired).unwrap_or_default();
+    let out = BuildOutput::default();
+    let judged = panics::catch(|| {
+        world.observer.with_journal(|journal| {
+            let input = BuildInput {
+                targets: &world.targets,
+                root: "all",
+                build,
+                racy,
+                out: &out,
+                events: &[],
+                journal,
+                fs: &*world.made.fs,
+                store: engine.store(),
+                state_dir: &world.config.state_dir,
+                faults: &fired,
+            };
+            oracle.check_crashed(&input);
+        })
+    });
+    if let Err(message) = judged {
+        let message = format!("the oracle panicked judging crashed build {build}: {message}");
+        oracle.verdicts.fail(Invariant::Panic, message);
+    }
+}
+
+/// Lets the oracle judge one build (a panic of the oracle is a violation too).
+#[allow(clippy::too_many_arguments)]
+fn judge(
+    world: &World,
+    engine: &Engine,
+    oracle: &mut Oracle,
+    result: &mut ScheduleResult,
+    racy: bool,
+    build: u8,
+    out: &BuildOutput,
+    events: &[Event],
+) {
+    let fired = world.faults.as_ref().map(Faults::fired).unwrap_or_default();
+    let judged = panics::catch(|| {
+        world.observer.with_journal(|journal| {
+            let input = BuildInput {
+                targets: &world.targets,
+                root: "all",
+                build,
+                racy,
+                out,
+                events,
+                journal,
+                fs: &*world.made.fs,
+                store: engine.store(),
+                state_dir: &world.config.state_dir,
+                faults: &fired,
+            };
+            oracle.check_build(&input);
+            deliveries(journal, build)
+        })
+    });
+    match judged {
+        Ok(digest) => result.deliveries.extend(digest),
+        Err(message) => {
+            let message = format!("the oracle panicked judging build {build}: {message}");
+            oracle.verdicts.fail(Invariant::Panic, message);
+        }
+    }
 }

@@ -36,7 +36,8 @@ pub const MAX_SCENARIOS_PER_FAMILY: usize = 64;
 pub const MAX_FAMILY_BYTES: u64 = 1 << 20;
 /// At most this many bytes in one scenario file (keeps snapshots and test time small).
 pub const MAX_FILE_SIZE: u64 = 1 << 18;
-/// A schedule is two builds; `expect` names both outcomes.
+/// A schedule is two builds; `expect` names both outcomes (three after a simulated crash: the
+/// crashed build, then two by the restarted engine).
 pub const BUILDS: usize = 2;
 
 /// One family: a file of named scenarios.
@@ -101,6 +102,8 @@ struct ScenarioDef {
     pause: bool,
     #[serde(default)]
     granularity_ns: u64,
+    #[serde(default)]
+    spill: bool,
 }
 
 #[derive(Deserialize)]
@@ -210,9 +213,13 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
     if def.description.trim().is_empty() {
         return Err("`description` is empty; say why the scenario matters".into());
     }
-    if def.expect.len() != BUILDS {
+    let crashes = def
+        .mutations
+        .iter()
+        .any(|m| m.kind == sim::mutation::MutationKind::Crash);
+    if def.expect.len() != BUILDS + usize::from(crashes) {
         return Err(format!(
-            "`expect` lists {} outcome(s); want {BUILDS} (build 1, then the incremental rebuild)",
+            "`expect` lists {} outcome(s); want {BUILDS} (build 1, then the incremental rebuild), or 3 with a crash",
             def.expect.len()
         ));
     }
@@ -258,6 +265,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         build: def.build,
         pause: def.pause,
         granularity_ns: def.granularity_ns,
+        spill: def.spill,
     };
     scenario.validate()?;
     Ok(Named {

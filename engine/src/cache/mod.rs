@@ -42,8 +42,12 @@ impl Store {
         self.tmp_dir.join(key).join(name)
     }
 
-    /// Reads a tar wherever it lives and unpacks it.
+    /// Reads a tar wherever it lives, checked against the checksum recorded when it was
+    /// written, and unpacks it.
     pub fn read_tar(&self, path: &Path) -> Result<Vec<PackEntry>> {
+        if path.starts_with(self.local.dir()) {
+            return unpack(path, &self.local.read_verified(path)?);
+        }
         let bytes = self.tmp.get(path, MAX_TAR_BYTES)?.ok_or_else(|| {
             EngineError::io(
                 path,

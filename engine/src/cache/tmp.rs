@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{EngineError, Result};
 use crate::fs::Fs;
+use crate::hash::checksum;
 use crate::sync::{lock, Arc, Mutex};
 
 /// Memory limits of the tmp cache.
@@ -43,6 +44,8 @@ pub enum Placement {
 struct Blobs {
     memory: BTreeMap<PathBuf, std::sync::Arc<Vec<u8>>>,
     bytes: u64,
+    /// The checksum of every blob spilled to the file system, to tell damage on the way back.
+    spilled: BTreeMap<PathBuf, String>,
 }
 
 /// In-memory blobs with spill-over, addressed by path.
@@ -82,10 +85,9 @@ impl TmpCache {
             if blobs.memory.remove(path).is_some() {
                 blobs.bytes -= replaced;
             }
+            blobs.spilled.insert(path.to_path_buf(), checksum(&bytes));
         }
-        self.fs
-            .write(path, &bytes)
-            .map_err(|e| EngineError::io(path, e))?;
+        crate::cache::local::write_atomic(&*self.fs, path, &bytes)?;
         Ok(Placement::Spilled)
     }
 
@@ -94,8 +96,15 @@ impl TmpCache {
         if let Some(blob) = lock(&self.blobs).memory.get(path) {
             return Ok(Some(blob.clone()));
         }
+        let recorded = lock(&self.blobs).spilled.get(path).cloned();
         match self.fs.read(path, limit) {
-            Ok(bytes) => Ok(Some(std::sync::Arc::new(bytes))),
+            Ok(bytes) => match recorded {
+                Some(sum) if sum != checksum(&bytes) => Err(EngineError::DamagedCache {
+                    path: path.to_path_buf(),
+                    why: format!("spilled with checksum {sum}, read {}", checksum(&bytes)),
+                }),
+                _ => Ok(Some(std::sync::Arc::new(bytes))),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(EngineError::io(path, e)),
         }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use engine::fs::Fs;
 
+use super::hashing::checksum;
 use super::model::{Artifact, Entry};
 use crate::journal::MAX_READ;
 
@@ -38,6 +39,8 @@ pub struct ManifestItem {
     pub tar: String,
     /// The hashout recorded.
     pub hashout: String,
+    /// The checksum recorded for the tar's bytes.
+    pub tar_hash: String,
 }
 
 /// A complete local cache entry as found on the file system.
@@ -91,8 +94,16 @@ pub fn read_one(fs: &dyn Fs, dir: &Path, key: &str) -> Option<Result<LocalEntry,
 
 fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, String> {
     let bytes = fs.read(manifest, MAX_READ).map_err(|e| e.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| format!("manifest is not UTF-8: {e}"))?;
+    let (json, sum) = text
+        .strip_suffix('\n')
+        .and_then(|t| t.rsplit_once('\n'))
+        .ok_or("manifest lacks its checksum line")?;
+    if checksum(json.as_bytes()) != sum {
+        return Err(format!("manifest checksum {sum} does not match its JSON"));
+    }
     let json: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| format!("manifest is not JSON: {e}"))?;
+        serde_json::from_str(json).map_err(|e| format!("manifest is not JSON: {e}"))?;
     let text = |v: &serde_json::Value, field: &str| {
         v.get(field)
             .and_then(|f| f.as_str())
@@ -109,11 +120,19 @@ fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, St
             kind: text(item, "kind")?,
             tar: text(item, "tar")?,
             hashout: text(item, "hashout")?,
+            tar_hash: text(item, "tar_hash")?,
         };
         let tar = fs
             .read(&dir.join(&item.tar), MAX_READ)
             .map_err(|e| e.to_string())
-            .and_then(|b| parse_tar(&b));
+            .and_then(|b| match checksum(&b) == item.tar_hash {
+                true => parse_tar(&b),
+                false => Err(format!(
+                    "checksum {} recorded, {} read",
+                    item.tar_hash,
+                    checksum(&b)
+                )),
+            });
         tars.insert(item.tar.clone(), tar);
         items.push(item);
     }

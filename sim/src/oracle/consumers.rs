@@ -2,7 +2,7 @@
 //! system right after materialization, against the entries the model says their inputs hold.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use engine::fs::Fs;
 
@@ -24,7 +24,12 @@ pub fn by_path(entries: &[Entry]) -> Option<BTreeMap<&Path, &Entry>> {
 
 /// Judges a sandbox snapshot against the expected entries: exactly those paths, each with the
 /// hashed bytes and exec bit.
-pub fn judge_snapshot(snapshot: &Snapshot, expected: &[Entry], verdicts: &mut Verdicts) {
+pub fn judge_snapshot(
+    snapshot: &Snapshot,
+    expected: &[Entry],
+    tampered: &[PathBuf],
+    verdicts: &mut Verdicts,
+) {
     let name = &snapshot.consumer;
     let Some(expected) = by_path(expected) else {
         let message = format!("{name} materialized inputs that collide on one path");
@@ -35,6 +40,9 @@ pub fn judge_snapshot(snapshot: &Snapshot, expected: &[Entry], verdicts: &mut Ve
         verdicts.fail(Invariant::Integrity, message);
     }
     for (path, (bytes, x)) in &snapshot.entries {
+        if tampered.contains(path) {
+            continue; // the simulator wrote into this sandbox file
+        }
         let message = match expected.get(path.as_path()) {
             Some(entry) if entry.admits(bytes, *x) => continue,
             Some(entry) => format!(

@@ -107,16 +107,46 @@ fn opened_for_good(journal: &Journal, target: &str, origin: &Origin, entries: us
     }
 }
 
+/// What the simulator itself did that may make a target fail: files of the engine's state it
+/// damaged, and I/O faults that fired (errno and path).
+#[derive(Clone, Debug, Default)]
+pub struct Excuses {
+    /// Damaged files (cache tars and manifests, tmp spills, sandbox files).
+    pub damaged: Vec<std::path::PathBuf>,
+    /// Faults that fired: the errno they returned and the path they hit.
+    pub faults: Vec<(i32, std::path::PathBuf)>,
+}
+
+impl Excuses {
+    /// True when `error` (with `message`) is what one of these would cause: it names a damaged
+    /// file, or any file of a damaged cache entry (`{cache,tmp}/{key}/`), or the path of a
+    /// fault with the errno it returned.
+    fn explain(&self, error: Option<&io::Error>, message: &str) -> bool {
+        self.damaged
+            .iter()
+            .any(|p| names(message, p) || names_entry_of(message, p))
+            || error
+                .and_then(io::Error::raw_os_error)
+                .is_some_and(|errno| {
+                    self.faults
+                        .iter()
+                        .any(|(e, p)| *e == errno && names(message, p))
+                })
+    }
+}
+
 /// Judges a failure of `target` with `error`: justified only when it names a source of the
-/// target whose history shows the matching change. `reads` are the origins of the entries the
-/// target read live (one per entry), `acts` the origins of its own hash acts; `collision` says
-/// the model expects two inputs at one path.
+/// target whose history shows the matching change, or damage or a fault the simulator caused.
+/// `reads` are the origins of the entries the target read live (one per entry), `acts` the
+/// origins of its own hash acts; `collision` says the model expects two inputs at one path.
+#[allow(clippy::too_many_arguments)]
 pub fn judge(
     target: &str,
     error: &(dyn Error + 'static),
     reads: &[Origin],
     acts: &[Origin],
     journal: &Journal,
+    excuses: &Excuses,
     collision: bool,
     verdicts: &mut Verdicts,
 ) {
@@ -124,6 +154,9 @@ pub fn judge(
     if message.contains("panicked") && io_kind(error).is_none() {
         let message = format!("{target} failed because a task panicked: {message}");
         return verdicts.fail(Invariant::Panic, message);
+    }
+    if excuses.explain(io_error(error), &message) {
+        return;
     }
     let histories: Vec<History> = reads
         .iter()
@@ -156,6 +189,16 @@ pub fn judge(
         );
         verdicts.fail(Invariant::NoFalseAlarms, message);
     }
+}
+
+/// True when `message` names a file in the same cache entry as `damaged`
+/// (`{state}/{cache|tmp}/{key}/…`).
+fn names_entry_of(message: &str, damaged: &Path) -> bool {
+    let parts: Vec<_> = damaged.components().take(3).collect();
+    let entry: std::path::PathBuf = parts.iter().collect();
+    let is_cache =
+        parts.len() == 3 && matches!(parts[1].as_os_str().to_str(), Some("cache") | Some("tmp"));
+    is_cache && message.contains(&format!("{}/", entry.display()))
 }
 
 /// True when `message` names `path` as a whole path (not as a prefix of a longer one).

@@ -31,6 +31,11 @@ pub fn oracle_hashin(driver: &str, def: &[u8], inputs: &[&str]) -> String {
     format!("{:x}", state.digest())
 }
 
+/// The checksum of stored bytes (a cache tar, a manifest's JSON): xxh3-64, `{:x}`.
+pub fn checksum(bytes: &[u8]) -> String {
+    format!("{:x}", xxh3_64(bytes))
+}
+
 /// A View's hashout in our engine's design: a `hashin` of driver `view` over the relocation
 /// prefix and the viewed artifacts' hashouts, so it changes whenever anything it shows does.
 pub fn view_hashout(relocate: &Path, inner: &[&str]) -> String {

@@ -14,10 +14,10 @@ use super::cache::{entry_difference, parse_tar, read_one, tar_difference};
 use super::consumers::{by_path, judge_cleanup, judge_snapshot, known_entries};
 use super::gating::{judge_artifacts, judge_cache_write};
 use super::glob::select;
-use super::hashing::oracle_hashin;
+use super::hashing::{oracle_hashin, oracle_hashout};
 use super::model::{
     def_bytes, driver_name, exec_outputs, plugin_concat, source_artifact, uses_tmp, view_artifact,
-    Artifact, Entry, Origin,
+    Artifact, Entry, Expect, Origin,
 };
 use super::walker::{Resolved, Rule, WalkerModel};
 use super::{failures, Invariant, Verdicts};
@@ -45,6 +45,8 @@ pub struct BuildInput<'a> {
     pub store: &'a Store,
     /// Where the engine keeps its cache, tmp spill and sandboxes.
     pub state_dir: &'a Path,
+    /// The I/O faults that fired so far (in any build).
+    pub faults: &'a [crate::faults::FiredFault],
 }
 
 /// The oracle's state across the builds of one schedule.
@@ -164,7 +166,7 @@ impl Oracle {
         let inputs: Vec<Artifact> = inputs.into_iter().cloned().collect();
         let failed = b.out.failure.as_ref().is_some_and(|f| f.target == name);
         match result {
-            Some(r) if r.cache_hit => self.judge_hit(target, r, &key),
+            Some(r) if r.cache_hit => self.judge_hit(b, target, r, &key),
             Some(r) => self.judge_ran(b, target, r, &key, &inputs),
             None if failed => self.judge_failed(b, target, &inputs),
             None => {
@@ -174,9 +176,25 @@ impl Oracle {
         }
     }
 
-    fn judge_hit(&mut self, target: &Target, r: &TargetResult, key: &str) {
+    fn judge_hit(&mut self, b: &BuildInput, target: &Target, r: &TargetResult, key: &str) {
         let name = &target.name;
         let served = r.cache_key.as_deref().unwrap_or_default();
+        let looked_up = b
+            .journal
+            .lookups
+            .iter()
+            .rfind(|l| l.build == b.build && &l.target == name)
+            .map_or(u64::MAX, |l| l.seq);
+        let written = b.journal.last_write(served);
+        let damaged = b.journal.damages.iter().any(|d| {
+            d.seq > written
+                && d.seq < looked_up
+                && d.path.starts_with(b.state_dir.join("cache").join(served))
+        });
+        if damaged {
+            let message = format!("{name} was served the cache entry {served}, which was damaged since it was written: a damaged entry must be a miss");
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
         if uses_tmp(target) {
             let message =
                 format!("{name} was served from the cache though SPEC §4 puts it on the tmp path");
@@ -205,21 +223,7 @@ impl Oracle {
         inputs: &[Artifact],
     ) {
         let name = target.name.as_str();
-        let outputs = match &target.driver {
-            Driver::FsFile { path } => self.fs_file(b, target, path),
-            Driver::FsGlob { patterns, excludes } => self.fs_glob(b, target, patterns, excludes),
-            Driver::Group { relocate } => Some(vec![view_artifact(
-                target,
-                relocate,
-                &inputs.iter().collect::<Vec<_>>(),
-            )]),
-            Driver::Exec { .. } => self
-                .consumed(b, name, inputs)
-                .and_then(|e| exec_outputs(&e)),
-            Driver::Plugin { sources, concat_to } => {
-                self.plugin(b, target, inputs, sources, concat_to)
-            }
-        };
+        let outputs = self.predict(b, target, inputs);
         if matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. }) {
             let sandbox = b.state_dir.join("sandbox").join(name);
             judge_cleanup(b.fs, name, &sandbox, &mut self.verdicts);
@@ -233,9 +237,95 @@ impl Oracle {
         } else if uses_tmp(target) {
             self.judge_tmp_write(b, name, r, key, &outputs);
         } else {
-            self.judge_local_write(b, name, r, key, &outputs);
+            let written = r.cache_key.as_deref().unwrap_or_default();
+            self.judge_local_write(b, &target.driver, name, written, key, &outputs);
         }
         self.outputs.insert(name.to_string(), outputs);
+    }
+
+    /// What `target` must produce from `inputs`, by its driver, from the journal.
+    fn predict(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        inputs: &[Artifact],
+    ) -> Option<Vec<Artifact>> {
+        match &target.driver {
+            Driver::FsFile { path } => self.fs_file(b, target, path),
+            Driver::FsGlob { patterns, excludes } => self.fs_glob(b, target, patterns, excludes),
+            Driver::Group { relocate } => Some(vec![view_artifact(
+                target,
+                relocate,
+                &inputs.iter().collect::<Vec<_>>(),
+            )]),
+            Driver::Exec { .. } => self
+                .consumed(b, &target.name, inputs)
+                .and_then(|e| exec_outputs(&e)),
+            Driver::Plugin { sources, concat_to } => {
+                self.plugin(b, target, inputs, sources, concat_to)
+            }
+        }
+    }
+
+    /// A build the engine died in (a simulated crash): its results are lost with it, so the
+    /// targets that completed (every one that started before the last) are predicted from the
+    /// journal, and the local entries they wrote are judged and remembered, so the restarted
+    /// engine's hits on them can be judged.
+    pub fn check_crashed(&mut self, b: &BuildInput) {
+        self.outputs.clear();
+        self.fresh_keys.clear();
+        self.resolve_acts(b);
+        let started: Vec<&str> = b
+            .journal
+            .hashins
+            .iter()
+            .filter(|h| h.build == b.build)
+            .map(|h| h.target.as_str())
+            .collect();
+        let completed = &started[..started.len().saturating_sub(1)];
+        for target in b
+            .targets
+            .iter()
+            .filter(|t| completed.contains(&t.name.as_str()))
+        {
+            let mut inputs = Vec::new();
+            for input in &target.inputs {
+                let Some(artifacts) = self.outputs.get(input) else {
+                    return;
+                };
+                inputs.extend(artifacts.iter().cloned());
+            }
+            let hashouts: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
+            let driver = &target.driver;
+            let key = oracle_hashin(driver_name(driver), &def_bytes(driver), &hashouts);
+            // A cacheable target that hashed, materialized and wrote nothing was served.
+            let name = target.name.as_str();
+            let worked = b
+                .journal
+                .acts
+                .iter()
+                .any(|a| a.build == b.build && a.target == name)
+                || snapshot(b, name).is_some()
+                || b.journal
+                    .writes
+                    .iter()
+                    .any(|w| w.build == b.build && w.target == name);
+            let outputs = match self.committed.get(&key) {
+                Some(committed) if !uses_tmp(target) && !worked => Some(committed.clone()),
+                _ => self.predict(b, target, &inputs),
+            };
+            let Some(outputs) = outputs else { return };
+            let wrote = b
+                .journal
+                .writes
+                .iter()
+                .any(|w| w.build == b.build && w.target == target.name);
+            if wrote && !uses_tmp(target) {
+                self.judge_local_write(b, driver, &target.name, &key, &key, &outputs);
+            }
+            self.outputs.insert(target.name.clone(), outputs);
+        }
+        self.judge_cache_dir(b);
     }
 
     fn fs_file(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Option<Vec<Artifact>> {
@@ -320,7 +410,12 @@ impl Oracle {
             self.verdicts.fail(Invariant::Integrity, message);
             return None;
         };
-        judge_snapshot(snapshot, &expected, &mut self.verdicts);
+        judge_snapshot(
+            snapshot,
+            &expected,
+            &tampered(b, snapshot),
+            &mut self.verdicts,
+        );
         Some(known_entries(&expected, Some(snapshot)))
     }
 
@@ -383,17 +478,32 @@ impl Oracle {
             .collect();
         let consumer = matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. });
         let collision = consumer && by_path(&expected).is_none();
+        let excuses = failures::Excuses {
+            damaged: b.journal.damages.iter().map(|d| d.path.clone()).collect(),
+            faults: b
+                .faults
+                .iter()
+                .filter(|f| f.build == b.build)
+                .filter_map(|f| f.fault.errno().map(|e| (e, f.path.clone())))
+                .collect(),
+        };
         failures::judge(
             name,
             &failure.error,
             &reads,
             &acts,
             b.journal,
+            &excuses,
             collision,
             &mut self.verdicts,
         );
         if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
-            judge_snapshot(snapshot, &expected, &mut self.verdicts);
+            judge_snapshot(
+                snapshot,
+                &expected,
+                &tampered(b, snapshot),
+                &mut self.verdicts,
+            );
         }
     }
 
@@ -423,6 +533,9 @@ impl Oracle {
             let engine::Content::Tar(path) = &artifact.content else {
                 continue;
             };
+            if b.journal.damaged_under(path, b.journal.last_write(written)) {
+                continue; // damaged by the simulator after it was written
+            }
             let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();
             let difference = match bytes.as_deref().map(|bytes| parse_tar(bytes)) {
                 Some(Ok(got)) => tar_difference(&model.entries, &got),
@@ -439,19 +552,26 @@ impl Oracle {
     fn judge_local_write(
         &mut self,
         b: &BuildInput,
+        driver: &Driver,
         name: &str,
-        r: &TargetResult,
+        written: &str,
         key: &str,
         outputs: &[Artifact],
     ) {
-        let written = r.cache_key.as_deref().unwrap_or_default();
         if written != key {
             let message =
                 format!("{name} wrote its cache entry under {written}, not its key {key}");
             self.verdicts.fail(Invariant::CacheKey, message);
         }
         let packed: Vec<&Artifact> = outputs.iter().collect();
-        let difference = match read_one(b.fs, &b.state_dir.join("cache"), key) {
+        let dir = b.state_dir.join("cache");
+        let difference = match read_one(b.fs, &dir, key) {
+            _ if b
+                .journal
+                .damaged_under(&dir.join(key), b.journal.last_write(key)) =>
+            {
+                None
+            }
             Some(Ok(entry)) => entry_difference(&packed, &entry),
             Some(Err(e)) => Some(format!("unreadable: {e}")),
             None => Some("no complete entry (manifest) was written".to_string()),
@@ -462,7 +582,9 @@ impl Oracle {
         }
         self.fresh_keys.insert(key.to_string());
         if let Some(before) = self.committed.insert(key.to_string(), outputs.to_vec()) {
-            if before != outputs {
+            // Only where the key determines the outputs: a cached source target (or a plugin
+            // exposing sources) packs whatever the file holds under a key that ignores it.
+            if !same_content(&before, outputs) && keyed_outputs(driver) {
                 let message = format!("{name}: key {key} stands for two different contents");
                 self.verdicts.fail(Invariant::NoPoisoning, message);
             }
@@ -474,8 +596,11 @@ impl Oracle {
     fn judge_cache_dir(&mut self, b: &BuildInput) {
         let dir = b.state_dir.join("cache");
         for key in b.fs.read_dir(&dir).unwrap_or_default() {
-            if self.fresh_keys.contains(&key) {
-                continue;
+            if self.fresh_keys.contains(&key)
+                || b.journal
+                    .damaged_under(&dir.join(&key), b.journal.last_write(&key))
+            {
+                continue; // judged as written, or damaged by the simulator since
             }
             let Some(entry) = read_one(b.fs, &dir, &key) else {
                 continue; // no manifest: not an entry (a torn write is judged where it happens)
@@ -529,6 +654,38 @@ impl Oracle {
     }
 }
 
+/// True when two predictions hold the same artifacts: hashouts, and each entry's path, exec
+/// bit and content hash (whether the bytes themselves are known, and where they came from,
+/// aside).
+fn same_content(a: &[Artifact], b: &[Artifact]) -> bool {
+    type Digest = Vec<(String, String, Vec<(PathBuf, bool, String)>)>;
+    let digest = |arts: &[Artifact]| -> Digest {
+        arts.iter()
+            .map(|a| {
+                let entries = a
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let hash = match &e.expect {
+                            Expect::Bytes(bytes) => oracle_hashout(bytes, e.x),
+                            Expect::HashesTo(hash) => hash.clone(),
+                        };
+                        (e.path.clone(), e.x, hash)
+                    })
+                    .collect();
+                (a.group.clone(), a.hashout.clone(), entries)
+            })
+            .collect()
+    };
+    digest(a) == digest(b)
+}
+
+/// True when a target's outputs are a function of its key (its definition and inputs): not so
+/// for targets that read workspace files themselves (sources, and plugins exposing them).
+fn keyed_outputs(driver: &Driver) -> bool {
+    matches!(driver, Driver::Exec { .. } | Driver::Group { .. })
+}
+
 /// The targets a build of `root` needs: `root` and, transitively, its inputs.
 fn reachable<'a>(targets: &'a [Target], root: &str) -> BTreeSet<&'a str> {
     let mut needed = BTreeSet::new();
@@ -568,6 +725,17 @@ fn act<'a>(b: &BuildInput<'a>, target: &str, path: &Path) -> Option<&'a HashAct>
         .acts
         .iter()
         .find(|a| a.build == b.build && a.target == target && a.path == path)
+}
+
+/// The files of `snapshot`'s sandbox the simulator wrote into before it was taken.
+fn tampered(b: &BuildInput, snapshot: &Snapshot) -> Vec<PathBuf> {
+    let sandbox = b.state_dir.join("sandbox").join(&snapshot.consumer);
+    b.journal
+        .damages
+        .iter()
+        .filter(|d| d.seq < snapshot.seq)
+        .filter_map(|d| d.path.strip_prefix(&sandbox).ok().map(Path::to_path_buf))
+        .collect()
 }
 
 fn snapshot<'a>(b: &BuildInput<'a>, consumer: &str) -> Option<&'a Snapshot> {

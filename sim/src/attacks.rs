@@ -1,0 +1,135 @@
+//! Mutations of the engine's own state, not of the workspace: cache tars and manifests cut off,
+//! corrupted or deleted between builds, tmp spills cut off, a consumer's sandbox written into,
+//! and I/O faults (and crashes) armed for the engine's next matching operation.
+//!
+//! The engine must treat a damaged entry as a miss (or fail with a clear typed error), never
+//! deliver or re-cache wrong bytes; the oracle is told what was damaged (the journal).
+
+use std::path::{Path, PathBuf};
+
+use engine::fs::{FileKind, Fs};
+
+use crate::faults::Fault;
+use crate::mutation::{different, MutationKind, World};
+
+/// What an attack did, for the journal: the damaged file, and whether it is a cache file
+/// (else a sandbox file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    /// The file damaged (or created, in a sandbox).
+    pub path: PathBuf,
+}
+
+/// Applies an engine-state `kind`, choosing the `pick`-th candidate file; `None` when `kind` is
+/// not an attack on the engine's state.
+pub fn apply(
+    fs: &dyn Fs,
+    kind: MutationKind,
+    pick: usize,
+    path: &Path,
+    world: &World,
+) -> Option<Result<Option<Damage>, String>> {
+    let state = world.state_dir;
+    let fault = |f: Fault| {
+        if let Some(faults) = world.faults {
+            faults.arm(f, path);
+        }
+        Ok(None)
+    };
+    let result = match kind {
+        MutationKind::CorruptTar => damage(fs, &files(fs, &state.join("cache"), "tar"), pick, flip),
+        MutationKind::TruncateTar => damage(fs, &files(fs, &state.join("cache"), "tar"), pick, cut),
+        MutationKind::DeleteTar => {
+            damage(fs, &files(fs, &state.join("cache"), "tar"), pick, delete)
+        }
+        MutationKind::CorruptManifest => {
+            damage(fs, &files(fs, &state.join("cache"), "json"), pick, flip)
+        }
+        MutationKind::DeleteManifest => {
+            damage(fs, &files(fs, &state.join("cache"), "json"), pick, delete)
+        }
+        MutationKind::TruncateSpill => damage(fs, &files(fs, &state.join("tmp"), "tar"), pick, cut),
+        MutationKind::WriteIntoSandbox => {
+            write_into_sandbox(fs, &state.join("sandbox").join(world.target))
+        }
+        MutationKind::FaultEio => fault(Fault::Eio),
+        MutationKind::FaultEintr => fault(Fault::Eintr),
+        MutationKind::FaultShortRead => fault(Fault::ShortRead),
+        MutationKind::FaultEnospc => fault(Fault::Enospc),
+        MutationKind::FaultShortWrite => fault(Fault::ShortWrite),
+        MutationKind::Crash => fault(Fault::Crash),
+        _ => return None,
+    };
+    Some(result)
+}
+
+/// Files ending in `.{ext}` two levels under `dir` (`{dir}/{key}/{file}`), sorted.
+fn files(fs: &dyn Fs, dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for key in fs.read_dir(dir).unwrap_or_default() {
+        for name in fs.read_dir(&dir.join(&key)).unwrap_or_default() {
+            let path = dir.join(&key).join(&name);
+            let file = fs
+                .symlink_metadata(&path)
+                .is_ok_and(|m| m.kind == FileKind::File);
+            if file && name.ends_with(&format!(".{ext}")) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+fn damage(
+    fs: &dyn Fs,
+    candidates: &[PathBuf],
+    pick: usize,
+    how: fn(&dyn Fs, &Path) -> std::io::Result<()>,
+) -> Result<Option<Damage>, String> {
+    if candidates.is_empty() {
+        return Err("nothing of that kind in the engine's state to damage".into());
+    }
+    let path = &candidates[pick % candidates.len()];
+    how(fs, path).map_err(|e| format!("damaging {}: {e}", path.display()))?;
+    Ok(Some(Damage { path: path.clone() }))
+}
+
+/// Changes one byte (adds one: two attacks never undo each other): the first content byte of a
+/// tar (after its 512-byte header), the middle byte of anything shorter.
+fn flip(fs: &dyn Fs, path: &Path) -> std::io::Result<()> {
+    let mut bytes = fs.read(path, 1 << 30)?;
+    let at = if bytes.len() > 512 {
+        512
+    } else {
+        bytes.len() / 2
+    };
+    if let Some(b) = bytes.get_mut(at) {
+        *b = b.wrapping_add(1);
+    }
+    fs.write(path, &bytes)
+}
+
+fn cut(fs: &dyn Fs, path: &Path) -> std::io::Result<()> {
+    let len = fs.metadata(path)?.len;
+    fs.set_len(path, len / 2)
+}
+
+fn delete(fs: &dyn Fs, path: &Path) -> std::io::Result<()> {
+    fs.remove_file(path)
+}
+
+/// Overwrites the first file of a consumer's sandbox with other bytes, or puts a stranger
+/// there when it holds none yet.
+fn write_into_sandbox(fs: &dyn Fs, sandbox: &Path) -> Result<Option<Damage>, String> {
+    if !fs.exists(sandbox) {
+        return Err(format!("no sandbox at {}", sandbox.display()));
+    }
+    let (entries, _) = crate::journal::snapshot_dir(fs, sandbox);
+    let (path, bytes) = match entries.iter().next() {
+        Some((rel, (old, _))) => (sandbox.join(rel), different(old, old.len().max(1))),
+        None => (sandbox.join("intruder.txt"), b"intruder\n".to_vec()),
+    };
+    fs.write(&path, &bytes)
+        .map_err(|e| format!("writing into {}: {e}", path.display()))?;
+    Ok(Some(Damage { path }))
+}
