@@ -179,6 +179,7 @@ fn copy_inputs(
     via: ConsumePath,
 ) -> Result<Vec<Delivered>> {
     let mut collected = Vec::new();
+    let mut delivered = Vec::new();
     let mut seen = BTreeSet::new();
     for artifact in inputs {
         let mounted = via == ConsumePath::Fuse
@@ -197,21 +198,30 @@ fn copy_inputs(
             }
             collected.push((entry, item_via, declared_size(ctx, artifact)));
         }
+        if crate::regressed!(CopyOpensLazily) {
+            for (entry, item_via, declared) in collected.drain(..) {
+                delivered.push(copy_entry(entry, item_via, declared)?);
+            }
+        }
     }
-    let mut delivered = Vec::with_capacity(collected.len());
-    for (mut entry, item_via, declared) in collected {
-        let data = match declared {
-            Some(limit) => copy_to_end(&mut (&mut entry.reader).take(limit), &entry.path)?,
-            None => copy_to_end(&mut entry.reader, &entry.path)?,
-        };
-        delivered.push(Delivered {
-            path: entry.path,
-            data,
-            x: entry.x,
-            via: item_via,
-        });
+    for (entry, item_via, declared) in collected {
+        delivered.push(copy_entry(entry, item_via, declared)?);
     }
     Ok(delivered)
+}
+
+/// Copies one collected entry to EOF (no further than `declared` under its regression).
+fn copy_entry(mut entry: Entry, via: ConsumePath, declared: Option<u64>) -> Result<Delivered> {
+    let data = match declared {
+        Some(limit) => copy_to_end(&mut (&mut entry.reader).take(limit), &entry.path)?,
+        None => copy_to_end(&mut entry.reader, &entry.path)?,
+    };
+    Ok(Delivered {
+        path: entry.path,
+        data,
+        x: entry.x,
+        via,
+    })
 }
 
 /// The size a passthrough source declared when it was collected; only the

@@ -72,11 +72,14 @@ pub enum Regression {
     PluginSandboxReused,
     /// Tar unpacking reads names from the 100-byte header field, cutting long names.
     LongNameTruncated,
+    /// The OS copy opens each input's sources only when it gets to them, after reading the
+    /// earlier inputs (SPEC §6 opens every source while collecting, before any read).
+    CopyOpensLazily,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 28] = [
+    pub const ALL: [Regression; 29] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -105,6 +108,7 @@ impl Regression {
         Regression::ViewHashoutIgnoresRelocate,
         Regression::PluginSandboxReused,
         Regression::LongNameTruncated,
+        Regression::CopyOpensLazily,
     ];
 
     /// The snake_case name.
@@ -164,6 +168,9 @@ impl Regression {
             Regression::ViewHashoutIgnoresRelocate => "a View's hashout leaves out its relocation prefix",
             Regression::PluginSandboxReused => {
                 "a plugin reuses the sandbox a failed run left, and materializing only ever adds +x"
+            }
+            Regression::CopyOpensLazily => {
+                "the OS copy opens each input's sources only after reading the earlier inputs"
             }
             Regression::LongNameTruncated => "tar unpacking reads names from the 100-byte header field, cutting long names",
 

@@ -284,6 +284,8 @@ pub struct Journal {
     pub writes: Vec<Written>,
     /// Cache lookups the engine was about to make (after the mutations of their point), in order.
     pub lookups: Vec<Written>,
+    /// The first chunk read from each passthrough source, in order (the `key` is the path).
+    pub first_reads: Vec<Written>,
     next: u64,
 }
 

@@ -327,6 +327,16 @@ impl Observer for SimObserver {
                 };
                 state.journal.writes.push(written);
             }
+            Probe::AfterReadChunk { path, index: 0 } => {
+                let seq = state.journal.tick();
+                let read = crate::journal::Written {
+                    seq,
+                    build: state.build,
+                    target: state.target.clone(),
+                    key: path.to_string_lossy().into_owned(),
+                };
+                state.journal.first_reads.push(read);
+            }
             Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
                 let seq = state.journal.tick();
                 let opened = crate::journal::Opened {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use engine::cache::Store;
 use engine::fs::Fs;
 use engine::target::{Driver, Target};
-use engine::{BuildOutput, Event, TargetResult};
+use engine::{BuildOutput, ConsumePath, Event, TargetResult};
 
 use super::cache::{entry_difference, parse_tar, read_one, tar_difference};
 use super::consumers::{by_path, judge_cleanup, judge_snapshot, known_entries};
@@ -224,6 +224,9 @@ impl Oracle {
     ) {
         let name = target.name.as_str();
         let outputs = self.predict(b, target, inputs);
+        if let Driver::Exec { consume, .. } = &target.driver {
+            self.judge_open_order(b, name, *consume, inputs);
+        }
         if matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. }) {
             let sandbox = b.state_dir.join("sandbox").join(name);
             judge_cleanup(b.fs, name, &sandbox, &mut self.verdicts);
@@ -241,6 +244,42 @@ impl Oracle {
             self.judge_local_write(b, &target.driver, name, written, key, &outputs);
         }
         self.outputs.insert(name.to_string(), outputs);
+    }
+
+    /// SPEC §6: the OS copy (and FUSE's fallback to it) first collects every entry, which opens
+    /// each passthrough source, and only then copies; so a source deleted or replaced after the
+    /// collection is still read through its open handle.
+    fn judge_open_order(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        via: ConsumePath,
+        inputs: &[Artifact],
+    ) {
+        if !matches!(via, ConsumePath::OsCopy | ConsumePath::Fuse) {
+            return;
+        }
+        let live = inputs
+            .iter()
+            .flat_map(|a| a.entries.iter())
+            .filter(|e| e.live)
+            .count();
+        let first_read = b
+            .journal
+            .first_reads
+            .iter()
+            .find(|r| r.build == b.build && r.target == name)
+            .map_or(u64::MAX, |r| r.seq);
+        let opened = b
+            .journal
+            .opens
+            .iter()
+            .filter(|o| o.build == b.build && o.target == name && o.seq < first_read)
+            .count();
+        if first_read != u64::MAX && opened < live {
+            let message = format!("{name} read a passthrough source after opening {opened} of its {live}: SPEC §6's copy opens every source before it reads any");
+            self.verdicts.fail(Invariant::Integrity, message);
+        }
     }
 
     /// What `target` must produce from `inputs`, by its driver, from the journal.
@@ -452,8 +491,9 @@ impl Oracle {
         };
         let reads: Vec<Origin> = inputs
             .iter()
-            .filter(|a| a.passes_through)
-            .flat_map(|a| a.entries.iter().filter_map(|e| e.origin.clone()))
+            .flat_map(|a| a.entries.iter())
+            .filter(|e| e.live)
+            .filter_map(|e| e.origin.clone())
             .collect();
         let mut acts = Vec::new();
         for act in b

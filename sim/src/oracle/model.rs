@@ -47,6 +47,9 @@ pub struct Entry {
     pub x: bool,
     /// The workspace source behind it, when it is one.
     pub origin: Option<Origin>,
+    /// A consumer reads it from the workspace, live, at consume time (through passthrough
+    /// artifacts only); else from a cache tar or memory.
+    pub live: bool,
 }
 
 impl Entry {
@@ -121,12 +124,16 @@ pub fn def_bytes(driver: &Driver) -> Vec<u8> {
 
 /// A workspace source's artifact: a flagged File, passing through on the tmp path.
 pub fn source_artifact(target: &Target, group: &str, entry: Entry, hashout: String) -> Artifact {
+    let passes_through = uses_tmp(target);
     Artifact {
         group: group.to_string(),
         kind: ArtifactType::Output,
         hashout,
-        passes_through: uses_tmp(target),
-        entries: vec![entry],
+        passes_through,
+        entries: vec![Entry {
+            live: passes_through,
+            ..entry
+        }],
     }
 }
 
@@ -138,6 +145,7 @@ pub fn view_artifact(target: &Target, relocate: &Path, inputs: &[&Artifact]) -> 
         .flat_map(|a| a.entries.iter())
         .map(|e| Entry {
             path: relocate.join(&e.path),
+            live: e.live && uses_tmp(target),
             ..e.clone()
         })
         .collect();
@@ -163,6 +171,7 @@ pub fn packed_file(group: &str, kind: ArtifactType, path: &str, bytes: Vec<u8>) 
             expect: Expect::Bytes(Arc::new(bytes)),
             x: false,
             origin: None,
+            live: false,
         }],
     }
 }
@@ -215,6 +224,7 @@ mod tests {
             expect: Expect::Bytes(Arc::new(bytes.to_vec())),
             x: false,
             origin: None,
+            live: false,
         };
         let outs = exec_outputs(&[entry("b", b"2"), entry("a", b"1")]).unwrap();
         assert_eq!(outs[0].entries[0].bytes(), Some(&b"12"[..]));

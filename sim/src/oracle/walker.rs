@@ -245,5 +245,6 @@ fn entry(act: &HashAct, expect: Expect, x: bool, origin: Option<Origin>) -> Entr
         expect,
         x,
         origin,
+        live: false,
     }
 }
