@@ -246,9 +246,10 @@ fn exec(
             .map_err(|e| EngineError::io(&sandbox, e))?;
     }
     let log_path = Path::new("exec.log");
+    let log_file = sandbox.join(log_path);
     ctx.fs
-        .write(&sandbox.join(log_path), &log)
-        .map_err(|e| EngineError::io(log_path, e))?;
+        .write(&log_file, &log)
+        .map_err(|e| EngineError::io(&log_file, e))?;
     let mut artifacts = Vec::with_capacity(outputs.len() + 1);
     for output in outputs {
         artifacts.push(sandbox_file(

@@ -309,6 +309,16 @@ fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
             .entry(fired.mutation.point.name().into())
             .or_insert(0) += 1;
         report.mutations.skipped += u64::from(fired.skipped.is_some());
+        let outcome = result
+            .outcomes
+            .get(usize::from(fired.build).saturating_sub(1))
+            .map_or("none", |o| o.rsplit(':').next().unwrap_or(o));
+        report.coverage.add(
+            fired.mutation.kind,
+            fired.mutation.point,
+            fired.skipped.is_none(),
+            outcome,
+        );
     }
     for finding in &result.findings {
         report.add_finding(index, finding.clone());
@@ -413,6 +423,7 @@ fn absorb(report: &mut Report, partial: Report) {
         *report.mutations.by_point.entry(k).or_insert(0) += v;
     }
     report.mutations.skipped += partial.mutations.skipped;
+    report.coverage.absorb(partial.coverage);
     report.schedules += partial.schedules;
     report.cached_walker_answers += partial.cached_walker_answers;
     for (k, v) in partial.findings.counts {

@@ -17,6 +17,24 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The machine's available parallelism (1 when it cannot be told).
+pub fn default_threads() -> u64 {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get() as u64)
+        .min(MAX_THREADS as u64)
+}
+
+/// Where the coverage map goes, besides the JSON report.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct CoverageArgs {
+    /// Print the coverage map (mutation kind × point) as a table on stderr.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Draw the coverage map as an SVG heat map at this path.
+    #[arg(long)]
+    pub coverage_svg: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 /// The subcommands.
 pub enum Command {
@@ -34,8 +52,8 @@ pub enum Command {
         /// Write the JSON report here (`-` for stdout).
         #[arg(long)]
         json: Option<PathBuf>,
-        /// Worker threads.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
+        /// Worker threads (default: the machine's available parallelism).
+        #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
         threads: u64,
         /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
         #[arg(long)]
@@ -43,6 +61,9 @@ pub enum Command {
         /// Do not shrink failing schedules.
         #[arg(long)]
         no_shrink: bool,
+        #[command(flatten)]
+        /// Coverage map output.
+        coverage: CoverageArgs,
     },
     /// Print the full trace of one schedule.
     Replay {
@@ -67,12 +88,21 @@ pub enum Command {
         /// File system(s).
         #[arg(long, value_enum, default_value = "mem")]
         fs: FsChoice,
+        /// A bounded slice (seconds) or everything, pairs included.
+        #[arg(long, value_enum, default_value = "full")]
+        scope: crate::exhaustive::Scope,
+        /// Worker threads (default: the machine's available parallelism).
+        #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
+        threads: u64,
         /// Write the JSON report here (`-` for stdout).
         #[arg(long)]
         json: Option<PathBuf>,
         /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
         #[arg(long)]
         racy: bool,
+        #[command(flatten)]
+        /// Coverage map output.
+        coverage: CoverageArgs,
     },
     /// A real thread mutates files on DiskFs while the engine runs (not deterministic).
     Chaos {

@@ -1,118 +1,457 @@
-//! Exhaustive small-scope mode: every mutation kind × every point × every consumer path × each
-//! of two small files, with no randomness.
+//! Bounded-exhaustive mode: small scope, enumerated completely (CrashMonkey's lesson). Over a
+//! few graph shapes and the file shapes around the 64 KiB chunk, every mutation kind at every
+//! point the scenario reaches (every consumer, every chunk the file has) through every
+//! consumer path; then every ordered pair of mutations on one shape. No no-op case is
+//! enumerated (a chmod to the bit the file already has, a symlink mutation of a plain file, a
+//! mutation after the file it needs is gone); every case must fire, and the report names any
+//! that did not.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use engine::ConsumePath;
+use engine::{CacheConfig, ConsumePath};
 
-use crate::campaign::{merge, run_on, timing, CampaignOptions, FsChoice};
+use crate::campaign::{merge, run_on, timing, CampaignOptions, FsChoice, Ran};
 use crate::mutation::{MutationKind, Point};
 use crate::report::Report;
-use crate::scenario::{ConsumerSpec, FileSpec, Input, MutationSpec, Scenario};
+use crate::scenario::{ConsumerSpec, FileSpec, Input, MutationSpec, Scenario, VIAS};
 use crate::schedule::Variant;
 
-/// Every consumer path.
-pub const PATHS: [ConsumePath; 5] = [
-    ConsumePath::OsCopy,
-    ConsumePath::Fuse,
-    ConsumePath::ViewRepack,
-    ConsumePath::AbiChunked,
-    ConsumePath::PlainReader,
+/// The chunk the engine hashes and reads in.
+const CHUNK: u64 = engine::hash::CHUNK as u64;
+/// File sizes around the chunk boundary.
+pub const SIZES: [u64; 6] = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 1];
+/// At most this many cases in one enumeration.
+pub const MAX_CASES: usize = 2_000_000;
+
+/// How much to enumerate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scope {
+    /// A bounded slice (two file shapes, two consumer paths, pairs over a few points): seconds.
+    Slice,
+    /// Everything: every file shape and consumer path, every pair (`just exhaustive`).
+    Full,
+}
+
+/// The graph shapes: one source file consumed by one consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A tmp exec consumer of an fs:file.
+    Uncached,
+    /// A cached exec consumer (local cache entries for the attacks).
+    Cached,
+    /// A consumer of an fs:glob.
+    Glob,
+    /// A consumer of a symlink to the file.
+    Symlink,
+    /// A consumer of a cached group View (packed from the source).
+    CachedView,
+    /// A plugin consuming and exposing the file.
+    Plugin,
+    /// A shell consumer (cache enabled, shell: the tmp path).
+    Shell,
+}
+
+/// Every shape.
+pub const SHAPES: [Shape; 7] = [
+    Shape::Uncached,
+    Shape::Cached,
+    Shape::Glob,
+    Shape::Symlink,
+    Shape::CachedView,
+    Shape::Plugin,
+    Shape::Shell,
 ];
 
-/// Every point, with the consumer and chunk indices that exist in the small scope.
-pub const POINTS: [Point; 10] = [
-    Point::BeforeHash,
-    Point::AfterHash,
-    Point::AfterHashin { consumer: 0 },
-    Point::AfterCacheWrite { consumer: 0 },
-    Point::AtOpen,
-    Point::AfterChunk { chunk: 0 },
-    Point::AfterChunk { chunk: 1 },
-    Point::AtEof,
-    Point::BetweenConsumers { consumer: 0 },
-    Point::BetweenBuilds,
-];
+/// One enumerated case.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The family it belongs to (`single/<shape>` or `pair`).
+    pub family: String,
+    /// The scenario.
+    pub scenario: Scenario,
+}
 
-/// The small-scope scenario: a 12-byte file and a 70,000-byte executable (two 64 KiB chunks),
-/// consumed by c0 through `via` and again by c1 (plain copy), with one mutation.
-pub fn scenario(via: ConsumePath, file: usize, kind: MutationKind, point: Point) -> Scenario {
-    let files = vec![
-        FileSpec {
-            size: 12,
-            fill: 7,
-            x: false,
-            globbed: false,
-            link_to: None,
-            ..FileSpec::default()
-        },
-        FileSpec {
-            size: 70_000,
-            fill: 9,
-            x: true,
-            globbed: false,
-            link_to: None,
-            ..FileSpec::default()
-        },
-    ];
-    let plugin = via == ConsumePath::AbiChunked;
-    let (view, inputs) = if via == ConsumePath::ViewRepack {
-        (vec![0, 1], vec![Input::View])
-    } else {
-        (vec![], vec![Input::File(0), Input::File(1)])
+/// The scenario of `shape` over a file of `size` bytes with exec bit `x`, consumed by `via`.
+pub fn scenario(shape: Shape, size: u64, x: bool, via: ConsumePath) -> Scenario {
+    let file = FileSpec {
+        size,
+        fill: 7,
+        x,
+        globbed: shape == Shape::Glob,
+        ..FileSpec::default()
     };
-    let mut c1_inputs = vec![Input::File(file)];
-    if !plugin {
-        c1_inputs.push(Input::Consumer(0));
+    let mut files = vec![file];
+    let mut input = Input::File(0);
+    if shape == Shape::Symlink {
+        files.push(FileSpec {
+            link_to: Some(0),
+            ..FileSpec::default()
+        });
+        // Another file for a retargeted link to point to.
+        files.push(FileSpec {
+            size: 5,
+            fill: 3,
+            ..FileSpec::default()
+        });
+        input = Input::File(1);
     }
-    let consumers = vec![
-        ConsumerSpec {
-            inputs,
-            via,
-            cached: true,
-            plugin,
-        },
-        ConsumerSpec {
-            inputs: c1_inputs,
-            via: ConsumePath::OsCopy,
-            cached: false,
-            plugin: false,
-        },
-    ];
+    if shape == Shape::Glob {
+        input = Input::Glob;
+    }
+    let plugin = shape == Shape::Plugin;
+    let consumer = ConsumerSpec {
+        inputs: vec![if shape == Shape::CachedView {
+            Input::View
+        } else {
+            input
+        }],
+        via: if plugin { ConsumePath::AbiChunked } else { via },
+        cached: matches!(shape, Shape::Cached | Shape::Shell | Shape::Plugin),
+        plugin,
+    };
+    let mut caching = BTreeMap::new();
+    if shape == Shape::Shell {
+        caching.insert(
+            "c0".to_string(),
+            CacheConfig {
+                enabled: true,
+                shell: true,
+            },
+        );
+    }
     Scenario {
-        view_cached: false,
         files,
-        view,
-        consumers,
-        mutations: vec![MutationSpec { file, kind, point }],
+        view: if shape == Shape::CachedView {
+            vec![0]
+        } else {
+            vec![]
+        },
+        view_cached: shape == Shape::CachedView,
+        consumers: vec![consumer],
+        caching,
         ..Scenario::default()
     }
 }
 
-/// Every small-scope scenario, in a fixed order.
-pub fn scenarios() -> Vec<Scenario> {
-    let mut out = Vec::with_capacity(PATHS.len() * POINTS.len() * MutationKind::ALL.len() * 2);
-    for via in PATHS {
-        for point in POINTS {
-            for kind in MutationKind::ALL {
-                for file in 0..2 {
-                    out.push(scenario(via, file, kind, point));
+/// The chunks a file of `size` bytes is read in.
+fn chunks(size: u64) -> u32 {
+    size.div_ceil(CHUNK) as u32
+}
+
+/// Every point a scenario of `shape` over a file of `size` bytes reaches, in the order a build
+/// reaches them (between builds last).
+pub fn points(shape: Shape, size: u64) -> Vec<Point> {
+    let consumer = 0;
+    let mut out = vec![Point::BeforeHash, Point::BeforeOpen];
+    out.extend((0..chunks(size)).map(|chunk| Point::AfterHashChunk { chunk }));
+    out.extend([Point::AfterHash, Point::AfterHashin { consumer }]);
+    if matches!(shape, Shape::Cached | Shape::Plugin) {
+        out.push(Point::BeforeCacheRead { consumer });
+    }
+    out.extend([Point::BeforeConsume { consumer }, Point::AtOpen]);
+    out.extend((0..chunks(size)).map(|chunk| Point::AfterChunk { chunk }));
+    out.push(Point::AtEof);
+    if shape == Shape::Plugin {
+        out.push(Point::DuringPack);
+    }
+    out.extend([
+        Point::BetweenConsumers { consumer },
+        Point::AfterCacheWrite { consumer },
+        Point::BetweenBuilds,
+    ]);
+    out
+}
+
+/// True when `kind` changes something on the file of `shape` (size, exec bit) at `point` of a
+/// single-mutation case, on a file system of `fs` kind.
+fn changes(kind: MutationKind, shape: Shape, size: u64, x: bool, point: Point, disk: bool) -> bool {
+    use MutationKind::*;
+    let cached = matches!(shape, Shape::Cached | Shape::Plugin | Shape::CachedView);
+    let at_consumer = matches!(
+        point,
+        Point::AtOpen
+            | Point::AfterChunk { .. }
+            | Point::AtEof
+            | Point::BeforeConsume { .. }
+            | Point::BetweenConsumers { .. }
+    );
+    match kind {
+        ChmodX => !x,
+        ChmodNoX => x,
+        Truncate => size > 1,
+        BackToFile => false, // only after a file became a directory: pairs
+        Retarget | Dangle | Loop => false, // the mutated file is the plain one; see the symlink shape
+        AddUndecodable => disk,
+        CorruptTar | TruncateTar | DeleteTar | CorruptManifest | DeleteManifest => {
+            cached && point == Point::BetweenBuilds
+        }
+        TruncateSpill => false, // needs a spilling tmp cache: the random campaigns cover it
+        // A cached View is read (and its source points reached) while the View packs, in no
+        // consumer's sandbox.
+        WriteIntoSandbox => {
+            at_consumer
+                && !matches!(point, Point::BeforeConsume { .. })
+                && (shape != Shape::CachedView || matches!(point, Point::BetweenConsumers { .. }))
+        }
+        _ => true,
+    }
+}
+
+/// The symlink kinds, applied to the link of the symlink shape.
+const LINK_KINDS: [MutationKind; 3] = [
+    MutationKind::Retarget,
+    MutationKind::Dangle,
+    MutationKind::Loop,
+];
+
+/// Every single-mutation case of `scope`.
+pub fn singles(scope: Scope, disk: bool) -> Vec<Case> {
+    let (sizes, vias): (&[u64], &[ConsumePath]) = match scope {
+        Scope::Slice => (
+            &[1, CHUNK + 1],
+            &[ConsumePath::OsCopy, ConsumePath::AsyncReadBuf],
+        ),
+        Scope::Full => (&SIZES, &VIAS),
+    };
+    let mut out = Vec::new();
+    for shape in SHAPES {
+        for &size in sizes {
+            for x in [false, true] {
+                let vias = if shape == Shape::Plugin {
+                    &[ConsumePath::AbiChunked][..]
+                } else {
+                    vias
+                };
+                for &via in vias {
+                    for point in points(shape, size) {
+                        for kind in MutationKind::ALL {
+                            // The symlink shape's consumer reads the link: every mutation names
+                            // the link (content ones reach the file through it).
+                            let link = shape == Shape::Symlink;
+                            let ok = if link && LINK_KINDS.contains(&kind) {
+                                true
+                            } else {
+                                changes(kind, shape, size, x, point, disk)
+                            };
+                            if !ok {
+                                continue;
+                            }
+                            let mut s = scenario(shape, size, x, via);
+                            let file = usize::from(link);
+                            s.mutations = vec![MutationSpec { file, kind, point }];
+                            out.push(Case {
+                                family: format!("single/{shape:?}"),
+                                scenario: s,
+                            });
+                        }
+                    }
                 }
             }
         }
     }
+    assert!(out.len() <= MAX_CASES, "{} cases", out.len());
     out
 }
 
-/// Runs the enumeration on `fs`; violations name the enumeration index.
-pub fn exhaustive(fs: FsChoice, racy: bool, variant: Variant) -> Report {
+/// The kinds paired: edits that keep the file, read faults, and the kinds that take it away.
+const PAIR_KINDS: [MutationKind; 22] = {
+    use MutationKind::*;
+    [
+        Rewrite,
+        SameSizeEdit,
+        SameSizeEditRestoreMtime,
+        Append,
+        AppendRestoreMtime,
+        Truncate,
+        RenameOver,
+        ChmodX,
+        ChmodNoX,
+        Touch,
+        IdenticalRewrite,
+        Aba,
+        CreateSibling,
+        FaultEio,
+        FaultEintr,
+        FaultShortRead,
+        Delete,
+        RemoveParent,
+        RenameParent,
+        ToDirectory,
+        Unreadable,
+        BackToFile,
+    ]
+};
+
+/// True when `kind` takes the file away (later content mutations have nothing to change).
+fn takes_away(kind: MutationKind) -> bool {
+    use MutationKind::*;
+    matches!(
+        kind,
+        Delete | RemoveParent | RenameParent | ToDirectory | Unreadable
+    )
+}
+
+/// True when the ordered pair (`first` fires no later than `second`, at `second_point`)
+/// changes something with each of its mutations on a non-executable file, and the second's
+/// point is still reached. Once the file is gone, no read of it happens any more (its later
+/// read points are never reached): only a directory turned back into a file between the builds
+/// follows.
+fn pair_changes(first: MutationKind, second: MutationKind, second_point: Point) -> bool {
+    use MutationKind::*;
+    match (first, second) {
+        (ToDirectory, BackToFile) => second_point == Point::BetweenBuilds,
+        (ChmodNoX, _) | (BackToFile, _) | (_, BackToFile) => false, // no-ops: see above
+        (a, _) if takes_away(a) => false,
+        (ChmodX, ChmodX) => false,
+        (a, ChmodNoX) => a == ChmodX,
+        _ => true,
+    }
+}
+
+/// Every ordered pair of mutations on one shape (a cached consumer of a two-chunk file through
+/// the OS copy); in a slice, only over a few points.
+pub fn pairs(scope: Scope) -> Vec<Case> {
+    let size = CHUNK + 1;
+    let mut points = points(Shape::Cached, size);
+    if scope == Scope::Slice {
+        points.retain(|p| matches!(p, Point::AfterHash | Point::AtOpen | Point::BetweenBuilds));
+    }
+    let items: Vec<(usize, MutationKind, Point)> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(rank, &p)| PAIR_KINDS.iter().map(move |&k| (rank, k, p)))
+        .collect();
+    let mut out = Vec::new();
+    for (i, &(ra, ka, pa)) in items.iter().enumerate() {
+        for (j, &(rb, kb, pb)) in items.iter().enumerate() {
+            // Which fires first: the earlier point; at one point, the first in the scenario.
+            let (first, second, at) = if ra <= rb { (ka, kb, pb) } else { (kb, ka, pa) };
+            if i == j || !pair_changes(first, second, at) {
+                continue;
+            }
+            let mut s = scenario(Shape::Cached, size, false, ConsumePath::OsCopy);
+            s.mutations = vec![
+                MutationSpec {
+                    file: 0,
+                    kind: ka,
+                    point: pa,
+                },
+                MutationSpec {
+                    file: 0,
+                    kind: kb,
+                    point: pb,
+                },
+            ];
+            out.push(Case {
+                family: "pair".into(),
+                scenario: s,
+            });
+        }
+    }
+    assert!(out.len() <= MAX_CASES, "{} cases", out.len());
+    out
+}
+
+/// Every case of `scope`: the singles, then the pairs.
+pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
+    let mut all = singles(scope, disk);
+    all.extend(pairs(scope));
+    all
+}
+
+/// The singles' scenarios of the slice (what the kill matrix interleaves with random ones).
+pub fn scenarios() -> Vec<Scenario> {
+    singles(Scope::Slice, false)
+        .into_iter()
+        .map(|c| c.scenario)
+        .collect()
+}
+
+/// Runs `cases` over `threads` workers; results in case order.
+fn run_all(
+    cases: &[Case],
+    fs: FsChoice,
+    racy: bool,
+    variant: Variant,
+    threads: usize,
+) -> Vec<Result<Ran, String>> {
+    assert!(threads >= 1, "at least one worker");
+    let mut results: Vec<Option<Result<Ran, String>>> = (0..cases.len()).map(|_| None).collect();
+    let chunks: Vec<Vec<(usize, Result<Ran, String>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..cases.len())
+                        .step_by(threads)
+                        .map(|i| {
+                            let run = || run_on(&cases[i].scenario, i as u64, fs, racy, variant);
+                            (i, crate::panics::catch(run))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, ran) in chunks.into_iter().flatten() {
+        results[i] = Some(ran);
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("a worker thread died".into())))
+        .collect()
+}
+
+/// A one-line description of a case: its index, mutations, file and consumer path.
+fn describe(index: usize, s: &Scenario) -> String {
+    let mutations: Vec<String> = s
+        .mutations
+        .iter()
+        .map(|m| format!("{}@{:?}", m.kind.name(), m.point))
+        .collect();
+    let file = &s.files[0];
+    format!(
+        "case {index}: {} on {} bytes x={} via {:?}",
+        mutations.join(" then "),
+        file.size,
+        file.x,
+        s.consumers[0].via
+    )
+}
+
+/// Per family: cases, and the cases whose mutations did not all fire.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Family {
+    /// Cases enumerated.
+    pub cases: u64,
+    /// Cases whose every mutation fired and changed something.
+    pub fired: u64,
+    /// The first few cases that did not: index, mutations, file and consumer path.
+    pub never_fired: Vec<String>,
+}
+
+/// At most this many never-fired case indices are listed per family.
+pub const MAX_LISTED: usize = 20;
+
+/// Runs the enumeration of `scope` on `fs` over `threads` workers.
+pub fn exhaustive(
+    fs: FsChoice,
+    racy: bool,
+    variant: Variant,
+    scope: Scope,
+    threads: usize,
+) -> Report {
     let started = Instant::now();
-    let all = scenarios();
+    let all = cases(scope, fs != FsChoice::Mem);
     let options = CampaignOptions {
         seed: 0,
         schedules: all.len() as u64,
         fs,
-        threads: 1,
+        threads,
         racy,
         variant,
         shrink: false,
@@ -124,28 +463,43 @@ pub fn exhaustive(fs: FsChoice, racy: bool, variant: Variant) -> Report {
         ..Report::default()
     };
     report.fs = format!("{fs:?}").to_lowercase();
-    for (index, scenario) in all.iter().enumerate() {
-        let judged = crate::panics::catch(|| {
-            let ran = run_on(scenario, index as u64, fs, racy, variant);
-            merge(&mut report, &ran, &options);
+    let results = run_all(&all, fs, racy, variant, threads);
+    for (index, (case, ran)) in all.iter().zip(results).enumerate() {
+        let family = report.families.entry(case.family.clone()).or_default();
+        family.cases += 1;
+        let ran = match ran {
+            Ok(ran) => ran,
+            Err(message) => {
+                report.add_violation(crate::report::Violation {
+                    schedule: index as u64,
+                    fs: report.fs.clone(),
+                    invariant: crate::oracle::Invariant::Panic,
+                    message: format!("the harness panicked judging this case: {message}"),
+                    replay: String::new(),
+                    shrunk: Some(case.scenario.clone()),
+                });
+                continue;
+            }
+        };
+        let fired = ran.results.iter().all(|(_, r)| {
+            r.as_ref().is_ok_and(|r| {
+                r.fired.len() == case.scenario.mutations.len()
+                    && r.fired.iter().all(|f| f.skipped.is_none())
+            })
         });
-        if let Err(message) = judged {
-            report.add_violation(crate::report::Violation {
-                schedule: index as u64,
-                fs: report.fs.clone(),
-                invariant: crate::oracle::Invariant::Panic,
-                message: format!("the harness panicked judging this case: {message}"),
-                replay: String::new(),
-                shrunk: None,
-            });
+        if fired {
+            family.fired += 1;
+        } else if family.never_fired.len() < MAX_LISTED {
+            family.never_fired.push(describe(index, &case.scenario));
         }
+        merge(&mut report, &ran, &options);
     }
     for violation in &mut report.violations {
         violation.replay = format!(
             "sim exhaustive --fs {} (case {})",
             violation.fs, violation.schedule
         );
-        violation.shrunk = Some(all[violation.schedule as usize].clone());
+        violation.shrunk = Some(all[violation.schedule as usize].scenario.clone());
     }
     report.findings.normalize();
     report.timing = timing(started, options.schedules);

@@ -307,6 +307,16 @@ impl Journal {
             .unwrap_or(0)
     }
 
+    /// The target whose write of `key` came last (in any build).
+    pub fn last_writer(&self, key: &str) -> Option<&str> {
+        let last = self
+            .writes
+            .iter()
+            .filter(|w| w.key == key)
+            .max_by_key(|w| w.seq);
+        last.map(|w| w.target.as_str())
+    }
+
     /// The next sequence number.
     pub fn tick(&mut self) -> u64 {
         self.next += 1;

@@ -8,7 +8,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use sim::campaign::{campaign, CampaignOptions};
-use sim::cli::{Cli, Command};
+use sim::cli::{Cli, Command, CoverageArgs};
 use sim::report::{write_output, Report};
 use sim::scenario::{generate, Scenario};
 use sim::schedule::{RunOptions, Variant};
@@ -80,6 +80,20 @@ fn finish(report: &Report, json: Option<PathBuf>) -> ExitCode {
     }
 }
 
+/// [`finish`], after printing and drawing the coverage map as asked.
+fn finish_with_coverage(report: &Report, json: Option<PathBuf>, args: &CoverageArgs) -> ExitCode {
+    if args.coverage {
+        eprint!("{}", report.coverage.table());
+    }
+    if let Some(path) = &args.coverage_svg {
+        if let Err(message) = write_output(path, &report.coverage.svg()) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    finish(report, json)
+}
+
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("    {l}"))
@@ -112,6 +126,7 @@ fn main() -> ExitCode {
             threads,
             racy,
             no_shrink,
+            coverage,
         } => {
             let variant = Variant::Reference;
             let options = CampaignOptions {
@@ -124,7 +139,7 @@ fn main() -> ExitCode {
                 shrink: !no_shrink,
             };
             let report = campaign(&options, &progress_reporter(schedules));
-            finish(&report, json)
+            finish_with_coverage(&report, json, &coverage)
         }
         Command::Replay {
             seed,
@@ -163,10 +178,27 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Exhaustive { fs, json, racy } => finish(
-            &sim::exhaustive::exhaustive(fs, racy, Variant::Reference),
+        Command::Exhaustive {
+            fs,
+            scope,
+            threads,
             json,
-        ),
+            racy,
+            coverage,
+        } => {
+            let report =
+                sim::exhaustive::exhaustive(fs, racy, Variant::Reference, scope, threads as usize);
+            for (name, family) in &report.families {
+                eprintln!(
+                    "{name:<20} {:>7} cases, {:>7} fired",
+                    family.cases, family.fired
+                );
+                for case in &family.never_fired {
+                    eprintln!("  never fired: {case}");
+                }
+            }
+            finish_with_coverage(&report, json, &coverage)
+        }
         Command::Chaos {
             seed,
             schedules,

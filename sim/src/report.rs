@@ -107,6 +107,11 @@ pub struct Report {
     pub outcomes: BTreeMap<String, u64>,
     /// Mutation counts.
     pub mutations: MutationCounts,
+    /// The coverage map: mutation kind × point, applied or skipped, and outcomes.
+    pub coverage: crate::coverage::Coverage,
+    /// For the exhaustive mode: cases per family, and those that never fired.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub families: BTreeMap<String, crate::exhaustive::Family>,
     /// Findings.
     pub findings: Findings,
     /// Hash answers the walker gave from its cache without reading the file (what the walker

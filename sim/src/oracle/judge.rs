@@ -55,6 +55,8 @@ pub struct Oracle {
     walker: WalkerModel,
     /// Local cache keys a clean build wrote, with what they hold.
     committed: BTreeMap<String, Vec<Artifact>>,
+    /// The target that last wrote each committed key.
+    writers: BTreeMap<String, String>,
     /// Hashins of tmp-path targets that pack nothing: no cache may hold anything of theirs.
     passthrough_keys: BTreeSet<String>,
     /// Hash acts resolved so far, by journal position.
@@ -605,6 +607,7 @@ impl Oracle {
         }
         let packed: Vec<&Artifact> = outputs.iter().collect();
         let dir = b.state_dir.join("cache");
+        let last_writer = b.journal.last_writer(key);
         let difference = match read_one(b.fs, &dir, key) {
             _ if b
                 .journal
@@ -612,6 +615,8 @@ impl Oracle {
             {
                 None
             }
+            // Another target's later write of the same key is the entry on disk.
+            _ if last_writer.is_some_and(|w| w != name) => None,
             Some(Ok(entry)) => entry_difference(&packed, &entry),
             Some(Err(e)) => Some(format!("unreadable: {e}")),
             None => Some("no complete entry (manifest) was written".to_string()),
@@ -621,12 +626,24 @@ impl Oracle {
             self.verdicts.fail(Invariant::NoPoisoning, message);
         }
         self.fresh_keys.insert(key.to_string());
+        let writer = self.writers.insert(key.to_string(), name.to_string());
         if let Some(before) = self.committed.insert(key.to_string(), outputs.to_vec()) {
             // Only where the key determines the outputs: a cached source target (or a plugin
             // exposing sources) packs whatever the file holds under a key that ignores it.
-            if !same_content(&before, outputs) && keyed_outputs(driver) {
-                let message = format!("{name}: key {key} stands for two different contents");
-                self.verdicts.fail(Invariant::NoPoisoning, message);
+            if same_content(&before, outputs) || !keyed_outputs(driver) {
+                return;
+            }
+            match writer {
+                // SPEC §1's key holds input hashouts, not input paths: equal definitions over
+                // equal contents at different paths share a key and may differ in outputs.
+                Some(other) if other != name => {
+                    let message = format!("{name} and {other} share key {key} but differ in outputs (SPEC §1's key omits input paths)");
+                    self.verdicts.find("key_collision", message);
+                }
+                _ => {
+                    let message = format!("{name}: key {key} stands for two different contents");
+                    self.verdicts.fail(Invariant::NoPoisoning, message);
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The fixed-seed campaign report: `sim run --seed 7 --schedules 2000 --fs mem` as JSON, timing
-//! redacted. Any change in what the simulator generates, fires or concludes shows as a diff.
+//! redacted, and its coverage map as the table `--coverage` prints. Any change in what the
+//! simulator generates, fires or concludes shows as a diff.
 
 use sim::campaign::{campaign, CampaignOptions, FsChoice};
 use sim::schedule::Variant;
@@ -20,5 +21,9 @@ fn fixed_seed_campaign_report() {
         report.violation_count, 0,
         "the reference engine broke an invariant"
     );
-    insta::assert_json_snapshot!("campaign_seed_7", report, { ".timing" => "[timing]" });
+    insta::assert_snapshot!("campaign_seed_7_coverage", report.coverage.table());
+    insta::assert_json_snapshot!("campaign_seed_7", report, {
+        ".timing" => "[timing]",
+        ".coverage" => "[coverage: campaign_seed_7_coverage]",
+    });
 }
