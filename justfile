@@ -32,9 +32,12 @@ sim:
     ./target/release/sim run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs mem --threads {{threads}} --json sim-report.json
     ./target/release/sim run --seed {{sim_seed}} --schedules 2000 --fs both --threads {{threads}} --json sim-report-differential.json
 
-# The exhaustive small-scope enumeration on both file systems.
+# The bounded-exhaustive enumeration: everything (singles and pairs) on MemFs with its coverage
+# map, then the slice on DiskFs. `just test` runs only the slice, on MemFs.
 exhaustive:
-    cargo run --release --locked -p sim -- exhaustive --fs both
+    cargo build --release --locked -p sim
+    ./target/release/sim exhaustive --scope full --fs mem --coverage --coverage-svg exhaustive-coverage.svg
+    ./target/release/sim exhaustive --scope slice --fs disk
 
 # A chaos run: a real thread mutates files on DiskFs while the engine runs.
 chaos seed="1" schedules="2000":
@@ -92,3 +95,14 @@ fmt:
 review:
     command -v cargo-insta >/dev/null || cargo install cargo-insta --locked
     cargo insta test -p snapshots --review
+
+# Engine line coverage reached by the simulator alone (a default campaign plus the exhaustive
+# slice), measured with cargo-llvm-cov: a summary on stdout, HTML in target/llvm-cov/html.
+coverage schedules="20000":
+    rustup component add llvm-tools
+    command -v cargo-llvm-cov >/dev/null || cargo install cargo-llvm-cov --locked
+    cargo llvm-cov clean --workspace
+    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules {{schedules}} --fs mem
+    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- exhaustive --scope slice --fs mem
+    cargo llvm-cov report --release --html --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
+    cargo llvm-cov report --release --summary-only --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'

@@ -112,6 +112,35 @@ fn replay_and_exhaustive_run_from_the_command_line() {
         stderr.contains("is not valid JSON for a scenario"),
         "{stderr}"
     );
-    let (code, _, stderr) = sim(&["exhaustive", "--json", "-"]);
+    let svg = dir.path().join("coverage.svg");
+    let svg_arg = svg.to_str().unwrap();
+    let args = [
+        "exhaustive",
+        "--scope",
+        "slice",
+        "--json",
+        "-",
+        "--coverage",
+        "--coverage-svg",
+        svg_arg,
+    ];
+    let (code, stdout, stderr) = sim(&args);
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("\"families\""),
+        "the JSON report has the families"
+    );
+    for family in ["single/Cached", "single/Plugin", "pair"] {
+        assert!(stderr.contains(family), "no {family} line in {stderr}");
+    }
+    assert!(!stderr.contains("\n  never fired: "), "{stderr}");
+    assert!(
+        stderr.contains("cells never fired:"),
+        "no coverage table: {stderr}"
+    );
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawn.starts_with("<svg") && drawn.contains("</svg>"),
+        "{drawn}"
+    );
 }

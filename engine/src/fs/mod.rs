@@ -14,7 +14,7 @@ pub use disk::DiskFs;
 pub use mem::{MemFs, MemFsConfig};
 
 use std::io::{self, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 /// What kind of node a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -149,15 +149,4 @@ pub fn check_relative(path: &Path) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Joins a relative path under a directory, normalizing `.` away.
-pub fn join_normal(dir: &Path, rel: &Path) -> PathBuf {
-    let mut out = dir.to_path_buf();
-    for component in rel.components() {
-        if let Component::Normal(part) = component {
-            out.push(part);
-        }
-    }
-    out
 }
