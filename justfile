@@ -96,13 +96,14 @@ review:
     command -v cargo-insta >/dev/null || cargo install cargo-insta --locked
     cargo insta test -p snapshots --review
 
-# Engine line coverage reached by the simulator alone (a default campaign plus the exhaustive
-# slice), measured with cargo-llvm-cov: a summary on stdout, HTML in target/llvm-cov/html.
+# Engine line coverage reached by the simulator alone (a default MemFs campaign, the exhaustive
+# slice and 500 DiskFs schedules), measured with cargo-llvm-cov: a summary on stdout, HTML in target/llvm-cov/html.
 coverage schedules="20000":
     rustup component add llvm-tools
     command -v cargo-llvm-cov >/dev/null || cargo install cargo-llvm-cov --locked
     cargo llvm-cov clean --workspace
     cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules {{schedules}} --fs mem
     cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- exhaustive --scope slice --fs mem
+    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules 500 --fs disk
     cargo llvm-cov report --release --html --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
     cargo llvm-cov report --release --summary-only --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
