@@ -348,29 +348,44 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     Ok(result)
 }
 
-/// Lets the oracle judge what a crashed build completed (a panic of the oracle is a violation).
-fn judge_crashed(world: &World, engine: &Engine, oracle: &mut Oracle, racy: bool, build: u8) {
+/// Runs `judge` on what the oracle sees of one build, under `catch_unwind`: a panic of the
+/// oracle comes back as its message.
+fn judged<T>(
+    world: &World,
+    engine: &Engine,
+    racy: bool,
+    build: u8,
+    (out, events): (&BuildOutput, &[Event]),
+    judge: impl FnOnce(&BuildInput, &Journal) -> T,
+) -> Result<T, String> {
     let fired = world.faults.as_ref().map(Faults::fired).unwrap_or_default();
-    let out = BuildOutput::default();
-    let judged = panics::catch(|| {
+    panics::catch(|| {
         world.observer.with_journal(|journal| {
             let input = BuildInput {
                 targets: &world.targets,
                 root: "all",
                 build,
                 racy,
-                out: &out,
-                events: &[],
+                out,
+                events,
                 journal,
                 fs: &*world.made.fs,
                 store: engine.store(),
                 state_dir: &world.config.state_dir,
                 faults: &fired,
             };
-            oracle.check_crashed(&input);
+            judge(&input, journal)
         })
+    })
+}
+
+/// Lets the oracle judge what a crashed build completed (a panic of the oracle is a violation).
+fn judge_crashed(world: &World, engine: &Engine, oracle: &mut Oracle, racy: bool, build: u8) {
+    let out = BuildOutput::default();
+    let verdict = judged(world, engine, racy, build, (&out, &[]), |input, _| {
+        oracle.check_crashed(input)
     });
-    if let Err(message) = judged {
+    if let Err(message) = verdict {
         let message = format!("the oracle panicked judging crashed build {build}: {message}");
         oracle.verdicts.fail(Invariant::Panic, message);
     }
@@ -388,27 +403,18 @@ fn judge(
     out: &BuildOutput,
     events: &[Event],
 ) {
-    let fired = world.faults.as_ref().map(Faults::fired).unwrap_or_default();
-    let judged = panics::catch(|| {
-        world.observer.with_journal(|journal| {
-            let input = BuildInput {
-                targets: &world.targets,
-                root: "all",
-                build,
-                racy,
-                out,
-                events,
-                journal,
-                fs: &*world.made.fs,
-                store: engine.store(),
-                state_dir: &world.config.state_dir,
-                faults: &fired,
-            };
-            oracle.check_build(&input);
+    let verdict = judged(
+        world,
+        engine,
+        racy,
+        build,
+        (out, events),
+        |input, journal| {
+            oracle.check_build(input);
             deliveries(journal, build)
-        })
-    });
-    match judged {
+        },
+    );
+    match verdict {
         Ok(digest) => result.deliveries.extend(digest),
         Err(message) => {
             let message = format!("the oracle panicked judging build {build}: {message}");
