@@ -179,11 +179,16 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact> {
 /// The host side of a plugin reading an input: chunk by chunk until EOF. Errors propagate with
 /// their kind (an InvalidData from verification stays InvalidData). `limit` bounds the total.
 pub fn read_chunked(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
+    crate::hash::with_scratch(ABI_CHUNK, |chunk| read_chunked_with(reader, limit, chunk))
+}
+
+/// [`read_chunked`] into `chunk`, one ABI chunk wide.
+fn read_chunked_with(reader: &mut dyn Read, limit: u64, chunk: &mut [u8]) -> io::Result<Vec<u8>> {
+    assert_eq!(chunk.len(), ABI_CHUNK, "the host reads whole ABI chunks");
     let mut out = Vec::new();
-    let mut chunk = vec![0u8; ABI_CHUNK];
     let mut interrupts = crate::retry::Interrupts::new();
     loop {
-        let n = match reader.read(&mut chunk) {
+        let n = match reader.read(chunk) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {
                 interrupts.retry(e)?;

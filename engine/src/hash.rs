@@ -75,20 +75,32 @@ pub fn render(digest: u64) -> String {
 }
 
 thread_local! {
-    static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The widest scratch buffer a thread keeps between calls.
+pub const MAX_SCRATCH: usize = 4 * CHUNK;
+
 /// Runs `f` with this thread's reusable [`CHUNK`]-sized buffer (zeroed once, not per call).
-/// Re-entrant calls get a fresh buffer instead of panicking.
 pub fn with_chunk_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
-    CHUNK_BUF.with(|cell| match cell.try_borrow_mut() {
+    with_scratch(CHUNK, f)
+}
+
+/// Runs `f` with `len` bytes of this thread's reusable buffer (zeroed once when it grows, not
+/// per call; at most [`MAX_SCRATCH`] is kept). Re-entrant or wider calls get a fresh buffer.
+pub fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    assert!(len > 0, "a scratch buffer holds something");
+    if len > MAX_SCRATCH {
+        return f(&mut vec![0u8; len]);
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
-            if buf.len() != CHUNK {
-                buf.resize(CHUNK, 0);
+            if buf.len() < len {
+                buf.resize(len, 0);
             }
-            f(&mut buf)
+            f(&mut buf[..len])
         }
-        Err(_) => f(&mut vec![0u8; CHUNK]),
+        Err(_) => f(&mut vec![0u8; len]),
     })
 }
 

@@ -333,8 +333,20 @@ pub fn read_like(reader: &mut dyn Read, habits: &Habits, max: u64) -> io::Result
         habits.sizes.iter().all(|&s| s > 0),
         "read sizes are positive"
     );
+    let widest = habits.sizes.iter().copied().max().unwrap_or(1);
+    // This thread's scratch buffer: a zeroed buffer per read was a twentieth of a schedule.
+    crate::hash::with_scratch(widest, |buf| read_like_with(reader, habits, max, buf))
+}
+
+/// [`read_like`] with `buf` (as wide as the widest read) to read into.
+fn read_like_with(
+    reader: &mut dyn Read,
+    habits: &Habits,
+    max: u64,
+    buf: &mut [u8],
+) -> io::Result<Vec<u8>> {
+    debug_assert!(habits.sizes.iter().all(|&s| s <= buf.len()));
     let mut out = Vec::new();
-    let mut buf = vec![0u8; habits.sizes.iter().copied().max().unwrap_or(1)];
     let mut retried = false;
     let mut interrupts = crate::retry::Interrupts::new();
     for step in 0usize.. {

@@ -115,6 +115,15 @@ impl Faults {
     }
 
     /// Takes the armed fault that an operation on `path` triggers, recording it as fired.
+    /// True when the next read of `path` would fire a fault (nothing is consumed).
+    fn armed_for_read(&self, path: &Path) -> bool {
+        let state = self.lock();
+        state
+            .armed
+            .iter()
+            .any(|(fault, target)| *fault != Fault::Crash && target.as_deref() == Some(path))
+    }
+
     fn trigger(&self, path: &Path, write: bool) -> Option<Fault> {
         let mut state = self.lock();
         let under_state = path.starts_with(&self.state_dir);
@@ -214,6 +223,13 @@ impl Fs for FaultFs {
             }),
             None => inner,
         })
+    }
+    fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        // The inner file system's whole-file read unless a fault waits for this file.
+        match self.faults.armed_for_read(path) {
+            false => self.inner.read(path, limit),
+            true => engine::fs::read_all(self.open(path)?, path, limit),
+        }
     }
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {
         let inner = self.inner.create(path)?;

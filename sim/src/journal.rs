@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use engine::fs::{FileKind, Fs};
+use engine::fs::{FileKind, Fs, Metadata};
 
 use crate::oracle::hashing::Fingerprint;
 
@@ -127,9 +127,11 @@ pub fn read_live(fs: &dyn Fs, path: &Path) -> Result<Live, Unreadable> {
             _ => Unreadable::Directory,
         });
     }
-    let bytes = fs.read(path, MAX_READ).map_err(|e| Unreadable::of(&e))?;
+    let bytes = fs
+        .read_shared(path, MAX_READ)
+        .map_err(|e| Unreadable::of(&e))?;
     Ok(Live {
-        bytes: Arc::new(bytes),
+        bytes,
         x: meta.exec(),
         len: meta.len,
         mtime_ns: meta.mtime_ns,
@@ -352,19 +354,22 @@ pub fn snapshot_dir(fs: &dyn Fs, dir: &Path) -> (Files, Vec<String>) {
         for name in names {
             let path = rel.join(&name);
             let full = dir.join(&path);
-            match fs.symlink_metadata(&full).map(|m| m.kind) {
-                Ok(FileKind::Dir) if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
-                Ok(FileKind::File) if entries.len() < MAX_SNAPSHOT_ENTRIES => {
-                    match (fs.read(&full, MAX_READ), fs.metadata(&full)) {
-                        (Ok(bytes), Ok(meta)) => {
-                            entries.insert(path, (Arc::new(bytes), meta.exec()));
+            // A file's own metadata (not a symlink's): its exec bit is the file's.
+            match fs.symlink_metadata(&full) {
+                Ok(m) if m.kind == FileKind::Dir && depth < MAX_WALK_DEPTH => {
+                    pending.push((path, depth + 1))
+                }
+                Ok(m) if m.kind == FileKind::File && entries.len() < MAX_SNAPSHOT_ENTRIES => {
+                    match fs.read_shared(&full, MAX_READ) {
+                        Ok(bytes) => {
+                            entries.insert(path, (bytes, m.exec()));
                         }
-                        (Err(e), _) | (_, Err(e)) => {
-                            problems.push(format!("{}: {e}", path.display()))
-                        }
+                        Err(e) => problems.push(format!("{}: {e}", path.display())),
                     }
                 }
-                Ok(kind) => problems.push(format!("{}: unexpected {kind:?}", path.display())),
+                Ok(Metadata { kind, .. }) => {
+                    problems.push(format!("{}: unexpected {kind:?}", path.display()))
+                }
                 Err(e) => problems.push(format!("{}: {e}", path.display())),
             }
         }

@@ -155,8 +155,13 @@ impl Fs for MemFs {
     }
 
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-        // One clone under the lock instead of the default chunked read_to_end, which zeroes
-        // its spare capacity before every chunk: a third of a simulator schedule went there.
+        self.read_shared(path, limit)
+            .map(std::sync::Arc::unwrap_or_clone)
+    }
+
+    fn read_shared(&self, path: &Path, limit: u64) -> io::Result<std::sync::Arc<Vec<u8>>> {
+        // The file's own bytes under the lock instead of the default chunked read_to_end,
+        // which zeroes its spare capacity before every chunk: a third of a schedule went there.
         let names = components(path)?;
         self.with(|tree| tree.read_whole(names, limit))?
             .ok_or_else(|| super::too_large(path, limit))

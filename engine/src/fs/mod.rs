@@ -113,12 +113,13 @@ pub trait Fs: Send + Sync + 'static {
 
     /// Reads the whole content of `path`, refusing files above `limit` bytes.
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.open(path)?.take(limit + 1).read_to_end(&mut out)?;
-        if out.len() as u64 > limit {
-            return Err(too_large(path, limit));
-        }
-        Ok(out)
+        read_all(self.open(path)?, path, limit)
+    }
+
+    /// [`Fs::read`] for readers that only look: a file system that holds files in memory
+    /// may share its bytes instead of copying them.
+    fn read_shared(&self, path: &Path, limit: u64) -> io::Result<std::sync::Arc<Vec<u8>>> {
+        self.read(path, limit).map(std::sync::Arc::new)
     }
 
     /// True when `path` exists (following symlinks).
@@ -128,6 +129,17 @@ pub trait Fs: Send + Sync + 'static {
 }
 
 /// The error of [`Fs::read`] for a file above its limit, the same from every implementation.
+/// Reads `reader` (opened on `path`) to EOF, refusing more than `limit` bytes: what
+/// [`Fs::read`] does unless a file system knows a shorter way.
+pub fn read_all(reader: impl Read, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    reader.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(too_large(path, limit));
+    }
+    Ok(out)
+}
+
 fn too_large(path: &Path, limit: u64) -> io::Error {
     io::Error::other(format!("{} is larger than {limit} bytes", path.display()))
 }
@@ -137,16 +149,19 @@ pub fn check_relative(path: &Path) -> io::Result<()> {
     for component in path.components() {
         match component {
             Component::Normal(_) | Component::CurDir => {}
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "path {} is not relative to the file system root",
-                        path.display()
-                    ),
-                ))
-            }
+            _ => return Err(not_relative(path)),
         }
     }
     Ok(())
+}
+
+/// The error for a path [`check_relative`] refuses.
+pub fn not_relative(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "path {} is not relative to the file system root",
+            path.display()
+        ),
+    )
 }

@@ -93,7 +93,9 @@ pub fn read_one(fs: &dyn Fs, dir: &Path, key: &str) -> Option<Result<LocalEntry,
 }
 
 fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, String> {
-    let bytes = fs.read(manifest, MAX_READ).map_err(|e| e.to_string())?;
+    let bytes = fs
+        .read_shared(manifest, MAX_READ)
+        .map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&bytes).map_err(|e| format!("manifest is not UTF-8: {e}"))?;
     let (json, sum) = text
         .strip_suffix('\n')
@@ -123,7 +125,7 @@ fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, St
             tar_hash: text(item, "tar_hash")?,
         };
         let tar = fs
-            .read(&dir.join(&item.tar), MAX_READ)
+            .read_shared(&dir.join(&item.tar), MAX_READ)
             .map_err(|e| e.to_string())
             .and_then(|b| match checksum(&b) == item.tar_hash {
                 true => parse_tar(&b),

@@ -758,3 +758,55 @@ fn differential_random() {
         differential(&ops);
     }
 }
+
+/// The fast path splitter gives `Path::components`' names, and refuses what `check_relative`
+/// refuses, for the shapes a seam path can take.
+#[test]
+fn components_match_std_path_components() {
+    use crate::fs::mem::tree::components;
+    let long_name = "n".repeat(256);
+    let long_path = "d/".repeat(2048);
+    for case in [
+        "",
+        ".",
+        "./",
+        "a",
+        "a/b",
+        "a//b",
+        "a/./b",
+        "./a/b/",
+        "a/b/.",
+        "a/../b",
+        "..",
+        "/a",
+        "//a",
+        "./../a",
+        "a/.../b",
+        ".hidden/x.",
+        &long_name,
+        &long_path,
+    ] {
+        let path = Path::new(case);
+        let expected: io::Result<Vec<std::ffi::OsString>> = crate::fs::check_relative(path)
+            .and_then(|()| match path.as_os_str().len() > 4095 {
+                true => Err(io::Error::from_raw_os_error(36)),
+                false => Ok(path
+                    .components()
+                    .map(|c| c.as_os_str().to_os_string())
+                    .collect()),
+            })
+            .map(|names: Vec<_>| names.into_iter().filter(|n| n != ".").collect())
+            .and_then(
+                |names: Vec<std::ffi::OsString>| match names.iter().any(|n| n.len() > 255) {
+                    true => Err(io::Error::from_raw_os_error(36)),
+                    false => Ok(names),
+                },
+            );
+        let got = components(path);
+        match (&got, &expected) {
+            (Ok(g), Ok(e)) => assert_eq!(g, e, "{case:?}"),
+            (Err(g), Err(e)) => assert_eq!(g.kind(), e.kind(), "{case:?}: {g} vs {e}"),
+            _ => panic!("{case:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
+}

@@ -11,8 +11,9 @@ use std::ffi::OsString;
 use std::io;
 use std::mem;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
-use crate::fs::check_relative;
+use crate::fs::{check_relative, not_relative};
 
 mod ops;
 
@@ -72,27 +73,40 @@ pub(super) fn os_err(code: i32) -> io::Error {
 /// Splits a seam path into its names, refusing absolute paths, `..` (via [`check_relative`])
 /// and over-long paths or names (`ENAMETOOLONG`). `""` and `"."` give no names: the root.
 pub(super) fn components(path: &Path) -> io::Result<Vec<OsString>> {
-    check_relative(path)?;
-    if path.as_os_str().len() > MAX_PATH_BYTES {
-        return Err(os_err(ENAMETOOLONG));
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.starts_with(b"/") {
+        return Err(not_relative(path));
     }
-    let mut names = Vec::new();
-    for component in path.components() {
-        if let Component::Normal(name) = component {
-            if name.len() > MAX_NAME_BYTES {
-                return Err(os_err(ENAMETOOLONG));
+    // One pass over the bytes instead of `Path::components` (a tenth of a schedule went
+    // there). The same names: empty names and `.` vanish; `..` is refused before any length.
+    let mut names = Vec::with_capacity(4);
+    let mut too_long = bytes.len() > MAX_PATH_BYTES;
+    for name in bytes.split(|&b| b == b'/') {
+        match name {
+            b"" | b"." => {}
+            b".." => return Err(not_relative(path)),
+            _ => {
+                too_long |= name.len() > MAX_NAME_BYTES;
+                names.push(std::ffi::OsStr::from_bytes(name).to_os_string());
             }
-            names.push(name.to_os_string());
         }
     }
+    if too_long {
+        return Err(os_err(ENAMETOOLONG));
+    }
+    debug_assert!(
+        check_relative(path).is_ok(),
+        "{path:?} passed the fast split"
+    );
     Ok(names)
 }
 
 /// What an inode holds.
 #[derive(Debug)]
 enum Body {
-    /// A regular file's bytes.
-    File(Vec<u8>),
+    /// A regular file's bytes, shared with whole-file readers until the next write.
+    File(Arc<Vec<u8>>),
     /// A directory's entries, sorted by name.
     Dir(BTreeMap<OsString, Ino>),
     /// A symlink's target, relative to the link's directory (validated by [`components`]).

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::errno::*;
 use super::{components, os_err, to_usize, Body, Found, Ino, Tree};
@@ -52,13 +53,13 @@ impl Tree {
                 }
                 let now = self.tick();
                 let node = self.node_mut(ino)?;
-                node.body = Body::File(Vec::new());
+                node.body = Body::File(Arc::default());
                 node.mtime_ns = now;
                 ino
             }
             Found::Missing { dir, name } => {
                 let now = self.tick();
-                self.add(dir, name, Body::File(Vec::new()), FILE_MODE, now)?
+                self.add(dir, name, Body::File(Arc::default()), FILE_MODE, now)?
             }
         };
         self.take_handle(ino)
@@ -92,13 +93,14 @@ impl Tree {
         Ok(n)
     }
 
-    /// `open` + `read` to EOF + `close` in one step under the lock: the whole file, or `None`
-    /// when it holds more than `limit` bytes (nothing is copied then).
+    /// `open` + `read` to EOF + `close` in one step under the lock: the whole file (shared,
+    /// not copied: a later write copies it first), or `None` when it holds more than `limit`
+    /// bytes.
     pub(in crate::fs::mem) fn read_whole(
         &mut self,
         names: Vec<OsString>,
         limit: u64,
-    ) -> io::Result<Option<Vec<u8>>> {
+    ) -> io::Result<Option<Arc<Vec<u8>>>> {
         let ino = self.open_read(names)?;
         let copied = match self.node(ino).map(|node| &node.body) {
             Ok(Body::File(data)) if data.len() as u64 <= limit => Ok(Some(data.clone())),
@@ -130,7 +132,8 @@ impl Tree {
         }
         let now = self.tick();
         let node = self.node_mut(ino)?;
-        if let Body::File(data) = &mut node.body {
+        if let Body::File(shared) = &mut node.body {
+            let data = Arc::make_mut(shared);
             // Appending (the common case) copies once; zero-fill only a real gap.
             if data.len() < start {
                 data.resize(start, 0);
@@ -219,7 +222,7 @@ impl Tree {
         let now = self.tick();
         let node = self.node_mut(ino)?;
         if let Body::File(data) = &mut node.body {
-            data.resize(len, 0);
+            Arc::make_mut(data).resize(len, 0);
         }
         node.mtime_ns = now;
         Ok(())
