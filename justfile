@@ -83,6 +83,10 @@ bench:
     if [ -d /dev/shm ]; then TMPDIR=/dev/shm cargo bench -p bench --locked --bench sim_throughput; fi
     python3 bench/report.py
 
+# Callgrind instructions per schedule of the default MemFs mix, against the budget (1.98 M + 30 %).
+cost schedules="500":
+    bash scripts/cost {{schedules}}
+
 # Smoke run of every benchmark (criterion --test; tiny N for the custom binaries).
 bench-quick:
     cargo bench -p bench --locked -- --test

@@ -12,13 +12,15 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use crate::abi;
 use crate::artifact::{Artifact, ArtifactType, Content, View};
 use crate::cache::tarball::check_out_path;
-use crate::engine::Engine;
+use crate::cache::Store;
+use crate::ctx::Ctx;
 use crate::error::{EngineError, Result};
 use crate::fs::FileKind;
 use crate::hash::{bytes_hashout, hash_reader, hashin};
 use crate::materialize::{materialize, Delivered};
 use crate::target::{Driver, ExecOutput, ExecStep, Target};
 use crate::trace::ConsumePath;
+use crate::walker::WalkerCache;
 
 /// At most this many files are visited by one glob walk.
 pub const MAX_GLOB_VISITS: usize = 100_000;
@@ -36,6 +38,42 @@ pub struct DriverRun {
     pub sandbox: Option<PathBuf>,
 }
 
+/// What a driver works with, and nothing else of the engine: the shared context, the walker
+/// cache that hashes sources, the caches (for materializing inputs) and where sandboxes live.
+///
+/// Architecture Invariant: drivers never see the `Engine`: they cannot plan, gate or cache.
+#[derive(Clone, Copy)]
+pub struct DriverCtx<'a> {
+    /// File system, observer and trace.
+    pub ctx: &'a Ctx,
+    /// Hashes sources (SPEC §2).
+    pub walker: &'a WalkerCache,
+    /// The tmp and local caches inputs are materialized from.
+    pub store: &'a Store,
+    /// The directory holding one sandbox per exec or plugin target.
+    pub sandboxes: &'a Path,
+}
+
+impl DriverCtx<'_> {
+    fn ctx(&self) -> &Ctx {
+        self.ctx
+    }
+
+    fn walker(&self) -> &WalkerCache {
+        self.walker
+    }
+
+    fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// The sandbox directory of an exec or plugin target.
+    fn sandbox_dir(&self, target: &str) -> PathBuf {
+        debug_assert!(!target.is_empty(), "a target has a name");
+        self.sandboxes.join(target)
+    }
+}
+
 /// Paths generated in place (heph's `.heph*`) are not sources.
 pub fn is_generated(path: &Path) -> bool {
     path.components()
@@ -43,25 +81,25 @@ pub fn is_generated(path: &Path) -> bool {
 }
 
 /// Runs `target`'s driver over its inputs' result artifacts.
-pub fn run(engine: &Engine, target: &Target, inputs: &[Artifact]) -> Result<DriverRun> {
+pub fn run(driver: &DriverCtx<'_>, target: &Target, inputs: &[Artifact]) -> Result<DriverRun> {
     match &target.driver {
-        Driver::FsFile { path } => fs_file(engine, path),
-        Driver::FsGlob { patterns, excludes } => fs_glob(engine, &target.name, patterns, excludes),
+        Driver::FsFile { path } => fs_file(driver, path),
+        Driver::FsGlob { patterns, excludes } => fs_glob(driver, &target.name, patterns, excludes),
         Driver::Exec {
             steps,
             outputs,
             consume,
-        } => exec(engine, target, inputs, steps, outputs, *consume),
+        } => exec(driver, target, inputs, steps, outputs, *consume),
         Driver::Group { relocate } => Ok(DriverRun {
             outputs: vec![group(target, relocate, inputs)],
             ..DriverRun::default()
         }),
-        Driver::Plugin { sources, concat_to } => plugin(engine, target, inputs, sources, concat_to),
+        Driver::Plugin { sources, concat_to } => plugin(driver, target, inputs, sources, concat_to),
     }
 }
 
-fn source_artifact(engine: &Engine, group: &str, path: &Path) -> Result<Artifact> {
-    let hashed = engine.walker().hash(engine.ctx(), path)?;
+fn source_artifact(driver: &DriverCtx<'_>, group: &str, path: &Path) -> Result<Artifact> {
+    let hashed = driver.walker().hash(driver.ctx(), path)?;
     Ok(Artifact::source_file(
         group,
         path,
@@ -79,13 +117,13 @@ fn check_source_path(path: &Path) -> Result<()> {
     })
 }
 
-fn fs_file(engine: &Engine, path: &Path) -> Result<DriverRun> {
+fn fs_file(driver: &DriverCtx<'_>, path: &Path) -> Result<DriverRun> {
     check_source_path(path)?;
     if is_generated(path) {
         return Ok(DriverRun::default());
     }
     Ok(DriverRun {
-        outputs: vec![source_artifact(engine, "out", path)?],
+        outputs: vec![source_artifact(driver, "out", path)?],
         ..DriverRun::default()
     })
 }
@@ -132,7 +170,7 @@ fn compile_globset(target: &str, patterns: &[String]) -> Result<GlobSet> {
 }
 
 fn fs_glob(
-    engine: &Engine,
+    driver: &DriverCtx<'_>,
     name: &str,
     patterns: &[String],
     excludes: &[String],
@@ -140,13 +178,13 @@ fn fs_glob(
     let include = globset(name, patterns)?;
     let exclude = globset(name, excludes)?;
     let mut files = Vec::new();
-    walk_files(engine, Path::new(""), 0, &mut files)?;
+    walk_files(driver, Path::new(""), 0, &mut files)?;
     let mut outputs = Vec::new();
     for path in files
         .into_iter()
         .filter(|p| include.is_match(p) && !exclude.is_match(p))
     {
-        match source_artifact(engine, &path.to_string_lossy(), &path) {
+        match source_artifact(driver, &path.to_string_lossy(), &path) {
             Ok(artifact) => outputs.push(artifact),
             // SPEC §3: a matched file that cannot be read is skipped.
             Err(
@@ -165,7 +203,12 @@ fn fs_glob(
 
 /// Collects workspace files (sorted), following file symlinks but never descending into a
 /// symlinked directory, and skipping generated `.heph*` paths.
-fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
+fn walk_files(
+    driver: &DriverCtx<'_>,
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+) -> Result<()> {
     if depth > MAX_GLOB_DEPTH {
         return Err(EngineError::Limit {
             what: "glob depth",
@@ -173,7 +216,7 @@ fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>)
             max: MAX_GLOB_DEPTH as u64,
         });
     }
-    let fs = &engine.ctx().fs;
+    let fs = &driver.ctx().fs;
     for name in fs.read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
         let path = dir.join(&name);
         if name.starts_with(".heph") {
@@ -191,7 +234,7 @@ fn walk_files(engine: &Engine, dir: &Path, depth: usize, out: &mut Vec<PathBuf>)
             .map_err(|e| EngineError::io(&path, e))?
             .kind
         {
-            FileKind::Dir => walk_files(engine, &path, depth + 1, out)?,
+            FileKind::Dir => walk_files(driver, &path, depth + 1, out)?,
             FileKind::File if crate::regressed!(GlobSkipsEmptyFiles) => {
                 if fs.metadata(&path).is_ok_and(|m| m.len > 0) {
                     out.push(path)
@@ -229,19 +272,19 @@ fn group(target: &Target, relocate: &Path, inputs: &[Artifact]) -> Artifact {
 }
 
 fn exec(
-    engine: &Engine,
+    driver: &DriverCtx<'_>,
     target: &Target,
     inputs: &[Artifact],
     steps: &[ExecStep],
     outputs: &[ExecOutput],
     consume: ConsumePath,
 ) -> Result<DriverRun> {
-    let ctx = engine.ctx();
-    let sandbox = fresh_sandbox(engine, &target.name)?;
-    let delivered = materialize(ctx, engine.store(), &target.name, inputs, &sandbox, consume)?;
+    let ctx = driver.ctx();
+    let sandbox = fresh_sandbox(driver, &target.name)?;
+    let delivered = materialize(ctx, driver.store(), &target.name, inputs, &sandbox, consume)?;
     let mut log = Vec::new();
     for step in steps {
-        run_step(engine, &sandbox, &delivered, step)?;
+        run_step(driver, &sandbox, &delivered, step)?;
         writeln!(log, "{}", serde_json::to_string(step).unwrap_or_default())
             .map_err(|e| EngineError::io(&sandbox, e))?;
     }
@@ -253,7 +296,7 @@ fn exec(
     let mut artifacts = Vec::with_capacity(outputs.len() + 1);
     for output in outputs {
         artifacts.push(sandbox_file(
-            engine,
+            driver,
             &sandbox,
             &output.group,
             ArtifactType::Output,
@@ -261,7 +304,7 @@ fn exec(
         )?);
     }
     artifacts.push(sandbox_file(
-        engine,
+        driver,
         &sandbox,
         "log",
         ArtifactType::Log,
@@ -286,9 +329,9 @@ fn sandbox_changed(path: &Path) -> std::io::Error {
 
 /// An empty sandbox for `name`: whatever a failed earlier run left there for diagnosis (SPEC
 /// §7) is removed first, so no stale file or mode reaches this run.
-fn fresh_sandbox(engine: &Engine, name: &str) -> Result<PathBuf> {
-    let fs = &engine.ctx().fs;
-    let sandbox = engine.sandbox_dir(name);
+fn fresh_sandbox(driver: &DriverCtx<'_>, name: &str) -> Result<PathBuf> {
+    let fs = &driver.ctx().fs;
+    let sandbox = driver.sandbox_dir(name);
     match fs.remove_dir_all(&sandbox) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(EngineError::io(&sandbox, e))
@@ -301,12 +344,12 @@ fn fresh_sandbox(engine: &Engine, name: &str) -> Result<PathBuf> {
 }
 
 fn run_step(
-    engine: &Engine,
+    driver: &DriverCtx<'_>,
     sandbox: &Path,
     delivered: &[Delivered],
     step: &ExecStep,
 ) -> Result<()> {
-    let fs = &engine.ctx().fs;
+    let fs = &driver.ctx().fs;
     match step {
         ExecStep::Concat { to } => {
             check_out_path(to)?;
@@ -345,14 +388,14 @@ fn run_step(
 
 /// An exec output: a File into the sandbox, hashed now, never flagged passthrough.
 fn sandbox_file(
-    engine: &Engine,
+    driver: &DriverCtx<'_>,
     sandbox: &Path,
     group: &str,
     kind: ArtifactType,
     out: &Path,
 ) -> Result<Artifact> {
     check_out_path(out)?;
-    let fs = &engine.ctx().fs;
+    let fs = &driver.ctx().fs;
     let path = sandbox.join(out);
     let meta = fs.metadata(&path).map_err(|e| EngineError::io(&path, e))?;
     if meta.kind == FileKind::Dir {
@@ -382,7 +425,7 @@ fn across_abi(artifact: &Artifact) -> Result<Artifact> {
 
 /// A plugin: its outputs and the inputs it reads all cross the ABI.
 fn plugin(
-    engine: &Engine,
+    driver: &DriverCtx<'_>,
     target: &Target,
     inputs: &[Artifact],
     sources: &[PathBuf],
@@ -394,7 +437,7 @@ fn plugin(
     let mut outputs = Vec::with_capacity(sources.len() + 1);
     for (index, source) in sources.iter().enumerate() {
         check_source_path(source)?;
-        let artifact = source_artifact(engine, &format!("src{index}"), source)?;
+        let artifact = source_artifact(driver, &format!("src{index}"), source)?;
         if crate::regressed!(AbiKeepsPassthrough) {
             outputs.push(artifact);
             continue;
@@ -402,13 +445,13 @@ fn plugin(
         outputs.push(across_abi(&artifact)?);
     }
     let sandbox = if crate::regressed!(PluginSandboxReused) {
-        engine.sandbox_dir(&target.name)
+        driver.sandbox_dir(&target.name)
     } else {
-        fresh_sandbox(engine, &target.name)?
+        fresh_sandbox(driver, &target.name)?
     };
     let delivered = materialize(
-        engine.ctx(),
-        engine.store(),
+        driver.ctx(),
+        driver.store(),
         &target.name,
         inputs,
         &sandbox,

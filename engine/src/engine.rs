@@ -12,7 +12,7 @@ use crate::artifact::{Artifact, Content};
 use crate::cache::local::reject_duplicates;
 use crate::cache::{pack, LocalCache, Manifest, ManifestArtifact, PackEntry, Store, TmpLimits};
 use crate::ctx::Ctx;
-use crate::drivers::{self, DriverRun};
+use crate::drivers::{self, DriverCtx, DriverRun};
 use crate::error::{EngineError, Result};
 use crate::gate::is_passthrough;
 use crate::hash::{bytes_hashout, hashin};
@@ -21,6 +21,9 @@ use crate::probe::Probe;
 use crate::target::{Graph, Target};
 use crate::trace::Event;
 use crate::walker::WalkerCache;
+
+/// The directory under the state directory that holds one sandbox per exec or plugin target.
+const SANDBOXES: &str = "sandbox";
 
 /// How blocking file work runs on the async pipeline.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -166,7 +169,7 @@ impl Engine {
 
     /// The sandbox directory of an exec or plugin target.
     pub fn sandbox_dir(&self, target: &str) -> PathBuf {
-        self.config.state_dir.join("sandbox").join(target)
+        self.config.state_dir.join(SANDBOXES).join(target)
     }
 
     /// The build order of `name`, or the output of a build that failed before it started.
@@ -258,7 +261,14 @@ impl Engine {
                 return Ok(hit);
             }
         }
-        let run = drivers::run(self, target, &inputs)?;
+        let sandboxes = self.config.state_dir.join(SANDBOXES);
+        let driver_ctx = DriverCtx {
+            ctx: &self.ctx,
+            walker: &self.walker,
+            store: &self.store,
+            sandboxes: &sandboxes,
+        };
+        let run = drivers::run(&driver_ctx, target, &inputs)?;
         self.execute_and_cache(target, key, run)
     }
 
