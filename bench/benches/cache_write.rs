@@ -36,7 +36,7 @@ impl Prepared {
             .into_iter()
             .map(|target| {
                 let key = hashin(target.driver.name(), &target.driver.def_hash(), &[]);
-                let run = drivers::run(&engine, &target, &[]).expect("fs:file driver");
+                let run = drivers::run(&engine.driver_ctx(), &target, &[]).expect("fs:file driver");
                 (target, key, run.outputs)
             })
             .collect();

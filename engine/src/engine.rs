@@ -126,6 +126,8 @@ pub struct Engine {
     config: EngineConfig,
     walker: WalkerCache,
     store: Store,
+    /// `<state_dir>/sandbox`: one sandbox per exec or plugin target.
+    sandboxes: PathBuf,
 }
 
 impl Engine {
@@ -138,7 +140,9 @@ impl Engine {
             config.tmp_limits,
         );
         let walker = WalkerCache::new(config.racy_walker);
+        let sandboxes = config.state_dir.join(SANDBOXES);
         Arc::new(Engine {
+            sandboxes,
             ctx,
             graph,
             config,
@@ -169,7 +173,17 @@ impl Engine {
 
     /// The sandbox directory of an exec or plugin target.
     pub fn sandbox_dir(&self, target: &str) -> PathBuf {
-        self.config.state_dir.join(SANDBOXES).join(target)
+        self.sandboxes.join(target)
+    }
+
+    /// What drivers get of this engine.
+    pub fn driver_ctx(&self) -> DriverCtx<'_> {
+        DriverCtx {
+            ctx: &self.ctx,
+            walker: &self.walker,
+            store: &self.store,
+            sandboxes: &self.sandboxes,
+        }
     }
 
     /// The build order of `name`, or the output of a build that failed before it started.
@@ -261,14 +275,7 @@ impl Engine {
                 return Ok(hit);
             }
         }
-        let sandboxes = self.config.state_dir.join(SANDBOXES);
-        let driver_ctx = DriverCtx {
-            ctx: &self.ctx,
-            walker: &self.walker,
-            store: &self.store,
-            sandboxes: &sandboxes,
-        };
-        let run = drivers::run(&driver_ctx, target, &inputs)?;
+        let run = drivers::run(&self.driver_ctx(), target, &inputs)?;
         self.execute_and_cache(target, key, run)
     }
 
