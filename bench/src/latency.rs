@@ -1,6 +1,6 @@
 //! A heartbeat that records how late every tick fired, for percentiles of runtime starvation.
 //!
-//! Like `engine::asyncio::Heartbeat`, deadlines advance by one period whatever happens, so a
+//! Like `props::heartbeat::Heartbeat`, deadlines advance by one period whatever happens, so a
 //! thread held for 100 ms with a 1 ms period yields 100 late ticks (100 ms, 99 ms, ... late):
 //! every tick stands for a request that wanted service at its deadline, and none is forgotten
 //! (no coordinated omission).

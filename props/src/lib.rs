@@ -4,6 +4,8 @@
 
 use proptest::test_runner::{Config, FileFailurePersistence};
 
+pub mod heartbeat;
+
 /// The proptest configuration of every suite: cases from `PROPTEST_CASES` (256 by default),
 /// failures persisted to `proptest-regressions/{suite}.txt` under this crate (integration tests
 /// have no `lib.rs` beside them, so proptest's default `SourceParallel` cannot place them), so

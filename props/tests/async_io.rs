@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as WallClock};
 
-use engine::asyncio::{copy_verified, Heartbeat};
+use engine::asyncio::copy_verified;
 use engine::fs::{Fs, MemFs};
 use engine::hash::bytes_hashout;
 use engine::probe::{Observer, Probe};
 use engine::{Blocking, CacheConfig, ConsumePath, Ctx, Engine, EngineConfig, Graph, Target};
+use props::heartbeat::Heartbeat;
 use tokio_test::io::Builder;
 use tokio_test::{assert_pending, assert_ready, assert_ready_ok, task};
 
