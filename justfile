@@ -101,7 +101,8 @@ review:
     cargo insta test -p snapshots --review
 
 # Engine line coverage reached by the simulator alone (a default MemFs campaign, the exhaustive
-# slice and 500 DiskFs schedules), measured with cargo-llvm-cov: a summary on stdout, HTML in target/llvm-cov/html.
+# slice, 500 DiskFs schedules, a chaos run and eight replays), measured with cargo-llvm-cov: a
+# summary and every missed line on stdout, HTML in target/llvm-cov/html.
 coverage schedules="20000":
     rustup component add llvm-tools
     command -v cargo-llvm-cov >/dev/null || cargo install cargo-llvm-cov --locked
@@ -109,5 +110,7 @@ coverage schedules="20000":
     cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules {{schedules}} --fs mem
     cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- exhaustive --scope slice --fs mem
     cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules 500 --fs disk
+    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- chaos --seed 1 --schedules 500
+    for schedule in 0 1 2 3 4 5 6 7; do cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- replay --seed 1 --schedule $schedule > /dev/null; done
     cargo llvm-cov report --release --html --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
-    cargo llvm-cov report --release --summary-only --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
+    cargo llvm-cov report --release --show-missing-lines --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'

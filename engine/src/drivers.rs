@@ -401,12 +401,13 @@ fn sandbox_file(
     if meta.kind == FileKind::Dir {
         return Err(EngineError::not_a_file(path));
     }
+    let x = meta.exec() && !crate::regressed!(ExecOutputDropsMode);
     let mut reader = fs.open(&path).map_err(|e| EngineError::io(&path, e))?;
-    let hashout = hash_reader(&mut reader, meta.exec()).map_err(|e| EngineError::io(&path, e))?;
+    let hashout = hash_reader(&mut reader, x).map_err(|e| EngineError::io(&path, e))?;
     let content = Content::File {
         source_path: path,
         out_path: out.to_path_buf(),
-        x: meta.exec(),
+        x,
         passthrough: crate::regressed!(ExecMarksPassthrough),
     };
     Ok(Artifact {

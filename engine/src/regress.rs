@@ -75,11 +75,13 @@ pub enum Regression {
     /// The OS copy opens each input's sources only when it gets to them, after reading the
     /// earlier inputs (SPEC §6 opens every source while collecting, before any read).
     CopyOpensLazily,
+    /// An exec output is recorded without its exec bit (the sandbox file's mode is ignored).
+    ExecOutputDropsMode,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 29] = [
+    pub const ALL: [Regression; 30] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -109,6 +111,7 @@ impl Regression {
         Regression::PluginSandboxReused,
         Regression::LongNameTruncated,
         Regression::CopyOpensLazily,
+        Regression::ExecOutputDropsMode,
     ];
 
     /// The snake_case name.
@@ -173,8 +176,9 @@ impl Regression {
                 "the OS copy opens each input's sources only after reading the earlier inputs"
             }
             Regression::LongNameTruncated => "tar unpacking reads names from the 100-byte header field, cutting long names",
-
-
+            Regression::ExecOutputDropsMode => {
+                "an exec output is recorded without its exec bit (the sandbox file's mode is ignored)"
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use engine::{CacheConfig, ConsumePath};
 use crate::campaign::{merge, run_on, timing, CampaignOptions, FsChoice, Ran};
 use crate::mutation::{MutationKind, Point};
 use crate::report::Report;
-use crate::scenario::{ConsumerSpec, FileSpec, Input, MutationSpec, Scenario, VIAS};
+use crate::scenario::{ConsumerSpec, ExecShape, FileSpec, Input, MutationSpec, Scenario, VIAS};
 use crate::schedule::Variant;
 
 /// The chunk the engine hashes and reads in.
@@ -109,6 +109,7 @@ pub fn scenario(shape: Shape, size: u64, x: bool, via: ConsumePath) -> Scenario 
         via: if plugin { ConsumePath::AbiChunked } else { via },
         cached: matches!(shape, Shape::Cached | Shape::Shell | Shape::Plugin),
         plugin,
+        steps: ExecShape::Concat,
     };
     let mut caching = BTreeMap::new();
     if shape == Shape::Shell {

@@ -86,6 +86,30 @@ pub struct ConsumerSpec {
     pub cached: bool,
     /// An out-of-process plugin (reads through the ABI, exposes file `exposes`).
     pub plugin: bool,
+    /// What an exec consumer runs after concatenating its inputs into `out`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub steps: ExecShape,
+}
+
+/// The steps of an exec consumer beyond `Concat` into `out` (SPEC §3: exec outputs are
+/// hashed with their exec bit, and every step is logged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecShape {
+    /// `Concat` into `out` only.
+    #[default]
+    Concat,
+    /// Then `Chmod` `out` to executable.
+    ChmodX,
+    /// Then `Write` a fixed `stamp` file, declared as a second output group `stamp`.
+    Stamp,
+}
+
+impl ExecShape {
+    /// Every shape.
+    pub const ALL: [ExecShape; 3] = [ExecShape::Concat, ExecShape::ChmodX, ExecShape::Stamp];
+    /// The bytes the `Stamp` step writes.
+    pub const STAMP: &'static [u8] = b"stamp\n";
 }
 
 /// One mutation: what, to which file, when.
@@ -275,7 +299,10 @@ impl Scenario {
             let exposed: Vec<&str> = exposed.iter().map(String::as_str).collect();
             Target::plugin(&name, &inputs, &exposed, cache)
         } else {
-            Target::concat(&name, &inputs, consumer.via, cache)
+            with_shape(
+                Target::concat(&name, &inputs, consumer.via, cache),
+                consumer.steps,
+            )
         }
     }
 
@@ -305,6 +332,9 @@ impl Scenario {
             }
         }
         for (k, consumer) in self.consumers.iter().enumerate() {
+            if consumer.plugin && consumer.steps != ExecShape::Concat {
+                return Err(format!("consumer {k}: a plugin runs no exec steps"));
+            }
             for input in &consumer.inputs {
                 match *input {
                     Input::File(i) if i >= self.files.len() || self.files[i].globbed => {
@@ -344,6 +374,33 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// An exec `target` (a `Target::concat`) with the steps and outputs of `shape` added.
+fn with_shape(mut target: Target, shape: ExecShape) -> Target {
+    use engine::target::{Driver, ExecOutput, ExecStep};
+    let Driver::Exec { steps, outputs, .. } = &mut target.driver else {
+        unreachable!("consumers that are not plugins are exec targets");
+    };
+    debug_assert_eq!(steps.len(), 1, "Target::concat has one step");
+    match shape {
+        ExecShape::Concat => {}
+        ExecShape::ChmodX => steps.push(ExecStep::Chmod {
+            path: "out".into(),
+            x: true,
+        }),
+        ExecShape::Stamp => {
+            steps.push(ExecStep::Write {
+                path: "stamp".into(),
+                data: ExecShape::STAMP.to_vec(),
+            });
+            outputs.push(ExecOutput {
+                group: "stamp".into(),
+                path: "stamp".into(),
+            });
+        }
+    }
+    target
 }
 
 /// Generates schedule `index` of campaign `seed`.
@@ -425,6 +482,12 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
         scenario.granularity_ns = *rng.pick(&GRANULARITIES);
     }
     scenario.spill = rng.chance(1, 4);
+    // Drawn last, so every earlier choice of a seed keeps its meaning.
+    for consumer in scenario.consumers.iter_mut().filter(|c| !c.plugin) {
+        if rng.chance(1, 3) {
+            consumer.steps = *rng.pick(&ExecShape::ALL[1..]);
+        }
+    }
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }
@@ -480,6 +543,7 @@ fn generate_consumer(
         via,
         cached: rng.chance(1, 2),
         plugin,
+        steps: ExecShape::Concat,
     }
 }
 

@@ -219,8 +219,12 @@ pub fn describe(s: &Scenario) -> String {
         let inputs: Vec<String> = c.inputs.iter().map(|i| format!("{i:?}")).collect();
         let kind = if c.plugin { "plugin" } else { "exec" };
         let cache = if c.cached { "cached" } else { "tmp" };
+        let steps = match c.steps {
+            crate::scenario::ExecShape::Concat => String::new(),
+            shape => format!(", then {shape:?}"),
+        };
         lines.push(format!(
-            "consumer c{k}: {kind} via {:?}, {cache}, inputs [{}]",
+            "consumer c{k}: {kind} via {:?}, {cache}, inputs [{}]{steps}",
             c.via,
             inputs.join(", ")
         ));

@@ -167,6 +167,7 @@ fn an_undecodable_name_does_not_fail_a_glob_on_diskfs() {
             via: engine::ConsumePath::OsCopy,
             cached: false,
             plugin: false,
+            steps: Default::default(),
         }],
         mutations: vec![MutationSpec {
             file: 0,

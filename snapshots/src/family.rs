@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use engine::ConsumePath;
 use serde::Deserialize;
-use sim::scenario::{ConsumerSpec, FileSpec, Input, MutationSpec, Scenario};
+use sim::scenario::{ConsumerSpec, ExecShape, FileSpec, Input, MutationSpec, Scenario};
 
 /// At most this many scenarios in one family file.
 pub const MAX_SCENARIOS_PER_FAMILY: usize = 64;
@@ -136,6 +136,9 @@ struct ConsumerDef {
     cached: bool,
     #[serde(default)]
     plugin: bool,
+    /// An exec consumer's steps after `concat` (default: none).
+    #[serde(default)]
+    steps: ExecShape,
 }
 
 /// Reads and checks the family file at `path`.
@@ -304,6 +307,7 @@ impl ConsumerDef {
             via: self.via.unwrap_or(default),
             cached: self.cached,
             plugin: self.plugin,
+            steps: self.steps,
         }
     }
 }

@@ -299,9 +299,9 @@ impl Oracle {
                 relocate,
                 &inputs.iter().collect::<Vec<_>>(),
             )]),
-            Driver::Exec { .. } => self
+            Driver::Exec { steps, outputs, .. } => self
                 .consumed(b, &target.name, inputs)
-                .and_then(|e| exec_outputs(&e)),
+                .and_then(|e| exec_outputs(&e, steps, outputs)),
             Driver::Plugin { sources, concat_to } => {
                 self.plugin(b, target, inputs, sources, concat_to)
             }

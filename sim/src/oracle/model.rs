@@ -5,14 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use engine::target::{Driver, Target};
+use std::collections::BTreeMap;
+
+use engine::target::{Driver, ExecOutput, ExecStep, Target};
 use engine::ArtifactType;
 
 use super::hashing::{oracle_hashout, view_hashout};
-
-/// What an exec consumer's log must hold: one line per step, our own rendering of the one step
-/// scenarios use (`Concat` into `out`), written here rather than by the engine's serializer.
-pub const EXEC_LOG: &[u8] = b"{\"concat\":{\"to\":\"out\"}}\n";
 
 /// Where a consumer entry's bytes come from when they are a workspace source read live (or at
 /// pack time): which hash act recorded them, so a failure can be justified by a later change.
@@ -176,19 +174,78 @@ pub fn packed_file(group: &str, kind: ArtifactType, path: &str, bytes: Vec<u8>) 
     }
 }
 
-/// An exec consumer's outputs: `out` (its entries' bytes concatenated in sorted path order) and
-/// its log. `None` when some entry's bytes are unknown.
-pub fn exec_outputs(entries: &[Entry]) -> Option<Vec<Artifact>> {
+/// An exec consumer's outputs, from our own model of its steps over the entries it received:
+/// `Concat` joins their bytes in sorted path order, `Write` writes literal bytes, `Chmod` sets
+/// the exec bit; each declared output is then packed with the bytes and exec bit its path holds,
+/// and the log holds one line per step, rendered here. `None` when some entry's bytes are
+/// unknown or a step names a file no earlier step made.
+pub fn exec_outputs(
+    entries: &[Entry],
+    steps: &[ExecStep],
+    outputs: &[ExecOutput],
+) -> Option<Vec<Artifact>> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut out = Vec::new();
-    for entry in sorted {
-        out.extend_from_slice(entry.bytes()?);
+    // The sandbox holds what was delivered; a step that writes over a file keeps its mode,
+    // as writing into an existing file does on POSIX.
+    let mut files: BTreeMap<&Path, (Vec<u8>, bool)> = BTreeMap::new();
+    for entry in &sorted {
+        files.insert(&entry.path, (entry.bytes()?.to_vec(), entry.x));
     }
-    Some(vec![
-        packed_file("out", ArtifactType::Output, "out", out),
-        packed_file("log", ArtifactType::Log, "exec.log", EXEC_LOG.to_vec()),
-    ])
+    fn write<'a>(files: &mut BTreeMap<&'a Path, (Vec<u8>, bool)>, path: &'a Path, bytes: Vec<u8>) {
+        let x = files.get(path).is_some_and(|(_, x)| *x);
+        files.insert(path, (bytes, x));
+    }
+    let mut log = Vec::new();
+    for step in steps {
+        match step {
+            ExecStep::Concat { to } => {
+                let mut out = Vec::new();
+                for entry in &sorted {
+                    out.extend_from_slice(entry.bytes()?);
+                }
+                write(&mut files, to, out);
+            }
+            ExecStep::Write { path, data } => write(&mut files, path, data.clone()),
+            ExecStep::Chmod { path, x } => files.get_mut(path.as_path())?.1 = *x,
+        }
+        log.extend_from_slice(&log_line(step));
+    }
+    let mut artifacts = Vec::with_capacity(outputs.len() + 1);
+    for output in outputs {
+        let (bytes, x) = files.get(output.path.as_path())?;
+        let path = output.path.to_string_lossy();
+        let artifact = packed_file(&output.group, ArtifactType::Output, &path, bytes.clone());
+        artifacts.push(with_exec_bit(artifact, *x));
+    }
+    artifacts.push(packed_file("log", ArtifactType::Log, "exec.log", log));
+    Some(artifacts)
+}
+
+/// One exec.log line: the step as externally tagged JSON, written out here.
+fn log_line(step: &ExecStep) -> Vec<u8> {
+    let text = |p: &Path| serde_json::Value::from(p.to_string_lossy()).to_string();
+    let line = match step {
+        ExecStep::Concat { to } => format!("{{\"concat\":{{\"to\":{}}}}}", text(to)),
+        ExecStep::Write { path, data } => {
+            let bytes: Vec<String> = data.iter().map(u8::to_string).collect();
+            let (path, bytes) = (text(path), bytes.join(","));
+            format!("{{\"write\":{{\"path\":{path},\"data\":[{bytes}]}}}}")
+        }
+        ExecStep::Chmod { path, x } => {
+            format!("{{\"chmod\":{{\"path\":{},\"x\":{x}}}}}", text(path))
+        }
+    };
+    format!("{line}\n").into_bytes()
+}
+
+/// `artifact` (one packed file) with its file's exec bit set to `x`, rehashed.
+fn with_exec_bit(mut artifact: Artifact, x: bool) -> Artifact {
+    assert_eq!(artifact.entries.len(), 1, "a packed file");
+    let entry = &mut artifact.entries[0];
+    entry.x = x;
+    artifact.hashout = oracle_hashout(entry.bytes().expect("packed bytes are known"), x);
+    artifact
 }
 
 /// A plugin's concatenation output: its entries' bytes in the order they were delivered.
@@ -209,26 +266,93 @@ pub fn plugin_concat(entries: &[Entry], concat_to: &Path) -> Option<Artifact> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_exec_log_is_what_the_concat_step_serializes_to() {
-        // The oracle writes the log itself; this pins that its rendering is the step's JSON.
-        let step = engine::target::ExecStep::Concat { to: "out".into() };
-        let json = format!("{}\n", serde_json::to_string(&step).unwrap());
-        assert_eq!(json.as_bytes(), EXEC_LOG);
-    }
-
-    #[test]
-    fn exec_out_concatenates_in_path_order() {
-        let entry = |path: &str, bytes: &[u8]| Entry {
+    fn entry(path: &str, bytes: &[u8]) -> Entry {
+        Entry {
             path: path.into(),
             expect: Expect::Bytes(Arc::new(bytes.to_vec())),
             x: false,
             origin: None,
             live: false,
-        };
-        let outs = exec_outputs(&[entry("b", b"2"), entry("a", b"1")]).unwrap();
+        }
+    }
+
+    fn output(name: &str) -> ExecOutput {
+        ExecOutput {
+            group: name.into(),
+            path: name.into(),
+        }
+    }
+
+    #[test]
+    fn the_exec_log_is_what_each_step_serializes_to() {
+        // The oracle writes the log itself; this pins that its rendering is the steps' JSON.
+        for step in [
+            ExecStep::Concat { to: "out".into() },
+            ExecStep::Write {
+                path: "stamp".into(),
+                data: b"st\n\x00\xff".to_vec(),
+            },
+            ExecStep::Chmod {
+                path: "out".into(),
+                x: true,
+            },
+            ExecStep::Chmod {
+                path: "a \"b\"".into(),
+                x: false,
+            },
+        ] {
+            let json = format!("{}\n", serde_json::to_string(&step).unwrap());
+            assert_eq!(String::from_utf8(log_line(&step)).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn exec_out_concatenates_in_path_order() {
+        let concat = [ExecStep::Concat { to: "out".into() }];
+        let entries = [entry("b", b"2"), entry("a", b"1")];
+        let outs = exec_outputs(&entries, &concat, &[output("out")]).unwrap();
         assert_eq!(outs[0].entries[0].bytes(), Some(&b"12"[..]));
         assert_eq!(outs[0].hashout, oracle_hashout(b"12", false));
         assert_eq!(outs[1].tar_name(), "log_log.tar");
+    }
+
+    #[test]
+    fn exec_steps_set_exec_bits_and_write_files() {
+        let steps = [
+            ExecStep::Concat { to: "out".into() },
+            ExecStep::Chmod {
+                path: "out".into(),
+                x: true,
+            },
+            ExecStep::Write {
+                path: "stamp".into(),
+                data: b"s".to_vec(),
+            },
+        ];
+        let outs = exec_outputs(
+            &[entry("a", b"1")],
+            &steps,
+            &[output("out"), output("stamp")],
+        )
+        .unwrap();
+        assert_eq!(
+            (outs[0].entries[0].x, &outs[0].hashout),
+            (true, &oracle_hashout(b"1", true))
+        );
+        assert_eq!(outs[1].entries[0].bytes(), Some(&b"s"[..]));
+        assert_eq!(
+            outs[2].entries[0]
+                .bytes()
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
+            3
+        );
+        let chmod_missing = [ExecStep::Chmod {
+            path: "nothing".into(),
+            x: true,
+        }];
+        assert_eq!(exec_outputs(&[], &chmod_missing, &[]), None, "no such file");
     }
 }
