@@ -46,11 +46,12 @@ fn convert(meta: &fs::Metadata) -> Metadata {
     } else {
         FileKind::File
     };
-    let mtime_ns = (meta.mtime().max(0) as u64) * 1_000_000_000 + meta.mtime_nsec().max(0) as u64;
+    let nanos = |secs: i64, nsec: i64| (secs.max(0) as u64) * 1_000_000_000 + nsec.max(0) as u64;
     Metadata {
         kind,
         len: meta.len(),
-        mtime_ns,
+        mtime_ns: nanos(meta.mtime(), meta.mtime_nsec()),
+        ctime_ns: nanos(meta.ctime(), meta.ctime_nsec()),
         mode: meta.mode() & 0o777,
         ino: meta.ino(),
     }

@@ -38,6 +38,9 @@ pub struct MemFsConfig {
     pub mtime_granularity_ns: u64,
     /// How far the logical clock advances on every mutating operation.
     pub tick_ns: u64,
+    /// Reuse the lowest freed inode number for the next new file, as real file systems do
+    /// (off: numbers only grow, so an inode names one file forever).
+    pub reuse_inodes: bool,
 }
 
 impl Default for MemFsConfig {
@@ -45,6 +48,7 @@ impl Default for MemFsConfig {
         Self {
             mtime_granularity_ns: 1,
             tick_ns: 1_000,
+            reuse_inodes: false,
         }
     }
 }
@@ -58,7 +62,11 @@ pub struct MemFs {
 impl MemFs {
     /// An empty file system with a root directory, its logical clock at 0.
     pub fn new(config: MemFsConfig) -> Self {
-        let tree = Tree::new(config.tick_ns, config.mtime_granularity_ns);
+        let tree = Tree::new(
+            config.tick_ns,
+            config.mtime_granularity_ns,
+            config.reuse_inodes,
+        );
         Self {
             state: Arc::new(Mutex::new(tree)),
         }

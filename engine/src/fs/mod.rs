@@ -36,6 +36,9 @@ pub struct Metadata {
     pub len: u64,
     /// Modification time in nanoseconds, at the file system's granularity.
     pub mtime_ns: u64,
+    /// Status change time in nanoseconds (content, mode, mtime or name changed); no call can
+    /// set it.
+    pub ctime_ns: u64,
     /// Permission bits (`0o777` part of the mode).
     pub mode: u32,
     /// Inode number: identity of the file behind the path.

@@ -484,6 +484,7 @@ fn mtime_granularity_and_clock() {
     let fs = MemFs::new(MemFsConfig {
         mtime_granularity_ns: second,
         tick_ns: 1_000,
+        reuse_inodes: false,
     });
     assert_eq!(fs.mtime_granularity_ns(), second);
     assert_eq!(fs.now_nanos(), 0);
@@ -508,6 +509,7 @@ fn mtime_granularity_and_clock() {
     let zero = MemFs::new(MemFsConfig {
         mtime_granularity_ns: 0,
         tick_ns: 7,
+        reuse_inodes: false,
     });
     assert_eq!(zero.mtime_granularity_ns(), 1);
     zero.write(p("f"), b"").unwrap();
@@ -551,6 +553,7 @@ fn set_mtime_restores_exactly_without_ticking() {
     let fs = MemFs::new(MemFsConfig {
         mtime_granularity_ns: 1_000_000,
         tick_ns: 333,
+        reuse_inodes: false,
     });
     fs.write(p("f"), b"v1").unwrap();
     fs.symlink(p("f"), p("l")).unwrap();
@@ -808,5 +811,43 @@ fn components_match_std_path_components() {
             (Err(g), Err(e)) => assert_eq!(g.kind(), e.kind(), "{case:?}: {g} vs {e}"),
             _ => panic!("{case:?}: got {got:?}, expected {expected:?}"),
         }
+    }
+}
+
+/// ctime follows every change of content, mode, mtime and name, and `set_mtime` cannot set it.
+#[test]
+fn ctime_stamps_every_change_and_cannot_be_restored() {
+    let fs = MemFs::default();
+    let f = Path::new("f");
+    fs.write(f, b"v1").unwrap();
+    let first = fs.metadata(f).unwrap();
+    assert_eq!(first.ctime_ns, first.mtime_ns, "a new file");
+    fs.set_mode(f, 0o755).unwrap();
+    let chmod = fs.metadata(f).unwrap();
+    assert_eq!(chmod.mtime_ns, first.mtime_ns, "chmod keeps the mtime");
+    assert!(chmod.ctime_ns > first.ctime_ns, "chmod moves the ctime");
+    fs.write(f, b"v2").unwrap();
+    fs.set_mtime(f, first.mtime_ns).unwrap();
+    let restored = fs.metadata(f).unwrap();
+    assert_eq!(restored.mtime_ns, first.mtime_ns, "the mtime is restored");
+    assert!(restored.ctime_ns > chmod.ctime_ns, "the ctime is not");
+    fs.rename(f, Path::new("g")).unwrap();
+    assert!(fs.metadata(Path::new("g")).unwrap().ctime_ns > restored.ctime_ns);
+}
+
+/// With `reuse_inodes`, a deleted file's inode number goes to the next new file.
+#[test]
+fn freed_inodes_are_reused_only_when_configured() {
+    for reuse in [false, true] {
+        let fs = MemFs::new(MemFsConfig {
+            reuse_inodes: reuse,
+            ..MemFsConfig::default()
+        });
+        fs.write(Path::new("a"), b"1").unwrap();
+        let before = fs.metadata(Path::new("a")).unwrap().ino;
+        fs.remove_file(Path::new("a")).unwrap();
+        fs.write(Path::new("a"), b"2").unwrap();
+        let after = fs.metadata(Path::new("a")).unwrap().ino;
+        assert_eq!(before == after, reuse, "reuse_inodes={reuse}");
     }
 }

@@ -120,6 +120,9 @@ struct Inode {
     /// Permission bits (`0o777` part).
     mode: u32,
     mtime_ns: u64,
+    /// Status change time: stamped by every change of content, mode, mtime or name, and never
+    /// settable (as POSIX's ctime).
+    ctime_ns: u64,
     /// Directory entries naming this inode (the root counts as one).
     nlink: u64,
     /// Open handles keeping this inode alive after its last unlink.
@@ -149,6 +152,9 @@ enum Found {
 pub(super) struct Tree {
     inodes: BTreeMap<Ino, Inode>,
     next_ino: Ino,
+    /// Freed inode numbers, reused lowest first when `reuse_inodes` is on (as ext4 does).
+    free_inos: std::collections::BTreeSet<Ino>,
+    reuse_inodes: bool,
     clock_ns: u64,
     tick_ns: u64,
     granularity_ns: u64,
@@ -156,17 +162,20 @@ pub(super) struct Tree {
 
 impl Tree {
     /// An empty tree (just the root directory) at logical time 0.
-    pub(super) fn new(tick_ns: u64, granularity_ns: u64) -> Self {
+    pub(super) fn new(tick_ns: u64, granularity_ns: u64, reuse_inodes: bool) -> Self {
         let root = Inode {
             body: Body::Dir(BTreeMap::new()),
             mode: DIR_MODE,
             mtime_ns: 0,
+            ctime_ns: 0,
             nlink: 1,
             handles: 0,
         };
         Self {
             inodes: BTreeMap::from([(ROOT, root)]),
             next_ino: ROOT + 1,
+            free_inos: std::collections::BTreeSet::new(),
+            reuse_inodes,
             clock_ns: 0,
             tick_ns,
             granularity_ns: granularity_ns.max(1),
@@ -194,6 +203,11 @@ impl Tree {
     }
 
     /// Advances the clock for one mutation and returns the mtime it stamps.
+    /// The clock now, at the granularity, without advancing it.
+    fn stamp(&self) -> u64 {
+        self.clock_ns - self.clock_ns % self.granularity_ns
+    }
+
     fn tick(&mut self) -> u64 {
         self.clock_ns = self.clock_ns.saturating_add(self.tick_ns);
         self.clock_ns - self.clock_ns % self.granularity_ns
@@ -282,11 +296,12 @@ impl Tree {
         mode: u32,
         now: u64,
     ) -> io::Result<Ino> {
-        let ino = self.next_ino;
+        let ino = self.free_inos.pop_first().unwrap_or(self.next_ino);
         let node = Inode {
             body,
             mode,
             mtime_ns: now,
+            ctime_ns: now,
             nlink: 1,
             handles: 0,
         };
@@ -297,8 +312,11 @@ impl Tree {
         let previous = entries.insert(name, ino);
         debug_assert!(previous.is_none(), "add over an existing entry");
         parent.mtime_ns = now;
-        self.next_ino += 1;
-        self.inodes.insert(ino, node);
+        if ino == self.next_ino {
+            self.next_ino += 1;
+        }
+        let previous = self.inodes.insert(ino, node);
+        debug_assert!(previous.is_none(), "inode {ino} allocated twice");
         Ok(ino)
     }
 
@@ -331,6 +349,9 @@ impl Tree {
                     "freeing a non-empty directory"
                 );
                 self.inodes.remove(&ino);
+                if self.reuse_inodes {
+                    self.free_inos.insert(ino);
+                }
             }
         }
     }

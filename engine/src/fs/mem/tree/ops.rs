@@ -55,6 +55,7 @@ impl Tree {
                 let node = self.node_mut(ino)?;
                 node.body = Body::File(Arc::default());
                 node.mtime_ns = now;
+                node.ctime_ns = now;
                 ino
             }
             Found::Missing { dir, name } => {
@@ -144,6 +145,7 @@ impl Tree {
             debug_assert!(data.len() >= end);
         }
         node.mtime_ns = now;
+        node.ctime_ns = now;
         Ok(buf.len())
     }
 
@@ -164,6 +166,7 @@ impl Tree {
             kind,
             len,
             mtime_ns: node.mtime_ns,
+            ctime_ns: node.ctime_ns,
             mode: node.mode,
             ino,
         })
@@ -225,6 +228,7 @@ impl Tree {
             Arc::make_mut(data).resize(len, 0);
         }
         node.mtime_ns = now;
+        node.ctime_ns = now;
         Ok(())
     }
 
@@ -293,6 +297,7 @@ impl Tree {
         self.remove_entry(from_dir, &from_name, now)?;
         self.entries_mut(to_dir)?.insert(to_name, src);
         self.node_mut(to_dir)?.mtime_ns = now;
+        self.node_mut(src)?.ctime_ns = now;
         match dst {
             Some(dst) => self.drop_link(dst),
             None => Ok(()),
@@ -307,13 +312,15 @@ impl Tree {
         mode: u32,
     ) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
-        self.tick();
-        self.node_mut(ino)?.mode = mode & 0o777;
+        let now = self.tick();
+        let node = self.node_mut(ino)?;
+        node.mode = mode & 0o777;
+        node.ctime_ns = now;
         Ok(())
     }
 
-    /// Sets a file's mtime exactly, without ticking the clock or stamping anything else, so a
-    /// restored mtime is bit-for-bit the old one. `EISDIR` on a directory, as `DiskFs`
+    /// Sets a file's mtime exactly, without ticking the clock, so a restored mtime is
+    /// bit-for-bit the old one; its ctime becomes now, which `utimes` cannot avoid. `EISDIR` on a directory, as `DiskFs`
     /// (which opens the file for writing) reports.
     pub(in crate::fs::mem) fn set_mtime(
         &mut self,
@@ -321,11 +328,13 @@ impl Tree {
         mtime_ns: u64,
     ) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
+        let now = self.stamp();
         let node = self.node_mut(ino)?;
         if !node.is_file() {
             return Err(os_err(EISDIR));
         }
         node.mtime_ns = mtime_ns;
+        node.ctime_ns = now;
         Ok(())
     }
 
