@@ -40,8 +40,8 @@ pub enum Blocking {
 pub struct EngineConfig {
     /// Blocking policy of the async pipeline.
     pub blocking: Blocking,
-    /// Git-style racy handling in the walker cache (off = heph's behaviour).
-    pub racy_walker: bool,
+    /// How the walker cache validates remembered hashes (heph's rule by default).
+    pub walker: crate::walker::Policy,
     /// Tmp cache memory limits.
     pub tmp_limits: TmpLimits,
     /// Where the engine keeps its state (cache, tmp spill, sandboxes), relative to the fs root.
@@ -54,7 +54,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             blocking: Blocking::Inline,
-            racy_walker: false,
+            walker: crate::walker::Policy::Heph,
             tmp_limits: TmpLimits::default(),
             state_dir: ".heph".into(),
             passthrough: true,
@@ -139,7 +139,7 @@ impl Engine {
             &config.state_dir.join("tmp"),
             config.tmp_limits,
         );
-        let walker = WalkerCache::new(config.racy_walker);
+        let walker = WalkerCache::new(config.walker);
         let sandboxes = config.state_dir.join(SANDBOXES);
         Arc::new(Engine {
             sandboxes,
@@ -186,8 +186,10 @@ impl Engine {
         }
     }
 
-    /// The build order of `name`, or the output of a build that failed before it started.
-    fn plan(&self, name: &str) -> std::result::Result<Vec<String>, Box<BuildOutput>> {
+    /// Starts a build of `name`: the walker learns the build's start time, and the build order
+    /// is planned; or the output of a build that failed before it started.
+    fn start(&self, name: &str) -> std::result::Result<Vec<String>, Box<BuildOutput>> {
+        self.walker.begin_build(self.ctx.fs.now_nanos());
         self.graph.order(name).map_err(|error| {
             Box::new(BuildOutput {
                 results: vec![],
@@ -212,7 +214,7 @@ impl Engine {
 
     /// Builds `name` and its dependencies on the async runtime, blocking work per the policy.
     pub async fn build(self: &Arc<Self>, name: &str) -> BuildOutput {
-        let order = match self.plan(name) {
+        let order = match self.start(name) {
             Ok(order) => order,
             Err(failed) => return *failed,
         };
@@ -238,7 +240,7 @@ impl Engine {
     /// Builds `name` synchronously on the calling thread (the simulator's fast path); the same
     /// steps, in the same order, as [`Engine::build`].
     pub fn build_sync(&self, name: &str) -> BuildOutput {
-        let order = match self.plan(name) {
+        let order = match self.start(name) {
             Ok(order) => order,
             Err(failed) => return *failed,
         };

@@ -1,10 +1,11 @@
-//! The walker hash cache (SPEC §2): file hashouts remembered by (size, mtime), as heph keeps
-//! them, with an opt-in git-style "racy" rule.
+//! The walker hash cache (SPEC §2): file hashouts remembered with the `stat` data they were
+//! hashed under, and answered again while the active [`Policy`] trusts that data.
 //!
 //! heph's behaviour (the default): a hit on (size, mtime_ns) returns the stored hashout and the
 //! stored exec bit, so a same-size edit that keeps its mtime yields a stale hashout.
-//! The racy option (what we propose): an entry whose mtime lies within the file system's
-//! granularity of the moment it was recorded cannot be trusted, and is re-hashed.
+//! The racy policy (what we propose): an entry whose mtime lies within the file system's
+//! granularity of the moment it was recorded cannot be trusted, and is re-hashed. The other
+//! policies are other tools' rules (`walker/policy/`).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -18,14 +19,16 @@ use crate::hash::hash_reader;
 use crate::probe::Probe;
 use crate::trace::Event;
 
+pub mod policy;
+
+pub use policy::{Policy, Stamp};
+
 /// At most this many paths are remembered; beyond it the cache is cleared (a rare, safe reset).
 pub const MAX_WALKER_ENTRIES: usize = 1 << 20;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Remembered {
-    len: u64,
-    mtime_ns: u64,
-    recorded_at_ns: u64,
+    stamp: Stamp,
     hashout: String,
     x: bool,
 }
@@ -44,25 +47,40 @@ pub struct Hashed {
 /// The (size, mtime)-validated hash cache.
 #[derive(Debug)]
 pub struct WalkerCache {
-    racy: bool,
+    policy: Policy,
     max_entries: usize,
+    /// When the current build started (`begin_build`), stamped on what it hashes.
+    build_start_ns: std::sync::atomic::AtomicU64,
     entries: Mutex<BTreeMap<PathBuf, Remembered>>,
 }
 
 impl Default for WalkerCache {
     fn default() -> Self {
-        Self::new(false)
+        Self::new(Policy::Heph)
     }
 }
 
 impl WalkerCache {
-    /// A cache with heph's rule, or git's racy rule when `racy` is true.
-    pub fn new(racy: bool) -> Self {
+    /// A cache validated by `policy`.
+    pub fn new(policy: Policy) -> Self {
         WalkerCache {
-            racy,
+            policy,
             max_entries: MAX_WALKER_ENTRIES,
+            build_start_ns: std::sync::atomic::AtomicU64::new(0),
             entries: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The policy that validates remembered hashes.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// A build starts at `now_ns`: what it hashes is stamped with that start (Cargo's and
+    /// ccache's rules compare against it).
+    pub fn begin_build(&self, now_ns: u64) {
+        self.build_start_ns
+            .store(now_ns, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Hashes the file at `path` (following symlinks), or answers from the cache.
@@ -72,8 +90,7 @@ impl WalkerCache {
         if meta.kind == FileKind::Dir {
             return Err(EngineError::not_a_file(path));
         }
-        if let Some(hit) = self.lookup(path, meta.len, meta.mtime_ns, ctx.fs.mtime_granularity_ns())
-        {
+        if let Some(hit) = self.lookup(path, &meta, ctx.fs.mtime_granularity_ns()) {
             ctx.emit(Event::Hash {
                 path: path.into(),
                 hashout: hit.hashout.clone(),
@@ -92,11 +109,19 @@ impl WalkerCache {
             index: 0,
         };
         let hashout = hash_reader(&mut chunks, x).map_err(|e| source_error(path, e))?;
-        let recorded_at_ns = ctx.fs.now_nanos();
-        let remembered = Remembered {
+        let stamp = Stamp {
             len: meta.len,
             mtime_ns: meta.mtime_ns,
-            recorded_at_ns,
+            ctime_ns: meta.ctime_ns,
+            ino: meta.ino,
+            mode: meta.mode,
+            recorded_at_ns: ctx.fs.now_nanos(),
+            build_start_ns: self
+                .build_start_ns
+                .load(std::sync::atomic::Ordering::SeqCst),
+        };
+        let remembered = Remembered {
+            stamp,
             hashout: hashout.clone(),
             x,
         };
@@ -118,20 +143,16 @@ impl WalkerCache {
         })
     }
 
-    fn lookup(&self, path: &Path, len: u64, mtime_ns: u64, granularity: u64) -> Option<Hashed> {
+    fn lookup(&self, path: &Path, now: &crate::fs::Metadata, granularity: u64) -> Option<Hashed> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(path)?;
-        if (entry.len != len && !crate::regressed!(WalkerIgnoresSize)) || entry.mtime_ns != mtime_ns
-        {
-            return None;
-        }
-        if self.racy
-            && !crate::regressed!(RacyTrustsCache)
-            && entry.recorded_at_ns < entry.mtime_ns.saturating_add(granularity.max(1))
-        {
-            return None;
-        }
-        Some(Hashed {
+        let was = entry.stamp;
+        let trusted = match self.policy {
+            Policy::Heph if crate::regressed!(WalkerIgnoresSize) => was.mtime_ns == now.mtime_ns,
+            Policy::Racy if crate::regressed!(RacyTrustsCache) => Policy::Heph.trusts(&was, now, 1),
+            policy => policy.trusts(&was, now, granularity),
+        };
+        trusted.then(|| Hashed {
             hashout: entry.hashout.clone(),
             x: entry.x,
             cached: true,
@@ -200,9 +221,15 @@ mod tests {
 
     fn remembered() -> Remembered {
         Remembered {
-            len: 1,
-            mtime_ns: 1,
-            recorded_at_ns: 1,
+            stamp: Stamp {
+                len: 1,
+                mtime_ns: 1,
+                ctime_ns: 1,
+                ino: 2,
+                mode: 0o644,
+                recorded_at_ns: 1,
+                build_start_ns: 0,
+            },
             hashout: "h".into(),
             x: false,
         }
@@ -212,7 +239,7 @@ mod tests {
     fn a_full_cache_is_cleared_only_for_a_new_path() {
         let cache = WalkerCache {
             max_entries: 2,
-            ..WalkerCache::new(false)
+            ..WalkerCache::new(Policy::Heph)
         };
         let paths = || -> Vec<PathBuf> {
             let entries = cache.entries.lock().unwrap();

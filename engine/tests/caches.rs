@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::both;
 use engine::cache::{LocalCache, Manifest, ManifestArtifact, Placement, TmpCache, TmpLimits};
 use engine::fs::{Fs, MemFs, MemFsConfig};
-use engine::walker::WalkerCache;
+use engine::walker::{Policy, WalkerCache};
 use engine::{ArtifactType, Ctx, EngineError};
 
 #[test]
@@ -109,7 +109,7 @@ fn stale_after_restored_mtime(racy: bool, granularity: u64) -> bool {
     let path = Path::new("a.txt");
     fs.write(path, b"version 1").unwrap();
     fs.advance_clock(10_000);
-    let walker = WalkerCache::new(racy);
+    let walker = WalkerCache::new(if racy { Policy::Racy } else { Policy::Heph });
     let first = walker.hash(&ctx, path).unwrap();
     let mtime = fs.metadata(path).unwrap().mtime_ns;
     fs.write(path, b"version 2").unwrap();
@@ -144,7 +144,7 @@ fn walker_cache_returns_stored_exec_bit_and_rehashes_on_size_change() {
     let ctx = Ctx::new(fs.clone());
     let path = Path::new("a.sh");
     fs.write(path, b"echo").unwrap();
-    let walker = WalkerCache::new(false);
+    let walker = WalkerCache::new(Policy::Heph);
     let first = walker.hash(&ctx, path).unwrap();
     assert!(!first.cached && !first.x);
     let mtime = fs.metadata(path).unwrap().mtime_ns;
@@ -166,7 +166,7 @@ fn walker_cache_keeps_every_path_until_cleared() {
         fs.write(Path::new(name), name.as_bytes()).unwrap();
     }
     fs.advance_clock(10_000);
-    let walker = WalkerCache::new(false);
+    let walker = WalkerCache::new(Policy::Heph);
     let cached = |name: &str| walker.hash(&ctx, Path::new(name)).unwrap().cached;
     assert_eq!([cached("a"), cached("b"), cached("c")], [false; 3]);
     assert_eq!(
@@ -192,7 +192,7 @@ fn racy_rule_trusts_an_entry_recorded_one_granule_after_its_mtime() {
             mtime + advance,
             "the clock sits on a granule"
         );
-        let walker = WalkerCache::new(true);
+        let walker = WalkerCache::new(Policy::Racy);
         walker.hash(&ctx, Path::new("f")).unwrap();
         let again = walker.hash(&ctx, Path::new("f")).unwrap();
         assert_eq!(
@@ -275,7 +275,7 @@ fn walker_cache_rehashes_a_size_change_even_with_the_mtime_restored() {
     let path = Path::new("a");
     fs.write(path, b"short").unwrap();
     fs.advance_clock(10_000);
-    let walker = WalkerCache::new(false);
+    let walker = WalkerCache::new(Policy::Heph);
     walker.hash(&ctx, path).unwrap();
     let mtime = fs.metadata(path).unwrap().mtime_ns;
     fs.write(path, b"much longer").unwrap();

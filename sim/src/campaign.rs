@@ -96,6 +96,7 @@ pub fn run_on(
                         racy,
                         variant,
                         keep_trace: false,
+                        cell: None,
                     },
                 ),
             )
@@ -382,6 +383,7 @@ fn shrink_for(ran: &Ran, fs: FsKind, invariant: Invariant, options: &CampaignOpt
                 racy: options.racy,
                 variant: options.variant,
                 keep_trace: false,
+                cell: None,
             },
         )
         .ok()?;

@@ -104,6 +104,36 @@ pub enum Command {
         /// Coverage map output.
         coverage: CoverageArgs,
     },
+    /// The validation-policy matrix: the same schedules under every walker policy (heph, racy,
+    /// git, git without ctime, Mercurial, Bazel, ccache, Cargo, always-hash) and timestamp
+    /// granularity, on MemFs. Exit 1 on a violation, or if ours (git's rule with verification)
+    /// delivered stale content; 2 on bad usage.
+    Policies {
+        /// Campaign seed.
+        #[arg(long)]
+        seed: u64,
+        /// Schedules per cell.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::policies::MAX_SCHEDULES))]
+        schedules: u64,
+        /// Timestamp granularities, comma-separated with units (ns, us, ms, s).
+        #[arg(long, default_value = "1ns,1us,10ms,1s,2s", value_parser = crate::policies::Granularities::parse)]
+        granularity: crate::policies::Granularities,
+        /// Policies, comma-separated names, or `all`.
+        #[arg(long, default_value = "all", value_parser = crate::policies::Policies::parse)]
+        policies: crate::policies::Policies,
+        /// Worker threads (default: the machine's available parallelism).
+        #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS as u64))]
+        threads: u64,
+        /// Write the JSON matrix here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write the Markdown tables here (`-` for stdout; default: stdout).
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Draw the heat map of stale content delivered as an SVG at this path.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
     /// A real thread mutates files on DiskFs while the engine runs (not deterministic).
     Chaos {
         /// Seed of the builds and of the mutator's choices.

@@ -405,12 +405,27 @@ pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     all
 }
 
-/// The singles' scenarios of the slice (what the kill matrix interleaves with random ones).
+/// The singles' scenarios of the slice, shapes interleaved (what the kill matrix mixes with random
+/// ones).
 pub fn scenarios() -> Vec<Scenario> {
-    singles(Scope::Slice, false)
-        .into_iter()
-        .map(|c| c.scenario)
-        .collect()
+    // Round-robin over the families (graph shapes), so a hunt meets every shape early instead
+    // of one shape's thousands of cases after another's.
+    let mut families: BTreeMap<String, std::collections::VecDeque<Scenario>> = BTreeMap::new();
+    for case in singles(Scope::Slice, false) {
+        families
+            .entry(case.family)
+            .or_default()
+            .push_back(case.scenario);
+    }
+    let total: usize = families.values().map(|f| f.len()).sum();
+    let mut out = Vec::with_capacity(total);
+    while out.len() < total {
+        for family in families.values_mut() {
+            out.extend(family.pop_front());
+        }
+    }
+    debug_assert_eq!(out.len(), total);
+    out
 }
 
 /// Runs `cases` over `threads` workers; results in case order.

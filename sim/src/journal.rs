@@ -98,6 +98,12 @@ pub struct Stat {
     pub mtime_ns: u64,
     /// Exec bit.
     pub x: bool,
+    /// Status change time.
+    pub ctime_ns: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Permission bits.
+    pub mode: u32,
 }
 
 /// `stat` of `path` (following links), when it names a file.
@@ -110,6 +116,9 @@ pub fn stat(fs: &dyn Fs, path: &Path) -> Option<Stat> {
         len: meta.len,
         mtime_ns: meta.mtime_ns,
         x: meta.exec(),
+        ctime_ns: meta.ctime_ns,
+        ino: meta.ino,
+        mode: meta.mode,
     })
 }
 
@@ -171,6 +180,8 @@ pub struct HashAct {
     pub fresh: Option<String>,
     /// The file system clock when the fresh hash was recorded.
     pub recorded_at: u64,
+    /// The file system clock when its build started.
+    pub build_start: u64,
     /// A mutation of this path fired while it was being hashed: the bytes hashed are unknown.
     pub torn: bool,
 }
@@ -288,6 +299,8 @@ pub struct Journal {
     pub lookups: Vec<Written>,
     /// The first chunk read from each passthrough source, in order (the `key` is the path).
     pub first_reads: Vec<Written>,
+    /// The file system clock when the running build started (after `BetweenBuilds`).
+    pub build_start: u64,
     next: u64,
 }
 

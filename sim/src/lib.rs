@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod observer;
 pub mod oracle;
 pub mod panics;
+pub mod policies;
 pub mod replay;
 pub mod report;
 pub mod rng;

@@ -204,6 +204,22 @@ fn main() -> ExitCode {
             schedules,
             json,
         } => finish(&sim::chaos::chaos(seed, schedules), json),
+        Command::Policies {
+            seed,
+            schedules,
+            granularity,
+            policies: chosen,
+            threads,
+            json,
+            markdown,
+            svg,
+        } => policies(
+            seed,
+            schedules,
+            (&chosen.0, &granularity.0),
+            threads,
+            [json, markdown, svg],
+        ),
         #[cfg(feature = "regressions")]
         Command::Mutants { list: true, .. } => {
             engine::regress::Regression::ALL
@@ -219,6 +235,49 @@ fn main() -> ExitCode {
             json,
             ..
         } => mutants(seed, budget_schedules, &only, json),
+    }
+}
+
+/// Runs the validation-policy matrix and writes what was asked for.
+fn policies(
+    seed: u64,
+    schedules: u64,
+    (chosen, granularities): (&[engine::walker::Policy], &[u64]),
+    threads: u64,
+    [json, markdown, svg]: [Option<PathBuf>; 3],
+) -> ExitCode {
+    let matrix = sim::policies::matrix(seed, schedules, (chosen, granularities), threads as usize);
+    let markdown_path = markdown.unwrap_or_else(|| PathBuf::from("-"));
+    let outputs = [
+        json.map(|p| {
+            (
+                p,
+                serde_json::to_string_pretty(&matrix).unwrap_or_default() + "\n",
+            )
+        }),
+        Some((markdown_path, sim::policies::markdown(&matrix))),
+        svg.map(|p| (p, sim::policies::svg(&matrix))),
+    ];
+    for (path, text) in outputs.into_iter().flatten() {
+        if let Err(message) = write_output(&path, &text) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    let failures = matrix.failures();
+    for failure in &failures {
+        eprintln!("sim policies: FAILED: {failure}");
+    }
+    eprintln!(
+        "sim policies: {} policies x {} granularities x {schedules} schedules, {} failures",
+        chosen.len(),
+        granularities.len(),
+        failures.len()
+    );
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

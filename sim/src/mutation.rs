@@ -58,6 +58,15 @@ pub enum MutationKind {
     Unreadable,
     /// A file whose name is not UTF-8 appears beside it (DiskFs only: MemFs names are UTF-8).
     AddUndecodable,
+    /// Same size, different bytes, and the mtime left to the clock: within one timestamp step
+    /// of the last change it does not move (editors on coarse file systems, fast scripts).
+    SameSizeEditInStep,
+    /// One byte appended, then the mtime set a second before what it was (`touch -r` to an
+    /// older file, archives, containers zeroing nanoseconds).
+    Backdate,
+    /// Deleted and created again with other bytes of the same size and the old mtime (`cp -p`,
+    /// rsync); a file system that reuses inode numbers gives the new file the old one.
+    Recreate,
     /// One byte of a local-cache tar flipped (the file index picks which tar).
     CorruptTar,
     /// A local-cache tar cut to half its size.
@@ -88,7 +97,7 @@ pub enum MutationKind {
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 36] = [
+    pub const ALL: [MutationKind; 39] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -112,6 +121,9 @@ impl MutationKind {
         MutationKind::Loop,
         MutationKind::Unreadable,
         MutationKind::AddUndecodable,
+        MutationKind::SameSizeEditInStep,
+        MutationKind::Backdate,
+        MutationKind::Recreate,
         MutationKind::CorruptTar,
         MutationKind::TruncateTar,
         MutationKind::DeleteTar,
@@ -355,6 +367,22 @@ pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind, world: &World) -> Res
             fs.set_mtime(path, meta.mtime_ns).map_err(err)
         }
         MutationKind::CreateSibling => fs.write(&sibling(path), &different(&old, 5)).map_err(err),
+        MutationKind::SameSizeEditInStep => {
+            overwrite_in_place(fs, path, &different(&old, old.len())).map_err(err)
+        }
+        MutationKind::Backdate => {
+            let mut file = fs.open_at(path, old.len() as u64).map_err(err)?;
+            file.write_all(b"+").map_err(err)?;
+            drop(file);
+            let older = meta.mtime_ns.saturating_sub(1_000_000_000);
+            fs.set_mtime(path, older).map_err(err)
+        }
+        MutationKind::Recreate => {
+            fs.remove_file(path).map_err(err)?;
+            fs.write(path, &different(&old, old.len())).map_err(err)?;
+            fs.set_mode(path, meta.mode).map_err(err)?;
+            fs.set_mtime(path, meta.mtime_ns).map_err(err)
+        }
         _ => unreachable!("{kind:?} is a structural mutation"),
     }
 }

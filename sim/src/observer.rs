@@ -129,6 +129,9 @@ impl SimObserver {
         if build == 2 {
             self.fire(&mut state, fs, |m| m.point == Point::BetweenBuilds);
         }
+        // What the engine reads as its build's start, as nothing ticks the clock between here
+        // and `Engine::build`.
+        state.journal.build_start = fs.now_nanos();
     }
 
     /// The engine's trace this observer places mutations in.
@@ -281,6 +284,7 @@ fn new_act(state: &mut State, path: &Path, before: Option<crate::journal::Live>)
         stat: None,
         fresh: None,
         recorded_at: 0,
+        build_start: state.journal.build_start,
         torn: false,
     }
 }

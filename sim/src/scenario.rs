@@ -358,9 +358,9 @@ impl Scenario {
                 return Err(format!("mutation on missing file {}", m.file));
             }
         }
-        if self.granularity_ns > 1_000_000_000 {
+        if self.granularity_ns > 2_000_000_000 {
             return Err(format!(
-                "granularity {} ns is above one second",
+                "granularity {} ns is above two seconds (FAT's)",
                 self.granularity_ns
             ));
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use engine::fs::{DiskFs, Fs, MemFs, MemFsConfig};
 use engine::trace::Trace;
+use engine::walker::Policy;
 use engine::{Blocking, BuildOutput, Ctx, Engine, EngineConfig, Event, Graph, Target};
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,29 @@ pub struct RunOptions {
     pub variant: Variant,
     /// Keep the full event trace in the result.
     pub keep_trace: bool,
+    /// A cell of the validation-policy matrix: its walker policy and timestamp granularity
+    /// replace the racy flag's and the scenario's, and MemFs reuses inode numbers.
+    pub cell: Option<PolicyCell>,
+}
+
+/// One cell of the validation-policy matrix (`sim policies`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PolicyCell {
+    /// The walker's validation rule.
+    pub policy: Policy,
+    /// MemFs's timestamp granularity.
+    pub granularity_ns: u64,
+}
+
+impl RunOptions {
+    /// The walker policy a schedule runs under.
+    pub fn policy(&self) -> Policy {
+        match (self.cell, self.racy) {
+            (Some(cell), _) => cell.policy,
+            (None, true) => Policy::Racy,
+            (None, false) => Policy::Heph,
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -60,6 +84,7 @@ impl Default for RunOptions {
             racy: false,
             variant: Variant::Reference,
             keep_trace: false,
+            cell: None,
         }
     }
 }
@@ -79,11 +104,43 @@ pub struct ScheduleResult {
     pub fired: Vec<Fired>,
     /// Hash answers the walker gave from its cache, without reading the file.
     pub cached_answers: u64,
+    /// What the walker did and what it cost (the validation-policy matrix reads it).
+    pub walker: WalkerTally,
     /// A file-system-independent digest of what each consumer received (for differential runs).
     pub deliveries: Vec<String>,
     /// The event trace, when asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<Vec<Event>>,
+}
+
+/// What the walker did in one schedule, as the oracle judged it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WalkerTally {
+    /// `stat` calls before a hash (hash acts).
+    pub stats: u64,
+    /// Files read and hashed.
+    pub fresh_hashes: u64,
+    /// Bytes those reads hashed.
+    pub bytes_hashed: u64,
+    /// Answers from the cache.
+    pub cached_answers: u64,
+    /// Cached answers whose remembered bytes were not the file's (false hits).
+    pub stale_answers: u64,
+    /// Builds that succeeded although one of their answers was stale: stale content delivered
+    /// (cached outputs of old bytes), since a consumer that reads a source verifies it.
+    pub stale_delivered: u64,
+}
+
+impl WalkerTally {
+    /// Adds `other` to this tally.
+    pub fn add(&mut self, other: &WalkerTally) {
+        self.stats += other.stats;
+        self.fresh_hashes += other.fresh_hashes;
+        self.bytes_hashed += other.bytes_hashed;
+        self.cached_answers += other.cached_answers;
+        self.stale_answers += other.stale_answers;
+        self.stale_delivered += other.stale_delivered;
+    }
 }
 
 /// MemFs mtime granularity in racy mode: one second, like coarse file systems, where git's racy
@@ -98,16 +155,18 @@ struct Made {
     _dir: Option<tempfile::TempDir>,
 }
 
-fn make_fs(kind: FsKind, racy: bool, granularity_ns: u64) -> Result<Made, String> {
+fn make_fs(kind: FsKind, options: &RunOptions, granularity_ns: u64) -> Result<Made, String> {
     match kind {
         FsKind::Mem => {
-            let granularity = match (granularity_ns, racy) {
-                (0, true) => RACY_MTIME_GRANULARITY_NS,
-                (0, false) => 1,
-                (chosen, _) => chosen,
+            let granularity = match (options.cell, granularity_ns, options.racy) {
+                (Some(cell), _, _) => cell.granularity_ns,
+                (None, 0, true) => RACY_MTIME_GRANULARITY_NS,
+                (None, 0, false) => 1,
+                (None, chosen, _) => chosen,
             };
             let config = MemFsConfig {
                 mtime_granularity_ns: granularity,
+                reuse_inodes: options.cell.is_some(),
                 ..MemFsConfig::default()
             };
             let mem = MemFs::new(config);
@@ -205,14 +264,14 @@ struct World {
 
 impl World {
     fn new(scenario: &Scenario, options: &RunOptions) -> Result<World, String> {
-        let made = make_fs(options.fs, options.racy, scenario.granularity_ns)?;
+        let made = make_fs(options.fs, options, scenario.granularity_ns)?;
         populate(&*made.fs, scenario)?;
         let blocking = match scenario.build {
             BuildMode::AsyncSpawnBlocking => Blocking::SpawnBlocking,
             _ => Blocking::Inline,
         };
         let mut config = EngineConfig {
-            racy_walker: options.racy,
+            walker: options.policy(),
             blocking,
             ..EngineConfig::default()
         };
@@ -291,6 +350,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     let mut result = ScheduleResult::default();
     let mut builds = 2;
     let mut build = 1;
+    let mut stale_before = 0;
     while build <= builds {
         assert!(
             build <= MAX_BUILDS,
@@ -307,7 +367,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
                 if options.keep_trace {
                     result.trace.push(events);
                 }
-                judge_crashed(&world, &engine, &mut oracle, options.racy, build);
+                judge_crashed(&world, &engine, &mut oracle, build);
                 engine = world.engine()?;
                 oracle.restart();
                 builds = MAX_BUILDS;
@@ -328,12 +388,16 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
             &engine,
             &mut oracle,
             &mut result,
-            options.racy,
             build,
             &out,
             &events,
         );
         let (name, message) = outcome(&out);
+        let stale_now = oracle.stale_answers();
+        if name == "ok" && stale_now > stale_before {
+            result.walker.stale_delivered += 1;
+        }
+        stale_before = stale_now;
         result.outcomes.push(name);
         result.errors.push(message);
         if options.keep_trace {
@@ -342,6 +406,17 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         build += 1;
     }
     result.cached_answers = oracle.cached_answers();
+    result.walker.cached_answers = oracle.cached_answers();
+    result.walker.stale_answers = oracle.stale_answers();
+    world.observer.with_journal(|journal| {
+        for act in &journal.acts {
+            result.walker.stats += 1;
+            if act.fresh.is_some() {
+                result.walker.fresh_hashes += 1;
+                result.walker.bytes_hashed += act.stat.map_or(0, |s| s.len);
+            }
+        }
+    });
     result.broken = oracle.verdicts.broken;
     result.findings = oracle.verdicts.findings;
     result.fired = world.observer.fired();
@@ -353,7 +428,6 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
 fn judged<T>(
     world: &World,
     engine: &Engine,
-    racy: bool,
     build: u8,
     (out, events): (&BuildOutput, &[Event]),
     judge: impl FnOnce(&BuildInput, &Journal) -> T,
@@ -365,7 +439,7 @@ fn judged<T>(
                 targets: &world.targets,
                 root: "all",
                 build,
-                racy,
+                policy: world.config.walker,
                 out,
                 events,
                 journal,
@@ -380,9 +454,9 @@ fn judged<T>(
 }
 
 /// Lets the oracle judge what a crashed build completed (a panic of the oracle is a violation).
-fn judge_crashed(world: &World, engine: &Engine, oracle: &mut Oracle, racy: bool, build: u8) {
+fn judge_crashed(world: &World, engine: &Engine, oracle: &mut Oracle, build: u8) {
     let out = BuildOutput::default();
-    let verdict = judged(world, engine, racy, build, (&out, &[]), |input, _| {
+    let verdict = judged(world, engine, build, (&out, &[]), |input, _| {
         oracle.check_crashed(input)
     });
     if let Err(message) = verdict {
@@ -398,22 +472,14 @@ fn judge(
     engine: &Engine,
     oracle: &mut Oracle,
     result: &mut ScheduleResult,
-    racy: bool,
     build: u8,
     out: &BuildOutput,
     events: &[Event],
 ) {
-    let verdict = judged(
-        world,
-        engine,
-        racy,
-        build,
-        (out, events),
-        |input, journal| {
-            oracle.check_build(input);
-            deliveries(journal, build)
-        },
-    );
+    let verdict = judged(world, engine, build, (out, events), |input, journal| {
+        oracle.check_build(input);
+        deliveries(journal, build)
+    });
     match verdict {
         Ok(digest) => result.deliveries.extend(digest),
         Err(message) => {

@@ -64,6 +64,9 @@ pub struct Named {
     pub findings: Vec<String>,
     /// Run with git's racy walker rule (MemFs then has 1 s mtimes), as `sim --racy` does.
     pub racy: bool,
+    /// Run under this walker policy at the scenario's granularity, on a MemFs that reuses
+    /// inode numbers, as `sim policies` does.
+    pub cell: Option<sim::schedule::PolicyCell>,
     /// The scenario itself.
     pub scenario: Scenario,
 }
@@ -86,6 +89,9 @@ struct ScenarioDef {
     findings: Vec<String>,
     #[serde(default)]
     racy: bool,
+    /// A walker policy (`sim policies`' names); the cell's granularity is `granularity_ns`.
+    #[serde(default)]
+    policy: Option<engine::walker::Policy>,
     files: Vec<FileDef>,
     #[serde(default)]
     view: Vec<usize>,
@@ -271,12 +277,20 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         spill: def.spill,
     };
     scenario.validate()?;
+    if def.policy.is_some() && def.racy {
+        return Err("`policy` and `racy` both choose the walker's rule; give one".into());
+    }
+    let cell = def.policy.map(|policy| sim::schedule::PolicyCell {
+        policy,
+        granularity_ns: def.granularity_ns.max(1),
+    });
     Ok(Named {
         name: def.name.trim().to_string(),
         description: def.description.trim().to_string(),
         expect: def.expect,
         findings,
         racy: def.racy,
+        cell,
         scenario,
     })
 }

@@ -36,6 +36,7 @@ pub fn render(family: &Family) -> Result<Story, String> {
 fn render_one(named: &Named, mismatches: &mut Vec<String>) -> Result<String, String> {
     let options = RunOptions {
         racy: named.racy,
+        cell: named.cell,
         ..RunOptions::default()
     };
     let (trace, _) = replay(&named.scenario, &options)?;
@@ -47,6 +48,14 @@ fn render_one(named: &Named, mismatches: &mut Vec<String>) -> Result<String, Str
     }
     if named.racy {
         let _ = writeln!(text, "mode: racy (git's walker rule, 1 s mtimes)");
+    }
+    if let Some(cell) = named.cell {
+        let granularity = sim::policies::granularity_name(cell.granularity_ns);
+        let _ = writeln!(
+            text,
+            "mode: walker policy {} at {granularity} timestamps, inode numbers reused",
+            cell.policy.name()
+        );
     }
     let _ = writeln!(text, "expect: {}", named.expect.join(", "));
     let fired: BTreeSet<usize> = result.fired.iter().map(|f| f.index).collect();

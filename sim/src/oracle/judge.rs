@@ -31,8 +31,8 @@ pub struct BuildInput<'a> {
     pub root: &'a str,
     /// Build 1 or 2.
     pub build: u8,
-    /// git's racy rule is active in the walker.
-    pub racy: bool,
+    /// The walker's validation policy.
+    pub policy: engine::walker::Policy,
     /// What the engine returned.
     pub out: &'a BuildOutput,
     /// The engine's events of this build.
@@ -73,6 +73,11 @@ impl Oracle {
     /// Cached walker answers seen so far.
     pub fn cached_answers(&self) -> u64 {
         self.walker.cached_answers
+    }
+
+    /// Cached walker answers that were stale (false hits) so far.
+    pub fn stale_answers(&self) -> u64 {
+        self.walker.stale_answers
     }
 
     /// Forgets the walker's memory, as a fresh engine process would.
@@ -119,7 +124,7 @@ impl Oracle {
     /// model (whose memory depends on that order, not on the order targets are judged in).
     fn resolve_acts(&mut self, b: &BuildInput) {
         let rule = Rule {
-            racy: b.racy,
+            policy: b.policy,
             granularity_ns: b.fs.mtime_granularity_ns(),
         };
         for act in b.journal.acts.iter().filter(|a| a.build == b.build) {

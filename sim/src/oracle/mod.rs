@@ -15,6 +15,7 @@ pub mod glob;
 pub mod hashing;
 pub mod judge;
 pub mod model;
+pub mod rules;
 pub mod walker;
 
 use serde::Serialize;

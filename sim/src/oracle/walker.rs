@@ -1,10 +1,7 @@
 //! The walker cache judged by its rule. The oracle keeps its own memory of what the engine's
-//! walker may remember (what each fresh hash read, with the size and mtime it saw), and decides
-//! for every hash act which answers the active rule allows:
-//!
-//! - heph's rule: a remembered answer only when size and mtime equal what was recorded;
-//! - the racy rule (git's): additionally never an entry whose mtime lies within the file
-//!   system's granularity of the moment it was recorded.
+//! walker may remember (what each fresh hash read, with the `stat` it saw), and decides for
+//! every hash act which answers the active rule allows, from its own model of each policy
+//! (`rules.rs`: heph's, the racy rule, git's, Mercurial's, Bazel's, ccache's, Cargo's).
 //!
 //! A stale answer the rule allows is a *finding* (heph's documented behaviour); any other
 //! answer that is not a fresh, correct hash of what the file held is a *violation*.
@@ -21,9 +18,9 @@ use crate::journal::{HashAct, Live, Stat};
 /// What the oracle believes the engine's walker remembers of one path.
 #[derive(Clone, Debug)]
 struct Memory {
-    len: u64,
-    mtime_ns: u64,
+    stat: Stat,
     recorded_at: u64,
+    build_start: u64,
     hashout: String,
     x: bool,
     /// The bytes hashed; `None` when a mutation tore the hash.
@@ -34,12 +31,12 @@ impl Memory {
     /// True when the rule lets the walker answer from this memory for a file whose `stat`
     /// says `now`.
     fn trusted(&self, now: &Stat, rule: Rule) -> bool {
-        self.len == now.len && self.mtime_ns == now.mtime_ns && !self.racy(rule)
-    }
-
-    /// git's racy test: recorded within the granularity of the file's mtime.
-    fn racy(&self, rule: Rule) -> bool {
-        rule.racy && self.recorded_at < self.mtime_ns.saturating_add(rule.granularity_ns.max(1))
+        let was = super::rules::Recorded {
+            stat: self.stat,
+            recorded_at: self.recorded_at,
+            build_start: self.build_start,
+        };
+        super::rules::allows(rule.policy, &was, now, rule.granularity_ns)
     }
 
     /// True when what it remembers is not the bytes the file holds now (`None`: unreadable,
@@ -84,13 +81,16 @@ pub struct WalkerModel {
     memory: BTreeMap<PathBuf, Memory>,
     /// Answers given without reading the file (cached walker answers), for the report.
     pub cached_answers: u64,
+    /// Cached answers whose remembered bytes were not the file's (false hits), for the
+    /// validation-policy matrix.
+    pub stale_answers: u64,
 }
 
 /// What the active rule is.
 #[derive(Clone, Copy, Debug)]
 pub struct Rule {
-    /// git's racy rule on top of heph's.
-    pub racy: bool,
+    /// The walker's validation policy.
+    pub policy: engine::walker::Policy,
     /// The file system's mtime granularity.
     pub granularity_ns: u64,
 }
@@ -166,9 +166,9 @@ impl WalkerModel {
     /// What the engine's walker remembers after it hashed `act` freshly.
     fn remember(&mut self, act: &HashAct, stat: Stat, hashout: &str, bytes: Option<Arc<Vec<u8>>>) {
         let memory = Memory {
-            len: stat.len,
-            mtime_ns: stat.mtime_ns,
+            stat,
             recorded_at: act.recorded_at,
+            build_start: act.build_start,
             hashout: hashout.to_string(),
             x: stat.x,
             bytes,
@@ -191,18 +191,14 @@ impl WalkerModel {
     /// An answer given without reading the file: legitimate only from memory, and only when
     /// the rule trusts the memory for what the file looks like now.
     fn judge_cached(
-        &self,
+        &mut self,
         act: &HashAct,
         answer: &str,
         rule: Rule,
         verdicts: &mut Verdicts,
     ) -> Option<Resolved> {
         let path = act.path.display();
-        let mode = if rule.racy {
-            "racy walker"
-        } else {
-            "heph walker"
-        };
+        let mode = format!("{} walker", rule.policy.name());
         let Some(before) = act.stat else {
             let message = format!("{mode} answered {answer} for {path}, which was not a file");
             verdicts.fail(Invariant::WalkerRule, message);
@@ -213,11 +209,9 @@ impl WalkerModel {
             verdicts.fail(Invariant::WalkerRule, message);
             return None;
         };
-        if memory.len != before.len || memory.mtime_ns != before.mtime_ns {
-            let message = format!("{mode} answered {path} from its cache although its size/mtime changed ({}/{} remembered, {}/{} now)", memory.len, memory.mtime_ns, before.len, before.mtime_ns);
-            verdicts.fail(Invariant::WalkerRule, message);
-        } else if memory.racy(rule) {
-            let message = format!("racy walker trusted {path} although its mtime is within the granularity of when it was hashed: a racy entry");
+        if !memory.trusted(&before, rule) {
+            let (was, now) = (&memory.stat, &before);
+            let message = format!("{mode} answered {path} from its cache although its rule does not trust it (len/mtime/ctime/ino/mode {}/{}/{}/{}/{:o} remembered at {} in a build started at {}, {}/{}/{}/{}/{:o} now)", was.len, was.mtime_ns, was.ctime_ns, was.ino, was.mode, memory.recorded_at, memory.build_start, now.len, now.mtime_ns, now.ctime_ns, now.ino, now.mode);
             verdicts.fail(Invariant::WalkerRule, message);
         }
         if memory.hashout != answer {
@@ -228,14 +222,17 @@ impl WalkerModel {
             verdicts.fail(Invariant::WalkerRule, message);
         }
         let stale = memory.stale_for(act.before.as_ref());
+        let mode_only = memory.stat.x != before.x;
+        let answered = memory.answer(act, stale);
         if stale {
-            let message = format!("{mode}: {path} changed with size and mtime kept; its stale hash is used, so consumers fail as \"modified after it was hashed\"");
+            self.stale_answers += 1;
+            let message = format!("{mode}: {path} changed in a way its rule does not see; its stale hash is used, so consumers fail as \"modified after it was hashed\" or cached outputs of the old bytes are served");
             verdicts.find("stale_walker_hash", message);
-        } else if memory.x != before.x {
+        } else if mode_only {
             let message = format!("{mode}: {path} changed mode only; the stored exec bit is used");
             verdicts.find("stale_walker_exec_bit", message);
         }
-        Some(memory.answer(act, stale))
+        Some(answered)
     }
 }
 

@@ -1,0 +1,230 @@
+//! Walker validation policies: when a remembered hash may stand for a file without reading it.
+//! Each build tool has its own rule, with its own hole; the engine runs any of them so that the
+//! simulator can replay the same schedules under each (issue 14, `POLICIES.md`). heph's rule is
+//! the default. One module per tool under `policy/`, each a pure function of what was recorded
+//! when the file was hashed ([`Stamp`]) and what `stat` says now.
+//!
+//! Architecture Invariant: a policy only ever *refuses* more answers than another would;
+//! it never changes what is hashed or how, so a policy can make a build slower or staler, never
+//! read different bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fs::Metadata;
+
+mod always;
+mod bazel;
+mod cargo;
+mod ccache;
+mod git;
+mod heph;
+mod hg;
+
+/// What the walker recorded about a file when it hashed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Size.
+    pub len: u64,
+    /// Modification time.
+    pub mtime_ns: u64,
+    /// Status change time.
+    pub ctime_ns: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Permission bits.
+    pub mode: u32,
+    /// When the hash was recorded (git's index write, Mercurial's dirstate write).
+    pub recorded_at_ns: u64,
+    /// When the build that hashed it started (Cargo's rewound dep-info, ccache's compile start).
+    pub build_start_ns: u64,
+}
+
+/// A rule deciding whether a remembered hash stands for a file.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// heph: size and mtime equal the remembered ones.
+    #[default]
+    Heph,
+    /// heph's rule, and never an entry hashed within the granularity of its mtime (git's racy
+    /// test on heph's stat data): what we propose for heph.
+    Racy,
+    /// git: size, mtime, ctime, inode and mode equal, and not racily clean (an mtime not older
+    /// than the index write is compared by content).
+    Git,
+    /// git with `core.trustctime=false`: the same without ctime.
+    GitNoCtime,
+    /// Mercurial: size, mode and mtime equal, and the mtime not in the same second as the
+    /// dirstate write (such an entry is "unsure" and compared).
+    Mercurial,
+    /// Bazel's `FileContentsProxy`: size, ctime, mtime and inode equal.
+    Bazel,
+    /// ccache's `file_stat_matches`: size, mtime and ctime equal; and a file whose mtime or
+    /// ctime was at or after the compile's start was never cached.
+    Ccache,
+    /// Cargo: fresh while the mtime is not newer than the dep-info, which is rewound to the
+    /// start of the build that recorded it.
+    Cargo,
+    /// Always hash: nothing is trusted.
+    AlwaysHash,
+}
+
+impl Policy {
+    /// Every policy, in table order.
+    pub const ALL: [Policy; 9] = [
+        Policy::Heph,
+        Policy::Racy,
+        Policy::Git,
+        Policy::GitNoCtime,
+        Policy::Mercurial,
+        Policy::Bazel,
+        Policy::Ccache,
+        Policy::Cargo,
+        Policy::AlwaysHash,
+    ];
+
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Heph => "heph",
+            Policy::Racy => "racy",
+            Policy::Git => "git",
+            Policy::GitNoCtime => "git_no_ctime",
+            Policy::Mercurial => "mercurial",
+            Policy::Bazel => "bazel",
+            Policy::Ccache => "ccache",
+            Policy::Cargo => "cargo",
+            Policy::AlwaysHash => "always_hash",
+        }
+    }
+
+    /// Parses a snake_case name.
+    pub fn parse(name: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// True when the hash recorded with `was` may stand for a file whose `stat` is `now`, on a
+    /// file system with timestamps of `granularity_ns`.
+    pub fn trusts(self, was: &Stamp, now: &Metadata, granularity_ns: u64) -> bool {
+        let granularity_ns = granularity_ns.max(1);
+        match self {
+            Policy::Heph => heph::trusts(was, now),
+            Policy::Racy => heph::trusts(was, now) && !racily_clean(was, granularity_ns),
+            Policy::Git => git::trusts(was, now, granularity_ns, true),
+            Policy::GitNoCtime => git::trusts(was, now, granularity_ns, false),
+            Policy::Mercurial => hg::trusts(was, now, granularity_ns),
+            Policy::Bazel => bazel::trusts(was, now),
+            Policy::Ccache => ccache::trusts(was, now, granularity_ns),
+            Policy::Cargo => cargo::trusts(was, now, granularity_ns),
+            Policy::AlwaysHash => always::trusts(),
+        }
+    }
+}
+
+/// git's racy test: the file's mtime is not older than the moment its hash was recorded, at
+/// the file system's granularity, so a later change within that step would keep every stamp.
+pub fn racily_clean(was: &Stamp, granularity_ns: u64) -> bool {
+    was.recorded_at_ns < was.mtime_ns.saturating_add(granularity_ns.max(1))
+}
+
+/// `t` rounded down to the step `granularity_ns`.
+fn floor(t: u64, granularity_ns: u64) -> u64 {
+    t - t % granularity_ns.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::FileKind;
+
+    /// A file hashed at 10 s with mtime 5 s, in a build started at 9 s.
+    fn was() -> Stamp {
+        Stamp {
+            len: 3,
+            mtime_ns: 5_000_000_000,
+            ctime_ns: 5_000_000_000,
+            ino: 7,
+            mode: 0o644,
+            recorded_at_ns: 10_000_000_000,
+            build_start_ns: 9_000_000_000,
+        }
+    }
+
+    fn now(change: impl FnOnce(&mut Metadata)) -> Metadata {
+        let w = was();
+        let mut m = Metadata {
+            kind: FileKind::File,
+            len: w.len,
+            mtime_ns: w.mtime_ns,
+            ctime_ns: w.ctime_ns,
+            mode: w.mode,
+            ino: w.ino,
+        };
+        change(&mut m);
+        m
+    }
+
+    /// `(policy, what changed, trusted)`: one line per case.
+    fn check(cases: &[(Policy, Metadata, bool)]) {
+        for (policy, now, trusted) in cases {
+            assert_eq!(
+                policy.trusts(&was(), now, 1),
+                *trusted,
+                "{policy:?} {now:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_rule_reads_its_own_stamps() {
+        let same = now(|_| {});
+        let ctime = now(|m| m.ctime_ns += 1);
+        let ino = now(|m| m.ino += 1);
+        let mode = now(|m| m.mode = 0o755);
+        let older = now(|m| m.mtime_ns -= 1);
+        let newer = now(|m| m.mtime_ns = 9_500_000_000);
+        let len = now(|m| m.len += 1);
+        use Policy::*;
+        check(&[
+            (Heph, same, true),
+            (Heph, ctime, true),
+            (Heph, ino, true),
+            (Heph, len, false),
+            (Racy, same, true),
+            (Racy, older, false),
+            (Git, same, true),
+            (Git, ctime, false),
+            (Git, ino, false),
+            (Git, mode, false),
+            (GitNoCtime, ctime, true),
+            (GitNoCtime, ino, false),
+            (Mercurial, same, true),
+            (Mercurial, ctime, true),
+            (Mercurial, mode, false),
+            (Bazel, same, true),
+            (Bazel, ctime, false),
+            (Bazel, ino, false),
+            (Bazel, mode, true),
+            (Ccache, same, true),
+            (Ccache, ctime, false),
+            (Ccache, ino, true),
+            (Cargo, same, true),
+            (Cargo, len, true),
+            (Cargo, older, true),
+            (Cargo, newer, false),
+            (AlwaysHash, same, false),
+        ]);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for policy in Policy::ALL {
+            assert_eq!(Policy::parse(policy.name()), Some(policy));
+            let json = serde_json::to_string(&policy).unwrap();
+            assert_eq!(json, format!("\"{}\"", policy.name()));
+        }
+        assert_eq!(Policy::parse("svn"), None);
+    }
+}

@@ -1,0 +1,139 @@
+//! The oracle's own model of every walker validation policy (issue 14): which `stat` data each
+//! tool compares, and when it refuses to trust an entry however well it matches. Written from
+//! the tools' documentation, apart from the engine's `walker::policy`, so that a wrong rule in
+//! the engine is a `walker_rule` violation, not a rule both sides share.
+
+use engine::walker::Policy;
+
+use crate::journal::Stat;
+
+/// One second, Mercurial's dirstate resolution.
+const SECOND_NS: u64 = 1_000_000_000;
+
+/// What the walker recorded when it hashed a file, as the journal saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct Recorded {
+    /// `stat` just before the hash.
+    pub stat: Stat,
+    /// The clock when the hash was recorded (an index or dirstate write).
+    pub recorded_at: u64,
+    /// The clock when that build started (a dep-info rewound to it; a compile's start).
+    pub build_start: u64,
+}
+
+/// True when `policy` lets a hash recorded as `was` stand for a file whose `stat` is `now`.
+pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -> bool {
+    let g = granularity_ns.max(1);
+    let (w, n) = (&was.stat, now);
+    let same = |a: u64, b: u64| a == b;
+    // An mtime not older than the moment of recording (at the granularity): racily clean.
+    let racy = was.recorded_at < w.mtime_ns.saturating_add(g);
+    let floor = |t: u64, step: u64| t / step * step;
+    match policy {
+        Policy::Heph => same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns),
+        Policy::Racy => same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns) && !racy,
+        Policy::Git | Policy::GitNoCtime => {
+            let ctime = policy == Policy::GitNoCtime || same(w.ctime_ns, n.ctime_ns);
+            let stat = same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns) && ctime;
+            stat && same(w.ino, n.ino) && w.mode == n.mode && !racy
+        }
+        Policy::Mercurial => {
+            let step = g.max(SECOND_NS);
+            let unsure = floor(w.mtime_ns, step) >= floor(was.recorded_at, step);
+            same(w.len, n.len) && w.mode == n.mode && same(w.mtime_ns, n.mtime_ns) && !unsure
+        }
+        Policy::Bazel => {
+            same(w.len, n.len)
+                && same(w.ctime_ns, n.ctime_ns)
+                && same(w.mtime_ns, n.mtime_ns)
+                && same(w.ino, n.ino)
+        }
+        Policy::Ccache => {
+            // The compile's start at full resolution, the file's stamps truncated.
+            let too_new = w.mtime_ns >= was.build_start || w.ctime_ns >= was.build_start;
+            let stat = same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns);
+            stat && same(w.ctime_ns, n.ctime_ns) && !too_new
+        }
+        Policy::Cargo => n.mtime_ns <= floor(was.build_start, g),
+        Policy::AlwaysHash => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(len: u64, mtime_ns: u64, ctime_ns: u64, ino: u64) -> Stat {
+        Stat {
+            len,
+            mtime_ns,
+            x: false,
+            ctime_ns,
+            ino,
+            mode: 0o644,
+        }
+    }
+
+    /// Hashed at t=10 s in a build started at t=9 s; the file's mtime and ctime are 5 s.
+    fn was() -> Recorded {
+        Recorded {
+            stat: stat(3, 5 * SECOND_NS, 5 * SECOND_NS, 7),
+            recorded_at: 10 * SECOND_NS,
+            build_start: 9 * SECOND_NS,
+        }
+    }
+
+    /// `(policy, now, allowed)`, one line per case: each tool's known hole is a `true` on a
+    /// changed file.
+    #[test]
+    fn each_policy_compares_what_its_tool_compares() {
+        let s = SECOND_NS;
+        let same = stat(3, 5 * s, 5 * s, 7);
+        let restored_mtime = stat(3, 5 * s, 11 * s, 7); // same-size edit, mtime restored
+        let recreated = stat(3, 5 * s, 11 * s, 8); // deleted and recreated, mtime restored
+        let backdated = stat(4, 4 * s, 11 * s, 7); // edited, then `touch -r` to an older file
+        use Policy::*;
+        for (policy, now, allowed) in [
+            (Heph, same, true),
+            (Heph, restored_mtime, true),
+            (Racy, restored_mtime, true),
+            (Git, restored_mtime, false),
+            (GitNoCtime, restored_mtime, true),
+            (GitNoCtime, recreated, false),
+            (Mercurial, restored_mtime, true),
+            (Bazel, restored_mtime, false),
+            (Ccache, restored_mtime, false),
+            (Cargo, backdated, true),
+            (Heph, backdated, false),
+            (AlwaysHash, same, false),
+        ] {
+            assert_eq!(
+                allows(policy, &was(), &now, 1),
+                allowed,
+                "{policy:?} {now:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn coarse_timestamps_make_entries_racy_or_unsure() {
+        let s = SECOND_NS;
+        // Hashed in the same second as its mtime, on a file system with 1 s timestamps.
+        let was = Recorded {
+            stat: stat(3, 10 * s, 10 * s, 7),
+            recorded_at: 10 * s + 5,
+            build_start: 10 * s,
+        };
+        let now = was.stat;
+        for (policy, allowed) in [
+            (Policy::Heph, true),
+            (Policy::Racy, false),
+            (Policy::Git, false),
+            (Policy::Mercurial, false),
+            (Policy::Ccache, false),
+            (Policy::Bazel, true),
+        ] {
+            assert_eq!(allows(policy, &was, &now, s), allowed, "{policy:?}");
+        }
+    }
+}
