@@ -405,26 +405,20 @@ pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     all
 }
 
-/// The singles' scenarios of the slice, shapes interleaved (what the kill matrix mixes with random
-/// ones).
+/// The singles' scenarios of the slice in a fixed pseudo-random order (what the kill matrix
+/// mixes with random ones): a hunt meets every shape, size and exec bit early, instead of one
+/// shape's thousands of cases after another's.
 pub fn scenarios() -> Vec<Scenario> {
-    // Round-robin over the families (graph shapes), so a hunt meets every shape early instead
-    // of one shape's thousands of cases after another's.
-    let mut families: BTreeMap<String, std::collections::VecDeque<Scenario>> = BTreeMap::new();
-    for case in singles(Scope::Slice, false) {
-        families
-            .entry(case.family)
-            .or_default()
-            .push_back(case.scenario);
+    let mut out: Vec<Scenario> = singles(Scope::Slice, false)
+        .into_iter()
+        .map(|c| c.scenario)
+        .collect();
+    // Fisher-Yates with SplitMix64 from a fixed seed: the same order on every machine.
+    let mut rng = crate::rng::Rng::for_schedule(0x5eed, 0);
+    for i in (1..out.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        out.swap(i, j);
     }
-    let total: usize = families.values().map(|f| f.len()).sum();
-    let mut out = Vec::with_capacity(total);
-    while out.len() < total {
-        for family in families.values_mut() {
-            out.extend(family.pop_front());
-        }
-    }
-    debug_assert_eq!(out.len(), total);
     out
 }
 
