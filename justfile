@@ -39,6 +39,13 @@ exhaustive:
     ./target/release/sim exhaustive --scope full --fs mem --coverage --coverage-svg exhaustive-coverage.svg
     ./target/release/sim exhaustive --scope slice --fs disk
 
+# The validation-policy matrix (POLICIES.md): the same schedules under every walker policy and
+# timestamp granularity; JSON, Markdown and an SVG heat map in policies/.
+policies seed="1" schedules="10000":
+    cargo build --release --locked -p sim
+    mkdir -p policies
+    ./target/release/sim policies --seed {{seed}} --schedules {{schedules}} --threads {{threads}} --json policies/matrix.json --markdown policies/matrix.md --svg policies/matrix.svg
+
 # A chaos run: a real thread mutates files on DiskFs while the engine runs.
 chaos seed="1" schedules="2000":
     cargo run --release --locked -p sim -- chaos --seed {{seed}} --schedules {{schedules}}

@@ -144,3 +144,51 @@ fn replay_and_exhaustive_run_from_the_command_line() {
         "{drawn}"
     );
 }
+
+#[test]
+fn policies_writes_the_same_matrix_twice_and_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let run = |json: &str| {
+        sim(&[
+            "policies",
+            "--seed",
+            "2",
+            "--schedules",
+            "6",
+            "--granularity",
+            "1ns,1s",
+            "--threads",
+            "2",
+            "--json",
+            json,
+            "--markdown",
+            &path("m.md"),
+            "--svg",
+            &path("m.svg"),
+        ])
+    };
+    let (code, _, err) = run(&path("a.json"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("9 policies x 2 granularities x 6 schedules, 0 failures"),
+        "{err}"
+    );
+    let (code, _, _) = run(&path("b.json"));
+    assert_eq!(code, 0);
+    let a = std::fs::read_to_string(path("a.json")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read_to_string(path("b.json")).unwrap(),
+        "same seed, same bytes"
+    );
+    let json: serde_json::Value = serde_json::from_str(&a).unwrap();
+    assert_eq!(json["cells"].as_array().unwrap().len(), 18);
+    let md = std::fs::read_to_string(path("m.md")).unwrap();
+    assert!(md.contains("| policy | 1 ns | 1 s |"), "{md}");
+    let svg = std::fs::read_to_string(path("m.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("always_hash"),
+        "{svg}"
+    );
+}

@@ -57,6 +57,37 @@ fn cli_error_catalogue() {
         ],
         &["sim", "exhaustive", "--fs", "ram"],
         &["sim", "chaos", "--seed", "1"],
+        &["sim", "policies", "--seed", "1"],
+        &[
+            "sim",
+            "policies",
+            "--seed",
+            "1",
+            "--schedules",
+            "9",
+            "--granularity",
+            "1s,3h",
+        ],
+        &[
+            "sim",
+            "policies",
+            "--seed",
+            "1",
+            "--schedules",
+            "9",
+            "--granularity",
+            "0ns",
+        ],
+        &[
+            "sim",
+            "policies",
+            "--seed",
+            "1",
+            "--schedules",
+            "9",
+            "--policies",
+            "heph,svn",
+        ],
     ];
     let mut out = String::new();
     for args in cases {
