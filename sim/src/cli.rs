@@ -80,8 +80,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "mem")]
         fs: FsKind,
         /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "policy")]
         racy: bool,
+        /// Run under this walker policy, as `sim policies` does (MemFs reusing inode numbers).
+        #[arg(long, value_parser = crate::policies::parse_policy, requires = "granularity")]
+        policy: Option<engine::walker::Policy>,
+        /// The timestamp granularity of a `--policy` run (e.g. `1s`).
+        #[arg(long, value_parser = crate::policies::Granularities::parse, requires = "policy")]
+        granularity: Option<crate::policies::Granularities>,
     },
     /// Every mutation kind × point × consumer path on two small files.
     Exhaustive {

@@ -147,7 +147,16 @@ fn main() -> ExitCode {
             scenario,
             fs,
             racy,
+            policy,
+            granularity,
         } => {
+            let cell = policy.zip(granularity).and_then(|(policy, g)| {
+                g.0.first()
+                    .map(|&granularity_ns| sim::schedule::PolicyCell {
+                        policy,
+                        granularity_ns,
+                    })
+            });
             let scenario = match (&scenario, seed, schedule) {
                 (Some(path), _, _) => load_scenario(path),
                 (None, Some(seed), Some(index)) => Ok(generate(seed, index)),
@@ -159,6 +168,7 @@ fn main() -> ExitCode {
                     &RunOptions {
                         fs,
                         racy,
+                        cell,
                         ..RunOptions::default()
                     },
                 )

@@ -38,6 +38,8 @@ pub struct Counts {
     pub violations: u64,
     /// Schedules that could not run (harness errors).
     pub errors: u64,
+    /// The first schedule that delivered stale content, or broke an invariant, for replay.
+    pub first_failing: Option<u64>,
 }
 
 impl Counts {
@@ -46,6 +48,10 @@ impl Counts {
         self.walker.add(&other.walker);
         self.violations += other.violations;
         self.errors += other.errors;
+        self.first_failing = match (self.first_failing, other.first_failing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
@@ -84,24 +90,39 @@ impl Matrix {
         let mut out = Vec::new();
         for cell in &self.cells {
             let g = granularity_name(cell.granularity_ns);
+            let replay = |index: Option<u64>| {
+                let command = index.map(|i| replay_command(self.seed, i, cell));
+                command.unwrap_or_default()
+            };
             if cell.total.violations > 0 || cell.total.errors > 0 {
                 out.push(format!(
-                    "{} at {g}: {} violations, {} harness errors",
+                    "{} at {g}: {} violations, {} harness errors; first: {}",
                     cell.policy.name(),
                     cell.total.violations,
-                    cell.total.errors
+                    cell.total.errors,
+                    replay(cell.total.first_failing)
                 ));
             }
             if cell.policy == OURS && cell.total.walker.stale_delivered > 0 {
                 out.push(format!(
-                    "ours ({}) delivered stale content in {} builds at {g}",
+                    "ours ({}) delivered stale content in {} builds at {g}; first: {}",
                     cell.policy.name(),
-                    cell.total.walker.stale_delivered
+                    cell.total.walker.stale_delivered,
+                    replay(cell.total.first_failing)
                 ));
             }
         }
         out
     }
+}
+
+/// The command that replays schedule `index` of `seed` in `cell`.
+pub fn replay_command(seed: u64, index: u64, cell: &Cell) -> String {
+    format!(
+        "sim replay --seed {seed} --schedule {index} --policy {} --granularity {}ns",
+        cell.policy.name(),
+        cell.granularity_ns
+    )
 }
 
 /// Runs `schedules` schedules of `seed` under each of `policies` at every granularity of
@@ -194,11 +215,13 @@ fn one_schedule(
                     .iter()
                     .map(|f| f.mutation.kind.name())
                     .collect();
+                let failing = result.walker.stale_delivered > 0 || !result.broken.is_empty();
                 let counts = Counts {
                     schedules: 1,
                     walker: result.walker,
                     violations: result.broken.len() as u64,
                     errors: 0,
+                    first_failing: failing.then_some(index),
                 };
                 // Attributed to a kind only when it fired alone, so a row says what that
                 // kind does to the rule.
@@ -214,6 +237,7 @@ fn one_schedule(
             Ok(Err(_)) | Err(_) => Counts {
                 schedules: 1,
                 errors: 1,
+                first_failing: Some(index),
                 ..Counts::default()
             },
         };
@@ -229,6 +253,14 @@ pub fn granularity_name(ns: u64) -> String {
         n if n >= 1_000 && n % 1_000 == 0 => format!("{} µs", n / 1_000),
         n => format!("{n} ns"),
     }
+}
+
+/// Parses one policy name (for clap).
+pub fn parse_policy(name: &str) -> Result<Policy, String> {
+    Policies::parse(name).and_then(|p| match p.0.as_slice() {
+        [one] => Ok(*one),
+        _ => Err(format!("one policy, not {name:?}")),
+    })
 }
 
 /// A parsed `--policies` list.

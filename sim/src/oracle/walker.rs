@@ -39,13 +39,15 @@ impl Memory {
         super::rules::allows(rule.policy, &was, now, rule.granularity_ns)
     }
 
-    /// True when what it remembers is not the bytes the file holds now (`None`: unreadable,
-    /// and then no consumer can succeed with any bytes).
+    /// True when what it remembers is not what the file holds now (`None`: unreadable, and
+    /// then no consumer can succeed with any bytes).
     fn stale_for(&self, now: Option<&Live>) -> bool {
         let Some(now) = now else { return false };
-        self.bytes
-            .as_ref()
-            .is_none_or(|b| !Fingerprint::of(b, self.x).same_bytes(&now.fingerprint()))
+        match &self.bytes {
+            Some(b) => !Fingerprint::of(b, self.x).same_bytes(&now.fingerprint()),
+            // Hashed while it changed: the bytes are unknown, the hashout is not.
+            None => oracle_hashout(&now.bytes, now.x) != self.hashout,
+        }
     }
 
     /// The answer it gives for `act`.
