@@ -17,6 +17,7 @@ fn schedules_per_sec(fs: FsChoice, schedules: u64, threads: usize) -> f64 {
         racy: false,
         variant: Variant::Reference,
         shrink: true,
+        shard: None,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(

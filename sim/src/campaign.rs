@@ -49,6 +49,8 @@ pub struct CampaignOptions {
     pub variant: Variant,
     /// Shrink failing schedules.
     pub shrink: bool,
+    /// Run only this shard (K/N, 1-based) of the `schedules`.
+    pub shard: Option<(u64, u64)>,
 }
 
 /// The per-schedule work a campaign merges.
@@ -124,9 +126,17 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
         seed: options.seed,
         schedules: options.schedules,
         racy: options.racy,
+        shard: options.shard.map(|(index, count)| crate::report::Shard {
+            index,
+            count,
+            of: options.schedules,
+        }),
         ..Report::default()
     };
     report.fs = format!("{:?}", options.fs).to_lowercase();
+    // Shard K/N takes schedules K-1, K-1+N, …; its threads interleave within them.
+    let (shard_first, shard_step) = options.shard.map_or((0, 1), |(k, n)| (k - 1, n));
+    assert!(shard_first < shard_step, "a shard is one of its count");
     let threads = options.threads;
     let progress_thread = std::thread::current();
     let partials: Vec<Report> = std::thread::scope(|scope| {
@@ -135,7 +145,9 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
                 let (done, violations) = (&done, &violations);
                 let progress_thread = progress_thread.clone();
                 scope.spawn(move || {
-                    let partial = work(options, t as u64, threads as u64, done, violations);
+                    let first = shard_first + shard_step * t as u64;
+                    let step = shard_step * threads as u64;
+                    let partial = work(options, (first, step), done, violations);
                     // Wakes the progress loop now rather than at its next 100 ms tick.
                     progress_thread.unpark();
                     partial
@@ -163,6 +175,14 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
     for partial in partials {
         absorb(&mut report, partial);
     }
+    finish(&mut report);
+    report.timing = timing(started, report.schedules);
+    report
+}
+
+/// Puts the merged parts of a report in their final order: violations by schedule (the first
+/// [`crate::report::MAX_VIOLATIONS_KEPT`] kept), finding examples the first of each kind.
+fn finish(report: &mut Report) {
     report
         .violations
         .sort_by_key(|v| (v.schedule, v.fs.clone()));
@@ -170,8 +190,68 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
         .violations
         .truncate(crate::report::MAX_VIOLATIONS_KEPT);
     report.findings.normalize();
-    report.timing = timing(started, report.schedules);
-    report
+}
+
+/// Merges the reports of the shards of one campaign (`sim merge`) into the report the unsharded
+/// campaign gives, byte for byte but for `timing` (elapsed times are summed). Every shard of
+/// the campaign must be there once, all of one seed, size and options.
+pub fn merge_shards(shards: Vec<Report>) -> Result<Report, String> {
+    let first = shards.first().ok_or("no reports to merge")?;
+    let Some(shape) = first.shard else {
+        return Err("report 1 is not a shard (it has no \"shard\" field)".into());
+    };
+    let mut seen = vec![false; shape.count as usize];
+    let mut merged = Report {
+        mode: first.mode.clone(),
+        seed: first.seed,
+        fs: first.fs.clone(),
+        racy: first.racy,
+        ..Report::default()
+    };
+    for (i, shard) in shards.into_iter().enumerate() {
+        let n = i + 1;
+        let Some(s) = shard.shard else {
+            return Err(format!("report {n} is not a shard"));
+        };
+        let same = (
+            s.count,
+            s.of,
+            &shard.mode,
+            shard.seed,
+            &shard.fs,
+            shard.racy,
+        ) == (
+            shape.count,
+            shape.of,
+            &merged.mode,
+            merged.seed,
+            &merged.fs,
+            merged.racy,
+        );
+        if !same {
+            return Err(format!("report {n} (shard {}/{} of {} schedules, seed {}) is not of the campaign of report 1 (shards of {}, {} schedules, seed {})", s.index, s.count, s.of, shard.seed, shape.count, shape.of, merged.seed));
+        }
+        let slot = &mut seen[(s.index - 1) as usize];
+        if std::mem::replace(slot, true) {
+            return Err(format!("shard {}/{} is given twice", s.index, s.count));
+        }
+        let elapsed = merged.timing.elapsed_ms + shard.timing.elapsed_ms;
+        absorb(&mut merged, shard);
+        merged.timing.elapsed_ms = elapsed;
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(format!("shard {}/{} is missing", missing + 1, shape.count));
+    }
+    if merged.schedules != shape.of {
+        return Err(format!(
+            "the shards judged {} schedules of {}",
+            merged.schedules, shape.of
+        ));
+    }
+    finish(&mut merged);
+    let secs = (merged.timing.elapsed_ms as f64 / 1000.0).max(1e-9);
+    merged.timing.schedules_per_sec = (merged.schedules as f64 / secs * 10.0).round() / 10.0;
+    Ok(merged)
 }
 
 /// One worker's share: schedules `first`, `first + step`, …, each judged under
@@ -179,8 +259,7 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
 /// worker goes on. `partial.schedules` counts the schedules actually judged.
 fn work(
     options: &CampaignOptions,
-    first: u64,
-    step: u64,
+    (first, step): (u64, u64),
     done: &AtomicU64,
     violations: &AtomicU64,
 ) -> Report {

@@ -61,9 +61,23 @@ pub enum Command {
         /// Do not shrink failing schedules.
         #[arg(long)]
         no_shrink: bool,
+        /// Run only shard K of N (K counts from 1: `1/4` … `4/4`): schedules i with
+        /// i % N = K - 1. `sim merge` joins the shards' JSON reports.
+        #[arg(long, value_parser = crate::report::Shard::parse)]
+        shard: Option<(u64, u64)>,
         #[command(flatten)]
         /// Coverage map output.
         coverage: CoverageArgs,
+    },
+    /// Merge the JSON reports of every shard of one campaign into the report the unsharded
+    /// campaign gives (timing aside). Exit 1 if it holds violations; 2 on bad input.
+    Merge {
+        /// The shards' reports (`sim run --shard K/N --json PATH`), in any order.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged JSON report here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Print the full trace of one schedule.
     Replay {

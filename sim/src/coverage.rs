@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::mutation::{MutationKind, Point};
 
 /// One cell: a mutation kind at a point.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
     /// Times it fired and changed something.
     pub applied: u64,
@@ -22,7 +22,7 @@ pub struct Cell {
 }
 
 /// Cells by `kind@point`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coverage {
     /// Every cell that fired at least once.
     pub cells: BTreeMap<String, Cell>,

@@ -478,7 +478,7 @@ fn describe(index: usize, s: &Scenario) -> String {
 }
 
 /// Per family: cases, and the cases whose mutations did not all fire.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Family {
     /// Cases enumerated.
     pub cases: u64,
@@ -509,6 +509,7 @@ pub fn exhaustive(
         racy,
         variant,
         shrink: false,
+        shard: None,
     };
     let mut report = Report {
         mode: "exhaustive".into(),

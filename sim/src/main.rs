@@ -126,6 +126,7 @@ fn main() -> ExitCode {
             threads,
             racy,
             no_shrink,
+            shard,
             coverage,
         } => {
             let variant = Variant::Reference;
@@ -137,10 +138,12 @@ fn main() -> ExitCode {
                 racy,
                 variant,
                 shrink: !no_shrink,
+                shard,
             };
             let report = campaign(&options, &progress_reporter(schedules));
             finish_with_coverage(&report, json, &coverage)
         }
+        Command::Merge { reports, json } => merge(&reports, json),
         Command::Replay {
             seed,
             schedule,
@@ -245,6 +248,33 @@ fn main() -> ExitCode {
             json,
             ..
         } => mutants(seed, budget_schedules, &only, json),
+    }
+}
+
+/// `sim merge`: reads every shard's report, merges them, reports like `sim run`.
+fn merge(paths: &[PathBuf], json: Option<PathBuf>) -> ExitCode {
+    let mut shards = Vec::with_capacity(paths.len());
+    for path in paths {
+        let report = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| {
+                serde_json::from_str::<sim::report::Report>(&text)
+                    .map_err(|e| format!("{}: not a sim report: {e}", path.display()))
+            });
+        match report {
+            Ok(report) => shards.push(report),
+            Err(message) => {
+                eprintln!("sim: error: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match sim::campaign::merge_shards(shards) {
+        Ok(report) => finish(&report, json),
+        Err(message) => {
+            eprintln!("sim: error: {message}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::oracle::{Finding, Invariant};
 use crate::scenario::Scenario;
@@ -16,7 +16,7 @@ pub const MAX_FINDING_EXAMPLES: usize = 3;
 pub const MAX_VIOLATIONS_KEPT: usize = 50;
 
 /// One violation, with how to replay it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     /// Schedule index.
     pub schedule: u64,
@@ -34,7 +34,7 @@ pub struct Violation {
 }
 
 /// Mutation counts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MutationCounts {
     /// By kind.
     pub by_kind: BTreeMap<String, u64>,
@@ -45,7 +45,7 @@ pub struct MutationCounts {
 }
 
 /// One example of a finding, with the schedule it came from.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FindingExample {
     /// Kind name.
     pub kind: String,
@@ -56,7 +56,7 @@ pub struct FindingExample {
 }
 
 /// Findings: counts by kind and a few examples.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Findings {
     /// Count by kind.
     pub counts: BTreeMap<String, u64>,
@@ -77,8 +77,55 @@ impl Findings {
     }
 }
 
+/// One shard of a campaign: schedules `i` with `i % count == index - 1` of `of` (1-based, as
+/// `cargo nextest run --partition count:K/N`): shard sizes differ by at most one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Shard {
+    /// K: which shard, from 1.
+    pub index: u64,
+    /// N: how many shards.
+    pub count: u64,
+    /// The whole campaign's schedules.
+    pub of: u64,
+}
+
+impl Shard {
+    /// At most this many shards.
+    pub const MAX: u64 = 10_000;
+
+    /// Parses `K/N` (1 ≤ K ≤ N ≤ [`Shard::MAX`]) for a campaign of `of` schedules.
+    pub fn parse(text: &str) -> Result<(u64, u64), String> {
+        let (k, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("shard {text:?}: want K/N, e.g. 1/4"))?;
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("shard {text:?}: {s:?} is not a number"))
+        };
+        let (k, n) = (parse(k)?, parse(n)?);
+        if n == 0 || n > Self::MAX {
+            return Err(format!("shard {text:?}: N must be 1..={}", Self::MAX));
+        }
+        if k == 0 {
+            return Err(format!(
+                "shard {text:?}: K counts from 1 (1/{n} is the first shard)"
+            ));
+        }
+        if k > n {
+            return Err(format!("shard {text:?}: K must be at most N"));
+        }
+        Ok((k, n))
+    }
+
+    /// The first schedule index of this shard.
+    pub fn first(self) -> u64 {
+        self.index - 1
+    }
+}
+
 /// Wall-clock figures: the only part of a report that differs between identical runs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
     /// Elapsed milliseconds.
     pub elapsed_ms: u64,
@@ -87,7 +134,8 @@ pub struct Timing {
 }
 
 /// A whole campaign's report.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Report {
     /// What ran: `run`, `exhaustive` or `chaos`.
     pub mode: String,
@@ -99,6 +147,9 @@ pub struct Report {
     pub fs: String,
     /// Whether the racy walker option was on.
     pub racy: bool,
+    /// The shard this report covers, when it covers one (`sim run --shard K/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// Number of violations (all of them).
     pub violation_count: u64,
     /// The first violations in schedule order.
@@ -110,7 +161,7 @@ pub struct Report {
     /// The coverage map: mutation kind × point, applied or skipped, and outcomes.
     pub coverage: crate::coverage::Coverage,
     /// For the exhaustive mode: cases per family, and those that never fired.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub families: BTreeMap<String, crate::exhaustive::Family>,
     /// Findings.
     pub findings: Findings,

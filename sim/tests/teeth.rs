@@ -16,6 +16,7 @@ fn tampering_wrapper_is_caught_and_shrunk() {
         racy: false,
         variant: Variant::TamperDelivered,
         shrink: true,
+        shard: None,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(report.violation_count > 0);

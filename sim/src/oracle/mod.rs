@@ -23,7 +23,9 @@ use serde::Serialize;
 pub use judge::{BuildInput, Oracle};
 
 /// The invariants: SPEC §8's five, then the harness's own.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Invariant {
     /// 1: never different bytes (or exec bit) with success.

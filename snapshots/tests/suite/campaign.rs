@@ -15,6 +15,7 @@ fn fixed_seed_campaign_report() {
         racy: false,
         variant: Variant::Reference,
         shrink: true,
+        shard: None,
     };
     let report = campaign(&options, &|_, _| {});
     assert_eq!(
