@@ -42,6 +42,12 @@ fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
 }
 
 fn finish(report: &Report, json: Option<PathBuf>) -> ExitCode {
+    if let Some(first) = report.violations.first() {
+        eprintln!(
+            "sim {}: FAILED with seed {}: {} violations; replay the first: {}",
+            report.mode, report.seed, report.violation_count, first.replay
+        );
+    }
     eprintln!(
         "sim {}: {} schedules, {} violations, outcomes {:?}, {:.0} schedules/s",
         report.mode,
@@ -82,6 +88,8 @@ fn finish(report: &Report, json: Option<PathBuf>) -> ExitCode {
 
 /// [`finish`], after printing and drawing the coverage map as asked.
 fn finish_with_coverage(report: &Report, json: Option<PathBuf>, args: &CoverageArgs) -> ExitCode {
+    // The verdict, the seed and the replay command come first; the long table after them.
+    let code = finish(report, json);
     if args.coverage {
         eprint!("{}", report.coverage.table());
     }
@@ -91,7 +99,7 @@ fn finish_with_coverage(report: &Report, json: Option<PathBuf>, args: &CoverageA
             return ExitCode::from(2);
         }
     }
-    finish(report, json)
+    code
 }
 
 fn indent(text: &str) -> String {

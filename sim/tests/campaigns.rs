@@ -18,8 +18,20 @@ fn options(seed: u64, schedules: u64, fs: FsChoice, threads: usize) -> CampaignO
     }
 }
 
+/// No violation; on failure the seed and replay command come before the long report.
+fn assert_clean_of(report: &sim::report::Report) {
+    let first = report.violations.first().map(|v| v.replay.as_str());
+    assert_eq!(
+        report.violation_count,
+        0,
+        "seed {}: replay {first:?}\n{}",
+        report.seed,
+        report.to_json()
+    );
+}
+
 fn assert_clean(report: &sim::report::Report) {
-    assert_eq!(report.violation_count, 0, "{}", report.to_json());
+    assert_clean_of(report);
     assert!(
         report.outcomes["ok"] > 0
             && report.outcomes["invalid_data"] > 0
@@ -114,7 +126,7 @@ fn racy_option_judges_real_cached_answers_and_cuts_stale_hashes() {
         },
         &|_, _| {},
     );
-    assert_eq!(racy.violation_count, 0, "{}", racy.to_json());
+    assert_clean_of(&racy);
     // Schedules that pause between builds let the racy rule trust what it remembered: the rule
     // is judged on real cached answers, not vacuously.
     assert!(

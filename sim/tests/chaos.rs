@@ -4,7 +4,14 @@
 #[test]
 fn integrity_holds_under_a_concurrent_mutator() {
     let report = sim::chaos::chaos(17, 60);
-    assert_eq!(report.violation_count, 0, "{}", report.to_json());
+    let first = report.violations.first().map(|v| v.replay.as_str());
+    assert_eq!(
+        report.violation_count,
+        0,
+        "seed {}: replay {first:?}\n{}",
+        report.seed,
+        report.to_json()
+    );
     assert_eq!(
         report.outcomes.values().sum::<u64>(),
         60,

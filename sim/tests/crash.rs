@@ -63,6 +63,15 @@ fn a_panicking_engine_fails_the_campaign_with_the_panic_in_the_report() {
             !stderr.contains("panicked at"),
             "caught panics stay off stderr: {stderr}"
         );
+        let first = stderr
+            .lines()
+            .find(|l| !l.starts_with("sim: "))
+            .unwrap_or_default();
+        assert!(
+            first.starts_with("sim run: FAILED with seed 1: ")
+                && first.contains("replay the first: sim replay --seed 1 --schedule "),
+            "the seed and the replay command come first: {stderr}"
+        );
     }
 }
 
