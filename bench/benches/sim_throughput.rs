@@ -18,6 +18,7 @@ fn schedules_per_sec(fs: FsChoice, schedules: u64, threads: usize) -> f64 {
         variant: Variant::Reference,
         shrink: true,
         shard: None,
+        swarm: false,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(

@@ -51,6 +51,8 @@ pub struct CampaignOptions {
     pub shrink: bool,
     /// Run only this shard (K/N, 1-based) of the `schedules`.
     pub shard: Option<(u64, u64)>,
+    /// Swarm schedules: each from a random subset of kinds, points and consumer paths.
+    pub swarm: bool,
 }
 
 /// The per-schedule work a campaign merges.
@@ -64,10 +66,19 @@ pub struct Ran {
 }
 
 /// The replay command of a schedule.
-pub fn replay_command(seed: u64, index: u64, fs: FsKind, racy: bool) -> String {
+pub fn replay_command(seed: u64, index: u64, fs: FsKind, options: &CampaignOptions) -> String {
     let fs = if fs == FsKind::Mem { "mem" } else { "disk" };
-    let racy = if racy { " --racy" } else { "" };
-    format!("sim replay --seed {seed} --schedule {index} --fs {fs}{racy}")
+    let racy = if options.racy { " --racy" } else { "" };
+    let swarm = if options.swarm { " --swarm" } else { "" };
+    format!("sim replay --seed {seed} --schedule {index} --fs {fs}{racy}{swarm}")
+}
+
+/// Schedule `index` of the campaign `options` describe.
+pub fn scenario_of(options: &CampaignOptions, index: u64) -> Scenario {
+    match options.swarm {
+        true => crate::scenario::generate_swarm(options.seed, index),
+        false => generate(options.seed, index),
+    }
 }
 
 fn kinds(choice: FsChoice) -> &'static [FsKind] {
@@ -126,6 +137,7 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
         seed: options.seed,
         schedules: options.schedules,
         racy: options.racy,
+        swarm: options.swarm,
         shard: options.shard.map(|(index, count)| crate::report::Shard {
             index,
             count,
@@ -206,6 +218,7 @@ pub fn merge_shards(shards: Vec<Report>) -> Result<Report, String> {
         seed: first.seed,
         fs: first.fs.clone(),
         racy: first.racy,
+        swarm: first.swarm,
         ..Report::default()
     };
     for (i, shard) in shards.into_iter().enumerate() {
@@ -270,7 +283,7 @@ fn work(
         let before = partial.violation_count;
         let judged = panics::catch(|| {
             let ran = run_on(
-                &generate(options.seed, index),
+                &scenario_of(options, index),
                 index,
                 options.fs,
                 options.racy,
@@ -287,7 +300,7 @@ fn work(
                 fs: format!("{:?}", options.fs).to_lowercase(),
                 invariant: Invariant::Panic,
                 message: format!("the harness panicked judging this schedule: {message}"),
-                replay: replay_command(options.seed, index, FsKind::Mem, options.racy),
+                replay: replay_command(options.seed, index, FsKind::Mem, options),
                 shrunk: None,
             }),
         }
@@ -488,7 +501,7 @@ fn violation(
         fs: format!("{fs:?}").to_lowercase(),
         invariant,
         message,
-        replay: replay_command(options.seed, ran.index, fs, options.racy),
+        replay: replay_command(options.seed, ran.index, fs, options),
         shrunk,
     }
 }

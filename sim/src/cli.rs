@@ -65,6 +65,10 @@ pub enum Command {
         /// i % N = K - 1. `sim merge` joins the shards' JSON reports.
         #[arg(long, value_parser = crate::report::Shard::parse)]
         shard: Option<(u64, u64)>,
+        /// Swarm schedules: each picks from a random subset of mutation kinds, points and
+        /// consumer paths (replay them with `sim replay --swarm`).
+        #[arg(long)]
+        swarm: bool,
         #[command(flatten)]
         /// Coverage map output.
         coverage: CoverageArgs,
@@ -102,6 +106,9 @@ pub enum Command {
         /// The timestamp granularity of a `--policy` run (e.g. `1s`).
         #[arg(long, value_parser = crate::policies::Granularities::parse, requires = "policy")]
         granularity: Option<crate::policies::Granularities>,
+        /// The schedule is a swarm schedule (`sim run --swarm`).
+        #[arg(long, conflicts_with = "scenario")]
+        swarm: bool,
     },
     /// Every mutation kind × point × consumer path on two small files.
     Exhaustive {
@@ -186,5 +193,8 @@ pub enum Command {
         /// Write the JSON matrix here (`-` for stdout).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Where the hunt's schedules come from.
+        #[arg(long, value_enum, default_value = "mix")]
+        source: crate::mutants::Source,
     },
 }

@@ -510,6 +510,7 @@ pub fn exhaustive(
         variant,
         shrink: false,
         shard: None,
+        swarm: false,
     };
     let mut report = Report {
         mode: "exhaustive".into(),

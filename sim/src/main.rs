@@ -135,6 +135,7 @@ fn main() -> ExitCode {
             racy,
             no_shrink,
             shard,
+            swarm,
             coverage,
         } => {
             let variant = Variant::Reference;
@@ -147,6 +148,7 @@ fn main() -> ExitCode {
                 variant,
                 shrink: !no_shrink,
                 shard,
+                swarm,
             };
             let report = campaign(&options, &progress_reporter(schedules));
             finish_with_coverage(&report, json, &coverage)
@@ -160,6 +162,7 @@ fn main() -> ExitCode {
             racy,
             policy,
             granularity,
+            swarm,
         } => {
             let cell = policy.zip(granularity).and_then(|(policy, g)| {
                 g.0.first()
@@ -170,6 +173,9 @@ fn main() -> ExitCode {
             });
             let scenario = match (&scenario, seed, schedule) {
                 (Some(path), _, _) => load_scenario(path),
+                (None, Some(seed), Some(index)) if swarm => {
+                    Ok(sim::scenario::generate_swarm(seed, index))
+                }
                 (None, Some(seed), Some(index)) => Ok(generate(seed, index)),
                 _ => Err("give --seed and --schedule, or --scenario".to_string()),
             };
@@ -254,8 +260,9 @@ fn main() -> ExitCode {
             budget_schedules,
             only,
             json,
+            source,
             ..
-        } => mutants(seed, budget_schedules, &only, json),
+        } => mutants(seed, (budget_schedules, source), &only, json),
     }
 }
 
@@ -330,7 +337,12 @@ fn policies(
 }
 
 #[cfg(feature = "regressions")]
-fn mutants(seed: u64, schedules: u64, only: &[String], json: Option<PathBuf>) -> ExitCode {
+fn mutants(
+    seed: u64,
+    (schedules, source): (u64, sim::mutants::Source),
+    only: &[String],
+    json: Option<PathBuf>,
+) -> ExitCode {
     use engine::regress::Regression;
     let mut chosen = Vec::new();
     for name in only {
@@ -346,7 +358,8 @@ fn mutants(seed: u64, schedules: u64, only: &[String], json: Option<PathBuf>) ->
             }
         }
     }
-    let matrix = sim::mutants::kill_matrix(seed, sim::mutants::Budget { schedules }, &chosen);
+    let budget = sim::mutants::Budget { schedules, source };
+    let matrix = sim::mutants::kill_matrix(seed, budget, &chosen);
     for kill in &matrix.regressions {
         let verdict = match (&kill.invariant, kill.caught) {
             (Some(invariant), true) => format!(

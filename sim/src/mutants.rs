@@ -21,6 +21,22 @@ use crate::shrink::shrink;
 pub struct Budget {
     /// At most this many schedules.
     pub schedules: u64,
+    /// Where the schedules come from.
+    pub source: Source,
+}
+
+/// Where a hunt's schedules come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The exhaustive slice (in a fixed shuffled order), generated and racy generated
+    /// schedules, interleaved: what `just test` and `just mutants` run.
+    #[default]
+    Mix,
+    /// Generated schedules only, heph and racy alternating (random testing).
+    Random,
+    /// Swarm schedules only, heph and racy alternating.
+    Swarm,
 }
 
 /// What the hunt for one regression found.
@@ -69,9 +85,17 @@ pub struct KillMatrix {
 
 /// The `i`th schedule of a hunt: the exhaustive cases, generated schedules and racy-mode
 /// generated schedules, interleaved so each kind of bug meets its kind of schedule early.
-fn nth(seed: u64, i: u64, exhaustive: &[Scenario]) -> (Scenario, bool, String) {
-    let k = i / 3;
-    match i % 3 {
+fn nth(seed: u64, i: u64, exhaustive: &[Scenario], source: Source) -> (Scenario, bool, String) {
+    let (lanes, lane) = match source {
+        Source::Mix => (3, i % 3),
+        Source::Random | Source::Swarm => (2, 1 + i % 2),
+    };
+    let k = i / lanes;
+    let (generated, flag) = match source {
+        Source::Swarm => (crate::scenario::generate_swarm(seed, k), " --swarm"),
+        _ => (generate(seed, k), ""),
+    };
+    match lane {
         0 => {
             let case = (k as usize) % exhaustive.len();
             (
@@ -81,14 +105,14 @@ fn nth(seed: u64, i: u64, exhaustive: &[Scenario]) -> (Scenario, bool, String) {
             )
         }
         1 => (
-            generate(seed, k),
+            generated,
             false,
-            format!("sim replay --seed {seed} --schedule {k}"),
+            format!("sim replay --seed {seed} --schedule {k}{flag}"),
         ),
         _ => (
-            generate(seed, k),
+            generated,
             true,
-            format!("sim replay --seed {seed} --schedule {k} --racy"),
+            format!("sim replay --seed {seed} --schedule {k} --racy{flag}"),
         ),
     }
 }
@@ -110,7 +134,7 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
     };
     regress::with(Some(regression), || {
         for i in 0..budget.schedules {
-            let (scenario, racy, source) = nth(seed, i, &exhaustive);
+            let (scenario, racy, source) = nth(seed, i, &exhaustive, budget.source);
             kill.schedules = i + 1;
             let ran = run_on(&scenario, i, FsChoice::Mem, racy, Variant::Reference);
             let Some(Ok(result)) = ran.results.into_iter().next().map(|(_, r)| r) else {

@@ -147,6 +147,9 @@ pub struct Report {
     pub fs: String,
     /// Whether the racy walker option was on.
     pub racy: bool,
+    /// Whether schedules were swarm schedules (`sim run --swarm`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub swarm: bool,
     /// The shard this report covers, when it covers one (`sim run --shard K/N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,

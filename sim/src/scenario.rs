@@ -403,8 +403,98 @@ fn with_shape(mut target: Target, shape: ExecShape) -> Target {
     target
 }
 
+/// What the generator may pick from: every mutation kind, point and consumer path (the default),
+/// or a random subset of each (swarm testing: each schedule leaves whole features out, so
+/// the ones it keeps meet each other more often).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Palette {
+    /// Mutation kinds of the workspace.
+    pub workspace: Vec<MutationKind>,
+    /// Mutation kinds of the engine's own state.
+    pub engine: Vec<MutationKind>,
+    /// Point kinds, by their index (`0..Point::KINDS`).
+    pub points: Vec<u64>,
+    /// Consumer paths of exec consumers.
+    pub vias: Vec<ConsumePath>,
+}
+
+impl Palette {
+    /// Everything: what `generate` picks from.
+    pub fn full() -> Palette {
+        let (workspace, engine) = MutationKind::ALL.iter().partition(|k| !k.on_engine());
+        Palette {
+            workspace,
+            engine,
+            points: (0..Point::KINDS as u64).collect(),
+            vias: VIAS.to_vec(),
+        }
+    }
+
+    /// A swarm palette for schedule `index` of `seed`: each kind, point and path kept with
+    /// probability one half (at least one of each list), from a stream apart from the
+    /// schedule's own.
+    pub fn swarm(seed: u64, index: u64) -> Palette {
+        let mut rng = Rng::for_schedule(seed ^ SWARM_SALT, index);
+        let full = Palette::full();
+        let mut keep = |items: &[_]| -> Vec<_> {
+            let kept: Vec<_> = items.iter().copied().filter(|_| rng.chance(1, 2)).collect();
+            match kept.is_empty() {
+                true => vec![*rng.pick(items)],
+                false => kept,
+            }
+        };
+        let workspace = keep(&full.workspace);
+        let engine = keep(&full.engine);
+        let points = full
+            .points
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(1, 2))
+            .collect::<Vec<_>>();
+        let points = if points.is_empty() {
+            vec![*rng.pick(&full.points)]
+        } else {
+            points
+        };
+        let vias = full
+            .vias
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(1, 2))
+            .collect::<Vec<_>>();
+        let vias = if vias.is_empty() {
+            vec![*rng.pick(&full.vias)]
+        } else {
+            vias
+        };
+        Palette {
+            workspace,
+            engine,
+            points,
+            vias,
+        }
+    }
+}
+
+/// Salt of the swarm palettes' random stream.
+const SWARM_SALT: u64 = 0x5_3a4d_5741_524d;
+
 /// Generates schedule `index` of campaign `seed`.
 pub fn generate(seed: u64, index: u64) -> Scenario {
+    generate_with(seed, index, &Palette::full())
+}
+
+/// Generates schedule `index` of a swarm campaign `seed`: from [`Palette::swarm`].
+pub fn generate_swarm(seed: u64, index: u64) -> Scenario {
+    generate_with(seed, index, &Palette::swarm(seed, index))
+}
+
+/// Generates schedule `index` of campaign `seed`, picking from `palette`.
+pub fn generate_with(seed: u64, index: u64, palette: &Palette) -> Scenario {
+    assert!(
+        !palette.workspace.is_empty() && !palette.points.is_empty() && !palette.vias.is_empty(),
+        "a palette offers something"
+    );
     let mut rng = Rng::for_schedule(seed, index);
     let n = 1 + rng.below(MAX_FILES as u64) as usize;
     let mut files = Vec::with_capacity(n + 1);
@@ -455,12 +545,12 @@ pub fn generate(seed: u64, index: u64) -> Scenario {
     };
     let consumers = 1 + rng.below(MAX_CONSUMERS as u64) as usize;
     for k in 0..consumers {
-        let consumer = generate_consumer(&mut rng, &scenario, &singles, k);
+        let consumer = generate_consumer(&mut rng, &scenario, (&singles, &palette.vias), k);
         scenario.consumers.push(consumer);
     }
     let mutations = rng.below(MAX_MUTATIONS as u64 + 1) as usize;
     for _ in 0..mutations {
-        let m = generate_mutation(&mut rng, &scenario);
+        let m = generate_mutation(&mut rng, &scenario, palette);
         scenario.mutations.push(m);
     }
     scenario.view_cached = !scenario.view.is_empty() && rng.chance(1, 3);
@@ -506,7 +596,7 @@ pub const VIAS: [ConsumePath; 7] = [
 fn generate_consumer(
     rng: &mut Rng,
     scenario: &Scenario,
-    singles: &[usize],
+    (singles, vias): (&[usize], &[ConsumePath]),
     k: usize,
 ) -> ConsumerSpec {
     let plugin = rng.chance(1, 6);
@@ -536,7 +626,7 @@ fn generate_consumer(
     let via = if plugin {
         ConsumePath::AbiChunked
     } else {
-        *rng.pick(&VIAS)
+        *rng.pick(vias)
     };
     ConsumerSpec {
         inputs,
@@ -547,20 +637,18 @@ fn generate_consumer(
     }
 }
 
-fn generate_mutation(rng: &mut Rng, scenario: &Scenario) -> MutationSpec {
+fn generate_mutation(rng: &mut Rng, scenario: &Scenario, palette: &Palette) -> MutationSpec {
     let file = rng.below(scenario.files.len() as u64) as usize;
     // Three in four mutations change the workspace; the rest attack the engine's own state.
-    let (workspace, engine): (Vec<MutationKind>, Vec<MutationKind>) =
-        MutationKind::ALL.iter().partition(|k| !k.on_engine());
-    let kinds = if rng.chance(3, 4) {
-        &workspace
+    let kinds = if rng.chance(3, 4) || palette.engine.is_empty() {
+        &palette.workspace
     } else {
-        &engine
+        &palette.engine
     };
     let kind = *rng.pick(kinds);
     let consumer = rng.below(scenario.consumers.len() as u64) as usize;
     let chunk = rng.below(3) as u32;
-    let point = match rng.below(Point::KINDS as u64) {
+    let point = match *rng.pick(&palette.points) {
         0 => Point::BeforeHash,
         1 => Point::AfterHash,
         2 => Point::AfterHashin { consumer },
@@ -582,6 +670,40 @@ fn generate_mutation(rng: &mut Rng, scenario: &Scenario) -> MutationSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swarm_palettes_are_subsets_and_the_full_palette_is_plain_generation() {
+        let full = Palette::full();
+        for index in 0..200 {
+            assert_eq!(generate_with(7, index, &full), generate(7, index));
+            let palette = Palette::swarm(7, index);
+            assert_eq!(palette, Palette::swarm(7, index), "deterministic");
+            for (some, all) in [
+                (palette.workspace.len(), full.workspace.len()),
+                (palette.engine.len(), full.engine.len()),
+                (palette.points.len(), full.points.len()),
+                (palette.vias.len(), full.vias.len()),
+            ] {
+                assert!((1..=all).contains(&some), "{palette:?}");
+            }
+            let s = generate_swarm(7, index);
+            assert_eq!(s.validate(), Ok(()), "swarm schedule {index}");
+            for m in &s.mutations {
+                let kinds = [&palette.workspace[..], &palette.engine[..]].concat();
+                assert!(kinds.contains(&m.kind), "{:?} outside {palette:?}", m.kind);
+            }
+            for c in s.consumers.iter().filter(|c| !c.plugin) {
+                assert!(palette.vias.contains(&c.via), "{:?}", c.via);
+            }
+        }
+        let sizes: std::collections::BTreeSet<usize> = (0..50)
+            .map(|i| Palette::swarm(7, i).workspace.len())
+            .collect();
+        assert!(
+            sizes.len() > 3,
+            "palettes differ between schedules: {sizes:?}"
+        );
+    }
 
     #[test]
     fn generation_is_deterministic_and_valid() {

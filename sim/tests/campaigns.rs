@@ -15,6 +15,7 @@ fn options(seed: u64, schedules: u64, fs: FsChoice, threads: usize) -> CampaignO
         variant: Variant::Reference,
         shrink: true,
         shard: None,
+        swarm: false,
     }
 }
 
@@ -257,4 +258,29 @@ fn merging_refuses_what_is_not_one_whole_campaign() {
     assert!(merge(vec![]).contains("no reports"));
     let whole = campaign(&options(1, 8, FsChoice::Mem, 1), &|_, _| {});
     assert!(merge(vec![whole]).contains("not a shard"));
+}
+
+/// Swarm campaigns judge like the others, and their replay commands say `--swarm`.
+#[test]
+fn swarm_campaigns_are_clean_and_replayable() {
+    let swarm = CampaignOptions {
+        swarm: true,
+        ..options(3, 300, FsChoice::Mem, 2)
+    };
+    let report = campaign(&swarm, &|_, _| {});
+    assert_clean_of(&report);
+    assert!(report.swarm && report.to_json().contains("\"swarm\": true"));
+    let tampered = campaign(
+        &CampaignOptions {
+            variant: Variant::TamperDelivered,
+            shrink: false,
+            ..swarm
+        },
+        &|_, _| {},
+    );
+    let first = tampered
+        .violations
+        .first()
+        .expect("the tampered engine is caught");
+    assert!(first.replay.ends_with(" --swarm"), "{}", first.replay);
 }

@@ -7,7 +7,14 @@ use sim::mutants::{kill_matrix, Budget};
 
 #[test]
 fn every_seeded_regression_is_caught() {
-    let matrix = kill_matrix(1, Budget { schedules: 10_000 }, &[]);
+    let matrix = kill_matrix(
+        1,
+        Budget {
+            schedules: 10_000,
+            source: sim::mutants::Source::Mix,
+        },
+        &[],
+    );
     assert_eq!(matrix.regressions.len(), Regression::ALL.len());
     for kill in &matrix.regressions {
         assert!(

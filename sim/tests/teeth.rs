@@ -17,6 +17,7 @@ fn tampering_wrapper_is_caught_and_shrunk() {
         variant: Variant::TamperDelivered,
         shrink: true,
         shard: None,
+        swarm: false,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(report.violation_count > 0);

@@ -16,6 +16,7 @@ fn fixed_seed_campaign_report() {
         variant: Variant::Reference,
         shrink: true,
         shard: None,
+        swarm: false,
     };
     let report = campaign(&options, &|_, _| {});
     assert_eq!(
