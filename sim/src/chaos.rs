@@ -2,6 +2,7 @@
 //! deterministic; only integrity is judged, from hashes alone: every delivered passthrough entry
 //! must hash (with its delivered exec bit) to the hashout the engine recorded for its source.
 
+use crate::rng::Choices;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

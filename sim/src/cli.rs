@@ -69,6 +69,9 @@ pub enum Command {
         /// consumer paths (replay them with `sim replay --swarm`).
         #[arg(long)]
         swarm: bool,
+        /// Save each violation's shrunk scenario here as a corpus entry (`sim/corpus/`).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
         #[command(flatten)]
         /// Coverage map output.
         coverage: CoverageArgs,
@@ -196,5 +199,8 @@ pub enum Command {
         /// Where the hunt's schedules come from.
         #[arg(long, value_enum, default_value = "mix")]
         source: crate::mutants::Source,
+        /// Save each regression's shrunk catch here as a corpus entry (`sim/corpus/`).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
     },
 }

@@ -6,6 +6,7 @@
 //! mutation after the file it needs is gone); every case must fire, and the report names any
 //! that did not.
 
+use crate::rng::Choices;
 use std::collections::BTreeMap;
 use std::time::Instant;
 

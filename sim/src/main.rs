@@ -136,6 +136,7 @@ fn main() -> ExitCode {
             no_shrink,
             shard,
             swarm,
+            corpus,
             coverage,
         } => {
             let variant = Variant::Reference;
@@ -151,6 +152,18 @@ fn main() -> ExitCode {
                 swarm,
             };
             let report = campaign(&options, &progress_reporter(schedules));
+            if let Some(dir) = corpus {
+                let entries = report.violations.iter().filter_map(|v| {
+                    let name = format!("seed{seed}-schedule{}-{:?}", v.schedule, v.invariant);
+                    v.shrunk
+                        .clone()
+                        .map(|scenario| (name, None, racy, scenario))
+                });
+                if let Err(message) = save_corpus(&dir, entries) {
+                    eprintln!("sim: error: {message}");
+                    return ExitCode::from(2);
+                }
+            }
             finish_with_coverage(&report, json, &coverage)
         }
         Command::Merge { reports, json } => merge(&reports, json),
@@ -261,9 +274,29 @@ fn main() -> ExitCode {
             only,
             json,
             source,
+            corpus,
             ..
-        } => mutants(seed, (budget_schedules, source), &only, json),
+        } => mutants(seed, (budget_schedules, source), &only, (json, corpus)),
     }
+}
+
+/// Saves `(name, catches, racy, scenario)` entries into the corpus at `dir`.
+fn save_corpus(
+    dir: &std::path::Path,
+    entries: impl Iterator<Item = (String, Option<String>, bool, Scenario)>,
+) -> Result<(), String> {
+    for (name, catches, racy, scenario) in entries {
+        let entry = sim::corpus::Entry {
+            version: sim::corpus::VERSION,
+            name,
+            catches,
+            racy,
+            scenario,
+        };
+        let path = sim::corpus::save(dir, &entry)?;
+        eprintln!("sim: corpus entry {}", path.display());
+    }
+    Ok(())
 }
 
 /// `sim merge`: reads every shard's report, merges them, reports like `sim run`.
@@ -341,7 +374,7 @@ fn mutants(
     seed: u64,
     (schedules, source): (u64, sim::mutants::Source),
     only: &[String],
-    json: Option<PathBuf>,
+    (json, corpus): (Option<PathBuf>, Option<PathBuf>),
 ) -> ExitCode {
     use engine::regress::Regression;
     let mut chosen = Vec::new();
@@ -380,6 +413,18 @@ fn mutants(
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&matrix).unwrap_or_default();
         if let Err(message) = write_output(&path, &text) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    if let Some(dir) = corpus {
+        let entries = matrix.regressions.iter().filter_map(|kill| {
+            let racy = kill.source.as_deref().is_some_and(|s| s.contains("--racy"));
+            let catches = Some(kill.regression.clone());
+            let scenario = kill.shrunk.clone()?;
+            Some((kill.regression.clone(), catches, racy, scenario))
+        });
+        if let Err(message) = save_corpus(&dir, entries) {
             eprintln!("sim: error: {message}");
             return ExitCode::from(2);
         }

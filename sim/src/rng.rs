@@ -18,30 +18,59 @@ impl Rng {
             state: base ^ index.wrapping_mul(0xd1b5_4a32_d192_ed03),
         }
     }
+}
 
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+/// Where the generator's choices come from: SplitMix64 from `(seed, index)` (campaigns), or a
+/// byte tape (the fuzzer). Every choice is made from `next_u64`, so a seed is just the tape
+/// SplitMix64 writes.
+pub trait Choices {
+    /// The next 64 bits of choice.
+    fn next_u64(&mut self) -> u64;
+
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: u64) -> u64 {
+        assert!(n > 0, "below(0)");
+        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+    }
+
+    /// True with probability `num / den`.
+    fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.below(den) < num
+    }
+
+    /// One element of a non-empty slice.
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T
+    where
+        Self: Sized,
+    {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+impl Choices for Rng {
+    fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+}
 
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        assert!(n > 0, "below(0)");
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+/// Choices read from bytes (a fuzzer's input) through `arbitrary`'s `Unstructured`: eight bytes
+/// a choice, zeros once the tape runs out, so every tape is a valid, finite schedule.
+pub struct Tape<'a>(arbitrary::Unstructured<'a>);
+
+impl<'a> Tape<'a> {
+    /// A tape over `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Tape<'a> {
+        Tape(arbitrary::Unstructured::new(bytes))
     }
+}
 
-    /// True with probability `num / den`.
-    pub fn chance(&mut self, num: u64, den: u64) -> bool {
-        self.below(den) < num
-    }
-
-    /// One element of a non-empty slice.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
+impl Choices for Tape<'_> {
+    fn next_u64(&mut self) -> u64 {
+        self.0.arbitrary::<u64>().unwrap_or(0)
     }
 }
 

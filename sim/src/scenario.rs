@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use engine::{CacheConfig, ConsumePath, Target};
 
 use crate::mutation::{MutationKind, Point};
-use crate::rng::Rng;
+use crate::rng::{Choices, Rng, Tape};
 
 /// At most this many files in a generated scenario.
 pub const MAX_FILES: usize = 4;
@@ -491,11 +491,21 @@ pub fn generate_swarm(seed: u64, index: u64) -> Scenario {
 
 /// Generates schedule `index` of campaign `seed`, picking from `palette`.
 pub fn generate_with(seed: u64, index: u64, palette: &Palette) -> Scenario {
+    generate_from(&mut Rng::for_schedule(seed, index), palette)
+}
+
+/// The scenario a fuzzer's input decides: its bytes are the tape of choices (zeros past the
+/// end), read by the same generator as a seed's stream.
+pub fn generate_from_tape(bytes: &[u8]) -> Scenario {
+    generate_from(&mut Tape::new(bytes), &Palette::full())
+}
+
+/// Generates a scenario from a stream of `choices`, picking from `palette`.
+pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
     assert!(
         !palette.workspace.is_empty() && !palette.points.is_empty() && !palette.vias.is_empty(),
         "a palette offers something"
     );
-    let mut rng = Rng::for_schedule(seed, index);
     let n = 1 + rng.below(MAX_FILES as u64) as usize;
     let mut files = Vec::with_capacity(n + 1);
     for _ in 0..n {
@@ -545,12 +555,12 @@ pub fn generate_with(seed: u64, index: u64, palette: &Palette) -> Scenario {
     };
     let consumers = 1 + rng.below(MAX_CONSUMERS as u64) as usize;
     for k in 0..consumers {
-        let consumer = generate_consumer(&mut rng, &scenario, (&singles, &palette.vias), k);
+        let consumer = generate_consumer(rng, &scenario, (&singles, &palette.vias), k);
         scenario.consumers.push(consumer);
     }
     let mutations = rng.below(MAX_MUTATIONS as u64 + 1) as usize;
     for _ in 0..mutations {
-        let m = generate_mutation(&mut rng, &scenario, palette);
+        let m = generate_mutation(rng, &scenario, palette);
         scenario.mutations.push(m);
     }
     scenario.view_cached = !scenario.view.is_empty() && rng.chance(1, 3);
@@ -594,7 +604,7 @@ pub const VIAS: [ConsumePath; 7] = [
 ];
 
 fn generate_consumer(
-    rng: &mut Rng,
+    rng: &mut impl Choices,
     scenario: &Scenario,
     (singles, vias): (&[usize], &[ConsumePath]),
     k: usize,
@@ -637,7 +647,11 @@ fn generate_consumer(
     }
 }
 
-fn generate_mutation(rng: &mut Rng, scenario: &Scenario, palette: &Palette) -> MutationSpec {
+fn generate_mutation(
+    rng: &mut impl Choices,
+    scenario: &Scenario,
+    palette: &Palette,
+) -> MutationSpec {
     let file = rng.below(scenario.files.len() as u64) as usize;
     // Three in four mutations change the workspace; the rest attack the engine's own state.
     let kinds = if rng.chance(3, 4) || palette.engine.is_empty() {
@@ -703,6 +717,26 @@ mod tests {
             sizes.len() > 3,
             "palettes differ between schedules: {sizes:?}"
         );
+    }
+
+    #[test]
+    fn any_tape_is_a_valid_scenario_and_a_seed_is_its_own_tape() {
+        assert_eq!(generate_from_tape(&[]).validate(), Ok(()), "the empty tape");
+        let mut rng = Rng::for_schedule(9, 4);
+        let tape: Vec<u8> = (0..512)
+            .flat_map(|_| rng.next_u64().to_le_bytes())
+            .collect();
+        assert_eq!(
+            generate_from_tape(&tape),
+            generate(9, 4),
+            "SplitMix64's tape is the seed"
+        );
+        for len in [1, 7, 8, 63, 200, 4096] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            let s = generate_from_tape(&bytes);
+            assert_eq!(s.validate(), Ok(()), "tape of {len} bytes");
+            assert_eq!(s, generate_from_tape(&bytes), "same bytes, same scenario");
+        }
     }
 
     #[test]

@@ -45,3 +45,36 @@ fn the_reference_engine_is_not_a_regression() {
         .iter()
         .all(|(_, r)| r.as_ref().unwrap().broken.is_empty()));
 }
+
+/// Every corpus entry kept for a regression still catches it, and every regression has one:
+/// the corpus keeps its meaning when the generator changes, since entries are scenarios.
+#[test]
+fn every_corpus_entry_still_catches_its_regression() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let entries = sim::corpus::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let mut covered = std::collections::BTreeSet::new();
+    for (path, entry) in entries {
+        let Some(name) = &entry.catches else { continue };
+        let regression = Regression::parse(name)
+            .unwrap_or_else(|| panic!("{}: unknown regression {name}", path.display()));
+        let options = sim::schedule::RunOptions {
+            racy: entry.racy,
+            ..Default::default()
+        };
+        let result = engine::regress::with(Some(regression), || {
+            sim::schedule::run(&entry.scenario, &options)
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            !result.broken.is_empty(),
+            "{} no longer catches {name}",
+            path.display()
+        );
+        covered.insert(regression);
+    }
+    let missing: Vec<_> = Regression::ALL
+        .iter()
+        .filter(|r| !covered.contains(r))
+        .collect();
+    assert!(missing.is_empty(), "no corpus entry catches {missing:?}");
+}
