@@ -46,6 +46,13 @@ policies seed="1" schedules="10000":
     mkdir -p policies
     ./target/release/sim policies --seed {{seed}} --schedules {{schedules}} --threads {{threads}} --json policies/matrix.json --markdown policies/matrix.md --svg policies/matrix.svg
 
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer): input bytes are the generator's decision
+# tape; a violation aborts with the scenario JSON. Needs the nightly toolchain (installed here
+# beside stable); grows fuzz/corpus/schedule, which `just test` replays on stable.
+fuzz seconds="300":
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+    cd fuzz && cargo +nightly fuzz run schedule corpus/schedule -- -max_total_time={{seconds}} -max_len=4096
+
 # A chaos run: a real thread mutates files on DiskFs while the engine runs.
 chaos seed="1" schedules="2000":
     cargo run --release --locked -p sim -- chaos --seed {{seed}} --schedules {{schedules}}

@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod coverage;
 pub mod exhaustive;
 pub mod faults;
+pub mod fuzz;
 pub mod journal;
 #[cfg(feature = "regressions")]
 pub mod mutants;
