@@ -201,6 +201,21 @@ impl Report {
         }
     }
 
+    /// Ok when nothing broke; else the seed and the first replay command, then the report
+    /// (what a test prints on failure).
+    pub fn clean_or_explain(&self) -> Result<(), String> {
+        if self.violation_count == 0 {
+            return Ok(());
+        }
+        let first = self.violations.first().map_or("", |v| v.replay.as_str());
+        Err(format!(
+            "seed {}: {} violations; replay the first: {first}\n{}",
+            self.seed,
+            self.violation_count,
+            self.to_json()
+        ))
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

@@ -436,43 +436,21 @@ impl Palette {
     pub fn swarm(seed: u64, index: u64) -> Palette {
         let mut rng = Rng::for_schedule(seed ^ SWARM_SALT, index);
         let full = Palette::full();
-        let mut keep = |items: &[_]| -> Vec<_> {
-            let kept: Vec<_> = items.iter().copied().filter(|_| rng.chance(1, 2)).collect();
-            match kept.is_empty() {
-                true => vec![*rng.pick(items)],
-                false => kept,
-            }
-        };
-        let workspace = keep(&full.workspace);
-        let engine = keep(&full.engine);
-        let points = full
-            .points
-            .iter()
-            .copied()
-            .filter(|_| rng.chance(1, 2))
-            .collect::<Vec<_>>();
-        let points = if points.is_empty() {
-            vec![*rng.pick(&full.points)]
-        } else {
-            points
-        };
-        let vias = full
-            .vias
-            .iter()
-            .copied()
-            .filter(|_| rng.chance(1, 2))
-            .collect::<Vec<_>>();
-        let vias = if vias.is_empty() {
-            vec![*rng.pick(&full.vias)]
-        } else {
-            vias
-        };
         Palette {
-            workspace,
-            engine,
-            points,
-            vias,
+            workspace: keep_half(&mut rng, &full.workspace),
+            engine: keep_half(&mut rng, &full.engine),
+            points: keep_half(&mut rng, &full.points),
+            vias: keep_half(&mut rng, &full.vias),
         }
+    }
+}
+
+/// Each of `items` with probability one half; one of them if that leaves none.
+fn keep_half<T: Copy>(rng: &mut Rng, items: &[T]) -> Vec<T> {
+    let kept: Vec<T> = items.iter().copied().filter(|_| rng.chance(1, 2)).collect();
+    match kept.is_empty() {
+        true => vec![*rng.pick(items)],
+        false => kept,
     }
 }
 

@@ -21,14 +21,7 @@ fn options(seed: u64, schedules: u64, fs: FsChoice, threads: usize) -> CampaignO
 
 /// No violation; on failure the seed and replay command come before the long report.
 fn assert_clean_of(report: &sim::report::Report) {
-    let first = report.violations.first().map(|v| v.replay.as_str());
-    assert_eq!(
-        report.violation_count,
-        0,
-        "seed {}: replay {first:?}\n{}",
-        report.seed,
-        report.to_json()
-    );
+    report.clean_or_explain().unwrap_or_else(|e| panic!("{e}"));
 }
 
 fn assert_clean(report: &sim::report::Report) {

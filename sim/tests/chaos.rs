@@ -4,14 +4,7 @@
 #[test]
 fn integrity_holds_under_a_concurrent_mutator() {
     let report = sim::chaos::chaos(17, 60);
-    let first = report.violations.first().map(|v| v.replay.as_str());
-    assert_eq!(
-        report.violation_count,
-        0,
-        "seed {}: replay {first:?}\n{}",
-        report.seed,
-        report.to_json()
-    );
+    report.clean_or_explain().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         report.outcomes.values().sum::<u64>(),
         60,
