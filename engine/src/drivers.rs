@@ -355,18 +355,18 @@ fn run_step(
             check_out_path(to)?;
             let mut sorted: Vec<&Delivered> = delivered.iter().collect();
             sorted.sort_by(|a, b| a.path.cmp(&b.path));
-            let mut data = Vec::new();
+            let mut data = Vec::with_capacity(sorted.iter().map(|d| d.data.len()).sum());
             for item in sorted {
                 let path = sandbox.join(&item.path);
                 let read = fs
-                    .read(&path, crate::materialize::MAX_ENTRY_BYTES)
+                    .read_shared(&path, crate::materialize::MAX_ENTRY_BYTES)
                     .map_err(|e| EngineError::io(&path, e))?;
                 // The sandbox is the target's own: an input that changed there since it was
                 // materialized is refused, never concatenated into a cached output.
-                if read != item.data {
+                if *read != item.data {
                     return Err(EngineError::io(&path, sandbox_changed(&path)));
                 }
-                data.extend(read);
+                data.extend_from_slice(&read);
             }
             let dest = sandbox.join(to);
             fs.write(&dest, &data)

@@ -110,6 +110,7 @@ pub fn run_on(
                         variant,
                         keep_trace: false,
                         cell: None,
+                        digest: choice == FsChoice::Both,
                     },
                 ),
             )
@@ -476,6 +477,7 @@ fn shrink_for(ran: &Ran, fs: FsKind, invariant: Invariant, options: &CampaignOpt
                 variant: options.variant,
                 keep_trace: false,
                 cell: None,
+                digest: options.fs == FsChoice::Both,
             },
         )
         .ok()?;

@@ -55,6 +55,8 @@ pub struct RunOptions {
     /// A cell of the validation-policy matrix: its walker policy and timestamp granularity
     /// replace the racy flag's and the scenario's, and MemFs reuses inode numbers.
     pub cell: Option<PolicyCell>,
+    /// Fill `ScheduleResult::deliveries` (what a differential run compares).
+    pub digest: bool,
 }
 
 /// One cell of the validation-policy matrix (`sim policies`).
@@ -85,6 +87,7 @@ impl Default for RunOptions {
             variant: Variant::Reference,
             keep_trace: false,
             cell: None,
+            digest: false,
         }
     }
 }
@@ -106,7 +109,8 @@ pub struct ScheduleResult {
     pub cached_answers: u64,
     /// What the walker did and what it cost (the validation-policy matrix reads it).
     pub walker: WalkerTally,
-    /// A file-system-independent digest of what each consumer received (for differential runs).
+    /// A file-system-independent digest of what each consumer received (for differential runs;
+    /// empty unless `RunOptions::digest`).
     pub deliveries: Vec<String>,
     /// The event trace, when asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -260,6 +264,8 @@ struct World {
     targets: Vec<Target>,
     config: EngineConfig,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Digest what consumers received (only a differential run compares digests).
+    digest: bool,
 }
 
 impl World {
@@ -293,6 +299,7 @@ impl World {
             faults: faults.clone(),
         }));
         Ok(World {
+            digest: options.digest,
             runtime: runtime(scenario.build)?,
             targets: scenario.targets(),
             made,
@@ -478,7 +485,10 @@ fn judge(
 ) {
     let verdict = judged(world, engine, build, (out, events), |input, journal| {
         oracle.check_build(input);
-        deliveries(journal, build)
+        match world.digest {
+            true => deliveries(journal, build),
+            false => Vec::new(),
+        }
     });
     match verdict {
         Ok(digest) => result.deliveries.extend(digest),

@@ -55,7 +55,13 @@ fn pack_at_most(entries: &[PackEntry], max: usize) -> Result<Vec<u8>> {
             max: max as u64,
         });
     }
-    let mut builder = tar::Builder::new(Vec::new());
+    // Sized up front (data rounded to blocks, a header and perhaps a long-name block each, and
+    // the end marker): growing the buffer copied every tar several times.
+    let blocks: usize = entries
+        .iter()
+        .map(|e| e.data.len().div_ceil(512) * 512 + 3 * 512)
+        .sum();
+    let mut builder = tar::Builder::new(Vec::with_capacity(blocks + 1024));
     for entry in entries {
         check_out_path(&entry.path)?;
         let mut header = tar::Header::new_gnu();

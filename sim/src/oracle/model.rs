@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use engine::target::{Driver, ExecOutput, ExecStep, Target};
@@ -158,7 +159,12 @@ pub fn view_artifact(target: &Target, relocate: &Path, inputs: &[&Artifact]) -> 
 
 /// A packed output holding one file of known bytes.
 pub fn packed_file(group: &str, kind: ArtifactType, path: &str, bytes: Vec<u8>) -> Artifact {
-    let hashout = oracle_hashout(&bytes, false);
+    packed(group, kind, path, bytes, false)
+}
+
+/// A packed output holding one file of known bytes and exec bit `x`.
+fn packed(group: &str, kind: ArtifactType, path: &str, bytes: Vec<u8>, x: bool) -> Artifact {
+    let hashout = oracle_hashout(&bytes, x);
     Artifact {
         group: group.to_string(),
         kind,
@@ -167,7 +173,7 @@ pub fn packed_file(group: &str, kind: ArtifactType, path: &str, bytes: Vec<u8>) 
         entries: vec![Entry {
             path: PathBuf::from(path),
             expect: Expect::Bytes(Arc::new(bytes)),
-            x: false,
+            x,
             origin: None,
             live: false,
         }],
@@ -186,15 +192,15 @@ pub fn exec_outputs(
 ) -> Option<Vec<Artifact>> {
     let mut sorted: Vec<&Entry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    // The sandbox holds what was delivered; a step that writes over a file keeps its mode,
-    // as writing into an existing file does on POSIX.
-    let mut files: BTreeMap<&Path, (Vec<u8>, bool)> = BTreeMap::new();
+    // The sandbox holds what was delivered (borrowed, not copied); a step that writes over a
+    // file keeps its mode, as writing into an existing file does on POSIX.
+    let mut files: BTreeMap<&Path, (Cow<'_, [u8]>, bool)> = BTreeMap::new();
     for entry in &sorted {
-        files.insert(&entry.path, (entry.bytes()?.to_vec(), entry.x));
+        files.insert(&entry.path, (Cow::Borrowed(entry.bytes()?), entry.x));
     }
-    fn write<'a>(files: &mut BTreeMap<&'a Path, (Vec<u8>, bool)>, path: &'a Path, bytes: Vec<u8>) {
+    fn write<'a>(files: &mut Files<'a>, path: &'a Path, bytes: Vec<u8>) {
         let x = files.get(path).is_some_and(|(_, x)| *x);
-        files.insert(path, (bytes, x));
+        files.insert(path, (Cow::Owned(bytes), x));
     }
     let mut log = Vec::new();
     for step in steps {
@@ -213,14 +219,18 @@ pub fn exec_outputs(
     }
     let mut artifacts = Vec::with_capacity(outputs.len() + 1);
     for output in outputs {
-        let (bytes, x) = files.get(output.path.as_path())?;
+        // Each declared path is packed once: taken, so a step's own bytes are not copied again.
+        let (bytes, x) = files.remove(output.path.as_path())?;
         let path = output.path.to_string_lossy();
-        let artifact = packed_file(&output.group, ArtifactType::Output, &path, bytes.clone());
-        artifacts.push(with_exec_bit(artifact, *x));
+        let bytes = bytes.into_owned();
+        artifacts.push(packed(&output.group, ArtifactType::Output, &path, bytes, x));
     }
     artifacts.push(packed_file("log", ArtifactType::Log, "exec.log", log));
     Some(artifacts)
 }
+
+/// The files of an exec sandbox in the oracle's model: bytes (delivered ones borrowed) and mode.
+type Files<'a> = BTreeMap<&'a Path, (Cow<'a, [u8]>, bool)>;
 
 /// One exec.log line: the step as externally tagged JSON, written out here.
 fn log_line(step: &ExecStep) -> Vec<u8> {
@@ -237,15 +247,6 @@ fn log_line(step: &ExecStep) -> Vec<u8> {
         }
     };
     format!("{line}\n").into_bytes()
-}
-
-/// `artifact` (one packed file) with its file's exec bit set to `x`, rehashed.
-fn with_exec_bit(mut artifact: Artifact, x: bool) -> Artifact {
-    assert_eq!(artifact.entries.len(), 1, "a packed file");
-    let entry = &mut artifact.entries[0];
-    entry.x = x;
-    artifact.hashout = oracle_hashout(entry.bytes().expect("packed bytes are known"), x);
-    artifact
 }
 
 /// A plugin's concatenation output: its entries' bytes in the order they were delivered.
