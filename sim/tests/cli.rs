@@ -1,17 +1,9 @@
 //! The pinned CLI: exit codes, the JSON report's fields, and clear errors for bad usage.
 
-use std::process::Command;
+mod common;
 
 fn sim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::sim_with(&[], args)
 }
 
 #[test]

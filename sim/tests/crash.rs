@@ -3,23 +3,14 @@
 //! and the report counts exactly the schedules it judged (run with `--features regressions`).
 #![cfg(feature = "regressions")]
 
-use std::process::Command;
+mod common;
 
 use engine::regress::{self, Regression};
 use sim::oracle::Invariant;
 use sim::schedule::{run, RunOptions};
 
 fn sim_with_regression(regression: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
-        .env("ENGINE_REGRESSION", regression)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::sim_with(&[("ENGINE_REGRESSION", regression)], args)
 }
 
 #[test]
