@@ -58,19 +58,34 @@ impl Choices for Rng {
 }
 
 /// Choices read from bytes (a fuzzer's input) through `arbitrary`'s `Unstructured`: eight bytes
-/// a choice, zeros once the tape runs out, so every tape is a valid, finite schedule.
-pub struct Tape<'a>(arbitrary::Unstructured<'a>);
+/// a choice; once the tape runs out, SplitMix64 seeded from the whole tape goes on, so a short
+/// input still makes a full random schedule (not one where every later choice is zero) and
+/// the bytes steer its first choices.
+pub struct Tape<'a> {
+    bytes: arbitrary::Unstructured<'a>,
+    rest: Rng,
+}
 
 impl<'a> Tape<'a> {
     /// A tape over `bytes`.
     pub fn new(bytes: &'a [u8]) -> Tape<'a> {
-        Tape(arbitrary::Unstructured::new(bytes))
+        // FNV-1a of the tape: the seed of what follows it.
+        let seed = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Tape {
+            bytes: arbitrary::Unstructured::new(bytes),
+            rest: Rng::for_schedule(seed, bytes.len() as u64),
+        }
     }
 }
 
 impl Choices for Tape<'_> {
     fn next_u64(&mut self) -> u64 {
-        self.0.arbitrary::<u64>().unwrap_or(0)
+        match self.bytes.len() >= 8 {
+            true => self.bytes.arbitrary::<u64>().unwrap_or(0),
+            false => self.rest.next_u64(),
+        }
     }
 }
 

@@ -472,8 +472,8 @@ pub fn generate_with(seed: u64, index: u64, palette: &Palette) -> Scenario {
     generate_from(&mut Rng::for_schedule(seed, index), palette)
 }
 
-/// The scenario a fuzzer's input decides: its bytes are the tape of choices (zeros past the
-/// end), read by the same generator as a seed's stream.
+/// The scenario a fuzzer's input decides: its bytes are the tape of choices (SplitMix64 seeded
+/// from them past the end), read by the same generator as a seed's stream.
 pub fn generate_from_tape(bytes: &[u8]) -> Scenario {
     generate_from(&mut Tape::new(bytes), &Palette::full())
 }
