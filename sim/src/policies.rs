@@ -25,7 +25,7 @@ pub const MAX_SCHEDULES: u64 = 10_000_000;
 /// At most this many granularities.
 pub const MAX_GRANULARITIES: usize = 16;
 /// The policy we propose (with verification at consume time): it must deliver no stale content.
-pub const OURS: Policy = Policy::Git;
+pub const OURS: Policy = Policy::Ours;
 
 /// What one cell, or one mutation kind within it, counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -19,6 +19,7 @@ mod ccache;
 mod git;
 mod heph;
 mod hg;
+mod ours;
 
 /// What the walker recorded about a file when it hashed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,11 +70,14 @@ pub enum Policy {
     Cargo,
     /// Always hash: nothing is trusted.
     AlwaysHash,
+    /// Ours: git's rule with its racy test on ctime too (the policy matrix found git fooled
+    /// by a same-step edit whose mtime is set back).
+    Ours,
 }
 
 impl Policy {
     /// Every policy, in table order.
-    pub const ALL: [Policy; 9] = [
+    pub const ALL: [Policy; 10] = [
         Policy::Heph,
         Policy::Racy,
         Policy::Git,
@@ -83,6 +87,7 @@ impl Policy {
         Policy::Ccache,
         Policy::Cargo,
         Policy::AlwaysHash,
+        Policy::Ours,
     ];
 
     /// The snake_case name.
@@ -97,6 +102,7 @@ impl Policy {
             Policy::Ccache => "ccache",
             Policy::Cargo => "cargo",
             Policy::AlwaysHash => "always_hash",
+            Policy::Ours => "ours",
         }
     }
 
@@ -119,6 +125,7 @@ impl Policy {
             Policy::Ccache => ccache::trusts(was, now, granularity_ns),
             Policy::Cargo => cargo::trusts(was, now, granularity_ns),
             Policy::AlwaysHash => always::trusts(),
+            Policy::Ours => ours::trusts(was, now, granularity_ns),
         }
     }
 }
@@ -215,6 +222,9 @@ mod tests {
             (Cargo, older, true),
             (Cargo, newer, false),
             (AlwaysHash, same, false),
+            (Ours, same, true),
+            (Ours, ctime, false),
+            (Ours, ino, false),
         ]);
     }
 

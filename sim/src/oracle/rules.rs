@@ -56,6 +56,11 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
         }
         Policy::Cargo => n.mtime_ns <= floor(was.build_start, g),
         Policy::AlwaysHash => false,
+        Policy::Ours => {
+            // git's rule, and an entry whose ctime is not older than its recording is racy too.
+            let ctime_racy = was.recorded_at < w.ctime_ns.saturating_add(g);
+            allows(Policy::Git, was, now, granularity_ns) && !ctime_racy
+        }
     }
 }
 
@@ -106,6 +111,8 @@ mod tests {
             (Cargo, backdated, true),
             (Heph, backdated, false),
             (AlwaysHash, same, false),
+            (Ours, same, true),
+            (Ours, restored_mtime, false),
         ] {
             assert_eq!(
                 allows(policy, &was(), &now, 1),
