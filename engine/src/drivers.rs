@@ -55,18 +55,6 @@ pub struct DriverCtx<'a> {
 }
 
 impl DriverCtx<'_> {
-    fn ctx(&self) -> &Ctx {
-        self.ctx
-    }
-
-    fn walker(&self) -> &WalkerCache {
-        self.walker
-    }
-
-    fn store(&self) -> &Store {
-        self.store
-    }
-
     /// The sandbox directory of an exec or plugin target.
     fn sandbox_dir(&self, target: &str) -> PathBuf {
         debug_assert!(!target.is_empty(), "a target has a name");
@@ -99,7 +87,7 @@ pub fn run(driver: &DriverCtx<'_>, target: &Target, inputs: &[Artifact]) -> Resu
 }
 
 fn source_artifact(driver: &DriverCtx<'_>, group: &str, path: &Path) -> Result<Artifact> {
-    let hashed = driver.walker().hash(driver.ctx(), path)?;
+    let hashed = driver.walker.hash(driver.ctx, path)?;
     Ok(Artifact::source_file(
         group,
         path,
@@ -216,7 +204,7 @@ fn walk_files(
             max: MAX_GLOB_DEPTH as u64,
         });
     }
-    let fs = &driver.ctx().fs;
+    let fs = &driver.ctx.fs;
     for name in fs.read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
         let path = dir.join(&name);
         if name.starts_with(".heph") {
@@ -279,9 +267,9 @@ fn exec(
     outputs: &[ExecOutput],
     consume: ConsumePath,
 ) -> Result<DriverRun> {
-    let ctx = driver.ctx();
+    let ctx = driver.ctx;
     let sandbox = fresh_sandbox(driver, &target.name)?;
-    let delivered = materialize(ctx, driver.store(), &target.name, inputs, &sandbox, consume)?;
+    let delivered = materialize(ctx, driver.store, &target.name, inputs, &sandbox, consume)?;
     let mut log = Vec::new();
     for step in steps {
         run_step(driver, &sandbox, &delivered, step)?;
@@ -330,7 +318,7 @@ fn sandbox_changed(path: &Path) -> std::io::Error {
 /// An empty sandbox for `name`: whatever a failed earlier run left there for diagnosis (SPEC
 /// §7) is removed first, so no stale file or mode reaches this run.
 fn fresh_sandbox(driver: &DriverCtx<'_>, name: &str) -> Result<PathBuf> {
-    let fs = &driver.ctx().fs;
+    let fs = &driver.ctx.fs;
     let sandbox = driver.sandbox_dir(name);
     match fs.remove_dir_all(&sandbox) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -349,7 +337,7 @@ fn run_step(
     delivered: &[Delivered],
     step: &ExecStep,
 ) -> Result<()> {
-    let fs = &driver.ctx().fs;
+    let fs = &driver.ctx.fs;
     match step {
         ExecStep::Concat { to } => {
             check_out_path(to)?;
@@ -395,7 +383,7 @@ fn sandbox_file(
     out: &Path,
 ) -> Result<Artifact> {
     check_out_path(out)?;
-    let fs = &driver.ctx().fs;
+    let fs = &driver.ctx.fs;
     let path = sandbox.join(out);
     let meta = fs.metadata(&path).map_err(|e| EngineError::io(&path, e))?;
     if meta.kind == FileKind::Dir {
@@ -451,8 +439,8 @@ fn plugin(
         fresh_sandbox(driver, &target.name)?
     };
     let delivered = materialize(
-        driver.ctx(),
-        driver.store(),
+        driver.ctx,
+        driver.store,
         &target.name,
         inputs,
         &sandbox,

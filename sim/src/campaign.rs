@@ -263,8 +263,8 @@ pub fn merge_shards(shards: Vec<Report>) -> Result<Report, String> {
         ));
     }
     finish(&mut merged);
-    let secs = (merged.timing.elapsed_ms as f64 / 1000.0).max(1e-9);
-    merged.timing.schedules_per_sec = (merged.schedules as f64 / secs * 10.0).round() / 10.0;
+    let elapsed = Duration::from_millis(merged.timing.elapsed_ms);
+    merged.timing = timing_of(elapsed, merged.schedules);
     Ok(merged)
 }
 
@@ -330,7 +330,11 @@ fn lost_worker(t: usize) -> Report {
 
 /// Wall-clock timing of `schedules` schedules since `started`.
 pub fn timing(started: Instant, schedules: u64) -> Timing {
-    let elapsed = started.elapsed();
+    timing_of(started.elapsed(), schedules)
+}
+
+/// The timing of `schedules` schedules that took `elapsed` (the rate to a tenth).
+fn timing_of(elapsed: Duration, schedules: u64) -> Timing {
     let secs = elapsed.as_secs_f64().max(1e-9);
     Timing {
         elapsed_ms: elapsed.as_millis() as u64,
@@ -386,7 +390,7 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
 }
 
 fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
-    report.cached_walker_answers += result.cached_answers;
+    report.cached_walker_answers += result.walker.cached_answers;
     for outcome in &result.outcomes {
         let name = outcome.rsplit(':').next().unwrap_or(outcome).to_string();
         *report.outcomes.entry(name).or_insert(0) += 1;

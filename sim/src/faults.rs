@@ -114,28 +114,30 @@ impl Faults {
         std::mem::take(&mut self.lock().crashed)
     }
 
-    /// Takes the armed fault that an operation on `path` triggers, recording it as fired.
     /// True when the next read of `path` would fire a fault (nothing is consumed).
     fn armed_for_read(&self, path: &Path) -> bool {
-        let state = self.lock();
+        self.armed_index(&self.lock(), path, false).is_some()
+    }
+
+    /// Which armed fault an operation on `path` (a write, or a read) would fire, if any.
+    fn armed_index(&self, state: &State, path: &Path, write: bool) -> Option<usize> {
+        // Only writes look at where they write (a read is matched by its path alone).
+        let under_state = || path.starts_with(&self.state_dir);
+        let cache = || under_state() && !path.starts_with(self.state_dir.join("sandbox"));
         state
             .armed
             .iter()
-            .any(|(fault, target)| *fault != Fault::Crash && target.as_deref() == Some(path))
+            .position(|(fault, target)| match (fault, target) {
+                (Fault::Crash, _) => write && cache(),
+                (_, None) => write && under_state(),
+                (_, Some(target)) => !write && target == path,
+            })
     }
 
+    /// Takes the armed fault that an operation on `path` triggers, recording it as fired.
     fn trigger(&self, path: &Path, write: bool) -> Option<Fault> {
         let mut state = self.lock();
-        let under_state = path.starts_with(&self.state_dir);
-        let cache = under_state && !path.starts_with(self.state_dir.join("sandbox"));
-        let i = state
-            .armed
-            .iter()
-            .position(|(fault, target)| match (fault, target) {
-                (Fault::Crash, _) => write && cache,
-                (_, None) => write && under_state,
-                (_, Some(target)) => !write && target == path,
-            })?;
+        let i = self.armed_index(&state, path, write)?;
         let (fault, _) = state.armed.remove(i);
         let build = state.build;
         state.crashed |= fault == Fault::Crash;

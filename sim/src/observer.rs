@@ -272,6 +272,16 @@ impl SimObserver {
     }
 }
 
+/// A `(target, key)` record at the next journal position of the running build.
+fn written(state: &mut State, target: String, key: String) -> crate::journal::Written {
+    crate::journal::Written {
+        seq: state.journal.tick(),
+        build: state.build,
+        target,
+        key,
+    }
+}
+
 /// A hash act of `path` by the running target, with what it was about to read.
 fn new_act(state: &mut State, path: &Path, before: Option<crate::journal::Live>) -> HashAct {
     HashAct {
@@ -322,23 +332,12 @@ impl Observer for SimObserver {
                 self.after_materialize(&mut state, fs, consumer)
             }
             Probe::AfterCacheWrite { target, key } => {
-                let seq = state.journal.tick();
-                let written = crate::journal::Written {
-                    seq,
-                    build: state.build,
-                    target: target.to_string(),
-                    key: key.to_string(),
-                };
+                let written = written(&mut state, target.to_string(), key.to_string());
                 state.journal.writes.push(written);
             }
             Probe::AfterReadChunk { path, index: 0 } => {
-                let seq = state.journal.tick();
-                let read = crate::journal::Written {
-                    seq,
-                    build: state.build,
-                    target: state.target.clone(),
-                    key: path.to_string_lossy().into_owned(),
-                };
+                let target = state.target.clone();
+                let read = written(&mut state, target, path.to_string_lossy().into_owned());
                 state.journal.first_reads.push(read);
             }
             Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
@@ -362,13 +361,7 @@ impl Observer for SimObserver {
         match probe {
             Probe::BeforeHash { path } => self.before_hash(&mut state, fs, path),
             Probe::BeforeCacheRead { target, key } => {
-                let seq = state.journal.tick();
-                let lookup = crate::journal::Written {
-                    seq,
-                    build: state.build,
-                    target: target.to_string(),
-                    key: key.to_string(),
-                };
+                let lookup = written(&mut state, target.to_string(), key.to_string());
                 state.journal.lookups.push(lookup);
             }
             Probe::AfterHashin { target, .. } if self.glob_targets.contains(*target) => {

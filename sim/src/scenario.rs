@@ -419,15 +419,18 @@ pub struct Palette {
 }
 
 impl Palette {
-    /// Everything: what `generate` picks from.
-    pub fn full() -> Palette {
-        let (workspace, engine) = MutationKind::ALL.iter().partition(|k| !k.on_engine());
-        Palette {
-            workspace,
-            engine,
-            points: (0..Point::KINDS as u64).collect(),
-            vias: VIAS.to_vec(),
-        }
+    /// Everything: what `generate` picks from (built once, not per schedule).
+    pub fn full() -> &'static Palette {
+        static FULL: std::sync::OnceLock<Palette> = std::sync::OnceLock::new();
+        FULL.get_or_init(|| {
+            let (workspace, engine) = MutationKind::ALL.iter().partition(|k| !k.on_engine());
+            Palette {
+                workspace,
+                engine,
+                points: (0..Point::KINDS as u64).collect(),
+                vias: VIAS.to_vec(),
+            }
+        })
     }
 
     /// A swarm palette for schedule `index` of `seed`: each kind, point and path kept with
@@ -459,7 +462,7 @@ const SWARM_SALT: u64 = 0x5_3a4d_5741_524d;
 
 /// Generates schedule `index` of campaign `seed`.
 pub fn generate(seed: u64, index: u64) -> Scenario {
-    generate_with(seed, index, &Palette::full())
+    generate_with(seed, index, Palette::full())
 }
 
 /// Generates schedule `index` of a swarm campaign `seed`: from [`Palette::swarm`].
@@ -475,7 +478,7 @@ pub fn generate_with(seed: u64, index: u64, palette: &Palette) -> Scenario {
 /// The scenario a fuzzer's input decides: its bytes are the tape of choices (SplitMix64 seeded
 /// from them past the end), read by the same generator as a seed's stream.
 pub fn generate_from_tape(bytes: &[u8]) -> Scenario {
-    generate_from(&mut Tape::new(bytes), &Palette::full())
+    generate_from(&mut Tape::new(bytes), Palette::full())
 }
 
 /// Generates a scenario from a stream of `choices`, picking from `palette`.
@@ -667,7 +670,7 @@ mod tests {
     fn swarm_palettes_are_subsets_and_the_full_palette_is_plain_generation() {
         let full = Palette::full();
         for index in 0..200 {
-            assert_eq!(generate_with(7, index, &full), generate(7, index));
+            assert_eq!(generate_with(7, index, full), generate(7, index));
             let palette = Palette::swarm(7, index);
             assert_eq!(palette, Palette::swarm(7, index), "deterministic");
             for (some, all) in [

@@ -105,8 +105,6 @@ pub struct ScheduleResult {
     pub findings: Vec<Finding>,
     /// Mutations that fired.
     pub fired: Vec<Fired>,
-    /// Hash answers the walker gave from its cache, without reading the file.
-    pub cached_answers: u64,
     /// What the walker did and what it cost (the validation-policy matrix reads it).
     pub walker: WalkerTally,
     /// A file-system-independent digest of what each consumer received (for differential runs;
@@ -412,7 +410,6 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         }
         build += 1;
     }
-    result.cached_answers = oracle.cached_answers();
     result.walker.cached_answers = oracle.cached_answers();
     result.walker.stale_answers = oracle.stale_answers();
     world.observer.with_journal(|journal| {

@@ -133,7 +133,12 @@ impl Policy {
 /// git's racy test: the file's mtime is not older than the moment its hash was recorded, at
 /// the file system's granularity, so a later change within that step would keep every stamp.
 pub fn racily_clean(was: &Stamp, granularity_ns: u64) -> bool {
-    was.recorded_at_ns < was.mtime_ns.saturating_add(granularity_ns.max(1))
+    recorded_within_step(was, was.mtime_ns, granularity_ns)
+}
+
+/// True when `was` was recorded before the step of timestamp `t` had passed.
+fn recorded_within_step(was: &Stamp, t: u64, granularity_ns: u64) -> bool {
+    was.recorded_at_ns < t.saturating_add(granularity_ns.max(1))
 }
 
 /// `t` rounded down to the step `granularity_ns`.

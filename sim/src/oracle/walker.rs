@@ -22,7 +22,6 @@ struct Memory {
     recorded_at: u64,
     build_start: u64,
     hashout: String,
-    x: bool,
     /// The bytes hashed; `None` when a mutation tore the hash.
     bytes: Option<Arc<Vec<u8>>>,
 }
@@ -44,7 +43,7 @@ impl Memory {
     fn stale_for(&self, now: Option<&Live>) -> bool {
         let Some(now) = now else { return false };
         match &self.bytes {
-            Some(b) => !Fingerprint::of(b, self.x).same_bytes(&now.fingerprint()),
+            Some(b) => !Fingerprint::of(b, self.stat.x).same_bytes(&now.fingerprint()),
             // Hashed while it changed: the bytes are unknown, the hashout is not.
             None => oracle_hashout(&now.bytes, now.x) != self.hashout,
         }
@@ -63,7 +62,7 @@ impl Memory {
         };
         Resolved {
             hashout: self.hashout.clone(),
-            entry: entry(act, expect, self.x, Some(origin)),
+            entry: entry(act, expect, self.stat.x, Some(origin)),
         }
     }
 }
@@ -172,7 +171,6 @@ impl WalkerModel {
             recorded_at: act.recorded_at,
             build_start: act.build_start,
             hashout: hashout.to_string(),
-            x: stat.x,
             bytes,
         };
         self.memory.insert(act.path.clone(), memory);

@@ -3,13 +3,11 @@
 //! (`touch -r`): the mtime passes the racy test and the ctime, coarse, does not move. Found by
 //! the policy matrix (10^7 schedules, 74 stale builds at 10 ms to 2 s).
 
-use super::{racily_clean, Stamp};
+use super::{recorded_within_step, Stamp};
 use crate::fs::Metadata;
 
-/// git's rule, and not racily clean by ctime either.
+/// git's rule (its racy test on mtime included), and not racy by ctime either.
 pub fn trusts(was: &Stamp, now: &Metadata, granularity_ns: u64) -> bool {
-    let ctime_racy = was.recorded_at_ns < was.ctime_ns.saturating_add(granularity_ns.max(1));
     super::git::trusts(was, now, granularity_ns, true)
-        && !ctime_racy
-        && !racily_clean(was, granularity_ns)
+        && !recorded_within_step(was, was.ctime_ns, granularity_ns)
 }
