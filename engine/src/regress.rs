@@ -77,11 +77,21 @@ pub enum Regression {
     CopyOpensLazily,
     /// An exec output is recorded without its exec bit (the sandbox file's mode is ignored).
     ExecOutputDropsMode,
+    /// git's stat match leaves out the inode number.
+    GitIgnoresInode,
+    /// ccache's "too new" test compares the file's stamps with the recording time, not the
+    /// compile's start.
+    CcacheTooNewFromRecording,
+    /// Cargo's dep-info keeps the time it was written instead of being rewound to the build's
+    /// start.
+    CargoDepInfoNotRewound,
+    /// Mercurial's "unsure" window is the file system's step, not at least a second.
+    MercurialUnsureAtGranularity,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 30] = [
+    pub const ALL: [Regression; 34] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -112,6 +122,10 @@ impl Regression {
         Regression::LongNameTruncated,
         Regression::CopyOpensLazily,
         Regression::ExecOutputDropsMode,
+        Regression::GitIgnoresInode,
+        Regression::CcacheTooNewFromRecording,
+        Regression::CargoDepInfoNotRewound,
+        Regression::MercurialUnsureAtGranularity,
     ];
 
     /// The snake_case name.
@@ -179,6 +193,16 @@ impl Regression {
             Regression::ExecOutputDropsMode => {
                 "an exec output is recorded without its exec bit (the sandbox file's mode is ignored)"
             }
+            Regression::GitIgnoresInode => "git's stat match leaves out the inode number",
+            Regression::CcacheTooNewFromRecording => {
+                "ccache's too-new test uses the recording time instead of the compile's start"
+            }
+            Regression::CargoDepInfoNotRewound => {
+                "Cargo's dep-info keeps its write time instead of the build's start"
+            }
+            Regression::MercurialUnsureAtGranularity => {
+                "Mercurial's unsure window is the file system's step, not at least a second"
+            }
         }
     }
 
@@ -195,9 +219,18 @@ thread_local! {
 fn from_env() -> Option<Regression> {
     static ENV: OnceLock<Option<Regression>> = OnceLock::new();
     *ENV.get_or_init(|| {
-        std::env::var("ENGINE_REGRESSION")
-            .ok()
-            .and_then(|name| Regression::parse(&name))
+        let name = std::env::var("ENGINE_REGRESSION").ok()?;
+        let parsed = Regression::parse(&name);
+        if parsed.is_none() && !name.is_empty() {
+            // A misspelt name would otherwise run the reference engine and report "survived".
+            let known: Vec<String> = Regression::ALL.iter().map(|r| r.name()).collect();
+            eprintln!(
+                "error: ENGINE_REGRESSION={name:?} names no seeded regression (known: {})",
+                known.join(", ")
+            );
+            std::process::exit(2);
+        }
+        parsed
     })
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
+use crate::schedule::{PolicyCell, RunOptions};
 
 /// The corpus file format's version.
 pub const VERSION: u32 = 1;
@@ -31,8 +32,22 @@ pub struct Entry {
     /// Run with the racy walker rule.
     #[serde(default)]
     pub racy: bool,
+    /// Run in this cell of the policy matrix (walker policy and granularity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<PolicyCell>,
     /// The scenario.
     pub scenario: Scenario,
+}
+
+impl Entry {
+    /// How to run the entry's scenario on MemFs: its walker rule or policy cell.
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            racy: self.racy,
+            cell: self.cell,
+            ..RunOptions::default()
+        }
+    }
 }
 
 /// Reads every `*.json` entry of `dir`, sorted by file name; an error names the file and what
@@ -136,6 +151,10 @@ mod tests {
             name: "a b/c".into(),
             catches: Some("drop_exec_byte".into()),
             racy: false,
+            cell: Some(PolicyCell {
+                policy: engine::walker::Policy::Cargo,
+                granularity_ns: 1_000,
+            }),
             scenario: crate::scenario::generate(1, 0),
         };
         let path = save(dir.path(), &entry).unwrap();

@@ -11,7 +11,7 @@ use sim::campaign::{campaign, CampaignOptions};
 use sim::cli::{Cli, Command, CoverageArgs};
 use sim::report::{write_output, Report};
 use sim::scenario::{generate, Scenario};
-use sim::schedule::{RunOptions, Variant};
+use sim::schedule::{PolicyCell, RunOptions, Variant};
 
 fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -157,7 +157,7 @@ fn main() -> ExitCode {
                     let name = format!("seed{seed}-schedule{}-{:?}", v.schedule, v.invariant);
                     v.shrunk
                         .clone()
-                        .map(|scenario| (name, None, racy, scenario))
+                        .map(|scenario| (name, None, (racy, None), scenario))
                 });
                 if let Err(message) = save_corpus(&dir, entries) {
                     eprintln!("sim: error: {message}");
@@ -280,17 +280,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// Saves `(name, catches, racy, scenario)` entries into the corpus at `dir`.
+/// A corpus entry to save: name, the regression it catches, how it runs (racy, policy cell).
+type NewEntry = (String, Option<String>, (bool, Option<PolicyCell>), Scenario);
+
+/// Saves entries into the corpus at `dir`.
 fn save_corpus(
     dir: &std::path::Path,
-    entries: impl Iterator<Item = (String, Option<String>, bool, Scenario)>,
+    entries: impl Iterator<Item = NewEntry>,
 ) -> Result<(), String> {
-    for (name, catches, racy, scenario) in entries {
+    for (name, catches, (racy, cell), scenario) in entries {
         let entry = sim::corpus::Entry {
             version: sim::corpus::VERSION,
             name,
             catches,
             racy,
+            cell,
             scenario,
         };
         let path = sim::corpus::save(dir, &entry)?;
@@ -419,10 +423,14 @@ fn mutants(
     }
     if let Some(dir) = corpus {
         let entries = matrix.regressions.iter().filter_map(|kill| {
-            let racy = kill.source.as_deref().is_some_and(|s| s.contains("--racy"));
             let catches = Some(kill.regression.clone());
             let scenario = kill.shrunk.clone()?;
-            Some((kill.regression.clone(), catches, racy, scenario))
+            Some((
+                kill.regression.clone(),
+                catches,
+                (kill.racy, kill.cell),
+                scenario,
+            ))
         });
         if let Err(message) = save_corpus(&dir, entries) {
             eprintln!("sim: error: {message}");

@@ -7,12 +7,12 @@ use std::time::Instant;
 use engine::regress::{self, Regression};
 use serde::Serialize;
 
-use crate::campaign::{run_on, FsChoice};
 use crate::exhaustive::scenarios;
 use crate::oracle::Invariant;
+use crate::policies::{GRANULARITIES, OTHER_POLICIES};
 use crate::report::Timing;
 use crate::scenario::{generate, Scenario};
-use crate::schedule::{run, FsKind, RunOptions, Variant};
+use crate::schedule::{run, FsKind, PolicyCell, RunOptions};
 use crate::shrink::shrink;
 
 /// How long to hunt for one regression: counted in schedules, never in time, so the verdict
@@ -33,9 +33,10 @@ pub enum Source {
     /// schedules, interleaved: what `just test` and `just mutants` run.
     #[default]
     Mix,
-    /// Generated schedules only, heph and racy alternating (random testing).
+    /// Generated schedules only, under heph's walker, the racy one and a policy cell in turn
+    /// (random testing).
     Random,
-    /// Swarm schedules only, heph and racy alternating.
+    /// Swarm schedules only, in the same three lanes.
     Swarm,
 }
 
@@ -60,6 +61,10 @@ pub struct Kill {
     pub source: Option<String>,
     /// The shrunk scenario.
     pub shrunk: Option<Scenario>,
+    /// It was caught under the racy walker rule.
+    pub racy: bool,
+    /// It was caught in this cell of the policy matrix.
+    pub cell: Option<PolicyCell>,
 }
 
 /// The whole matrix.
@@ -83,37 +88,60 @@ pub struct KillMatrix {
     pub timing: Timing,
 }
 
-/// The `i`th schedule of a hunt: the exhaustive cases, generated schedules and racy-mode
-/// generated schedules, interleaved so each kind of bug meets its kind of schedule early.
-fn nth(seed: u64, i: u64, exhaustive: &[Scenario], source: Source) -> (Scenario, bool, String) {
+/// The policy lane's `k`th cell: every policy but heph's and the racy one (lanes of their
+/// own) at every granularity of the matrix, in turn.
+fn lane_cell(k: u64) -> PolicyCell {
+    let policies = OTHER_POLICIES.len() as u64;
+    let granularities = GRANULARITIES.len() as u64;
+    PolicyCell {
+        policy: OTHER_POLICIES[(k % policies) as usize],
+        granularity_ns: GRANULARITIES[((k / policies) % granularities) as usize],
+    }
+}
+
+/// The `i`th schedule of a hunt and how to run it: the exhaustive cases (mix only), generated
+/// schedules under heph's walker, under the racy one and under a cell of the policy matrix,
+/// interleaved so each kind of bug meets its kind of schedule early.
+fn nth(
+    seed: u64,
+    i: u64,
+    exhaustive: &[Scenario],
+    source: Source,
+) -> (Scenario, RunOptions, String) {
     let (lanes, lane) = match source {
-        Source::Mix => (3, i % 3),
-        Source::Random | Source::Swarm => (2, 1 + i % 2),
+        Source::Mix => (4, i % 4),
+        Source::Random | Source::Swarm => (3, 1 + i % 3),
     };
     let k = i / lanes;
     let (generated, flag) = match source {
         Source::Swarm => (crate::scenario::generate_swarm(seed, k), " --swarm"),
         _ => (generate(seed, k), ""),
     };
+    let replay = format!("sim replay --seed {seed} --schedule {k}");
+    let options = |racy, cell| RunOptions {
+        fs: FsKind::Mem,
+        racy,
+        cell,
+        ..RunOptions::default()
+    };
     match lane {
         0 => {
             let case = (k as usize) % exhaustive.len();
-            (
-                exhaustive[case].clone(),
-                false,
-                format!("exhaustive case {case}"),
-            )
+            let name = format!("exhaustive case {case}");
+            (exhaustive[case].clone(), options(false, None), name)
         }
-        1 => (
+        1 => (generated, options(false, None), format!("{replay}{flag}")),
+        2 => (
             generated,
-            false,
-            format!("sim replay --seed {seed} --schedule {k}{flag}"),
+            options(true, None),
+            format!("{replay} --racy{flag}"),
         ),
-        _ => (
-            generated,
-            true,
-            format!("sim replay --seed {seed} --schedule {k} --racy{flag}"),
-        ),
+        _ => {
+            let cell = lane_cell(k);
+            let (policy, g) = (cell.policy.name(), cell.granularity_ns);
+            let name = format!("{replay} --policy {policy} --granularity {g}ns{flag}");
+            (generated, options(false, Some(cell)), name)
+        }
     }
 }
 
@@ -131,13 +159,14 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
         message: None,
         source: None,
         shrunk: None,
+        racy: false,
+        cell: None,
     };
     regress::with(Some(regression), || {
         for i in 0..budget.schedules {
-            let (scenario, racy, source) = nth(seed, i, &exhaustive, budget.source);
+            let (scenario, options, source) = nth(seed, i, &exhaustive, budget.source);
             kill.schedules = i + 1;
-            let ran = run_on(&scenario, i, FsChoice::Mem, racy, Variant::Reference);
-            let Some(Ok(result)) = ran.results.into_iter().next().map(|(_, r)| r) else {
+            let Ok(result) = run(&scenario, &options) else {
                 continue;
             };
             let Some(broken) = result.broken.into_iter().next() else {
@@ -148,12 +177,9 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
             kill.invariant = Some(broken.invariant);
             kill.message = Some(broken.message);
             kill.source = Some(source);
+            kill.racy = options.racy;
+            kill.cell = options.cell;
             let fails = |candidate: &Scenario| {
-                let options = RunOptions {
-                    fs: FsKind::Mem,
-                    racy,
-                    ..RunOptions::default()
-                };
                 run(candidate, &options)
                     .ok()?
                     .broken

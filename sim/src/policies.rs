@@ -24,6 +24,19 @@ pub const GRANULARITIES: [u64; 5] = [1, 1_000, 10_000_000, 1_000_000_000, 2_000_
 pub const MAX_SCHEDULES: u64 = 10_000_000;
 /// At most this many granularities.
 pub const MAX_GRANULARITIES: usize = 16;
+/// Every policy but heph's and the racy one: what the kill matrix's policy lane and the fuzz
+/// target draw from, beside their heph and racy runs.
+pub const OTHER_POLICIES: [Policy; 8] = [
+    Policy::Git,
+    Policy::GitNoCtime,
+    Policy::Mercurial,
+    Policy::Bazel,
+    Policy::Ccache,
+    Policy::Cargo,
+    Policy::AlwaysHash,
+    Policy::Ours,
+];
+
 /// The policy we propose (with verification at consume time): it must deliver no stale content.
 pub const OURS: Policy = Policy::Ours;
 

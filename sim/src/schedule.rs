@@ -60,7 +60,7 @@ pub struct RunOptions {
 }
 
 /// One cell of the validation-policy matrix (`sim policies`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PolicyCell {
     /// The walker's validation rule.
     pub policy: Policy,

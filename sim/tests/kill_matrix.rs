@@ -57,10 +57,7 @@ fn every_corpus_entry_still_catches_its_regression() {
         let Some(name) = &entry.catches else { continue };
         let regression = Regression::parse(name)
             .unwrap_or_else(|| panic!("{}: unknown regression {name}", path.display()));
-        let options = sim::schedule::RunOptions {
-            racy: entry.racy,
-            ..Default::default()
-        };
+        let options = entry.options();
         let result = engine::regress::with(Some(regression), || {
             sim::schedule::run(&entry.scenario, &options)
         })

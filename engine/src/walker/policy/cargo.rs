@@ -8,5 +8,10 @@ use crate::fs::Metadata;
 
 /// Fresh while the mtime is not newer than the recording build's start.
 pub fn trusts(was: &Stamp, now: &Metadata, granularity_ns: u64) -> bool {
-    now.mtime_ns <= floor(was.build_start_ns, granularity_ns)
+    let dep_info = if crate::regressed!(CargoDepInfoNotRewound) {
+        was.recorded_at_ns
+    } else {
+        was.build_start_ns
+    };
+    now.mtime_ns <= floor(dep_info, granularity_ns)
 }

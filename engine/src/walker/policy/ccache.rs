@@ -9,7 +9,11 @@ use crate::fs::Metadata;
 
 /// Stat match, and the file was not too new when it was recorded.
 pub fn trusts(was: &Stamp, now: &Metadata, _granularity_ns: u64) -> bool {
-    let start = was.build_start_ns;
+    let start = if crate::regressed!(CcacheTooNewFromRecording) {
+        was.recorded_at_ns
+    } else {
+        was.build_start_ns
+    };
     let too_new = was.mtime_ns >= start || was.ctime_ns >= start;
     was.len == now.len && was.mtime_ns == now.mtime_ns && was.ctime_ns == now.ctime_ns && !too_new
 }
