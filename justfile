@@ -53,6 +53,11 @@ fuzz seconds="300":
     command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
     cd fuzz && cargo +nightly fuzz run schedule corpus/schedule -- -max_total_time={{seconds}} -max_len=4096
 
+# Time to kill every seeded regression by random, swarm and mix schedules and by the fuzzer,
+# in one run (BENCHMARKS.md §7; nightly for the fuzzer); the table lands in kill-times/.
+kill-times budget="200000" fuzz_cap="300":
+    python3 scripts/kill-times --budget {{budget}} --fuzz-cap {{fuzz_cap}} --out kill-times
+
 # A chaos run: a real thread mutates files on DiskFs while the engine runs.
 chaos seed="1" schedules="2000":
     cargo run --release --locked -p sim -- chaos --seed {{seed}} --schedules {{schedules}}
