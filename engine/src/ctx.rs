@@ -15,6 +15,9 @@ pub struct Ctx {
     pub observer: Arc<dyn Observer>,
     /// Events are recorded here.
     pub trace: Arc<Trace>,
+    /// Passthrough readers record a change instead of failing on it: Bazel's pipeline, which
+    /// reads inputs as they are and guards the cache write afterwards (`crate::guard`).
+    pub reads_unverified: bool,
 }
 
 impl Ctx {
@@ -24,6 +27,7 @@ impl Ctx {
             fs,
             observer: Arc::new(NoopObserver),
             trace: Arc::new(Trace::new()),
+            reads_unverified: false,
         }
     }
 

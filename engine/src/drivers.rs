@@ -55,6 +55,15 @@ pub struct DriverCtx<'a> {
 }
 
 impl DriverCtx<'_> {
+    /// The context a consumer materializes its inputs through: under a policy modelling
+    /// Bazel's pipeline its passthrough readers let a change through (`crate::guard` then
+    /// decides on the cache write); the engine's own reads (packing) always verify.
+    fn consumer_ctx(&self) -> Ctx {
+        let mut ctx = self.ctx.clone();
+        ctx.reads_unverified = self.walker.policy().guard().is_some();
+        ctx
+    }
+
     /// The sandbox directory of an exec or plugin target.
     fn sandbox_dir(&self, target: &str) -> PathBuf {
         debug_assert!(!target.is_empty(), "a target has a name");
@@ -269,7 +278,15 @@ fn exec(
 ) -> Result<DriverRun> {
     let ctx = driver.ctx;
     let sandbox = fresh_sandbox(driver, &target.name)?;
-    let delivered = materialize(ctx, driver.store, &target.name, inputs, &sandbox, consume)?;
+    let consumer = driver.consumer_ctx();
+    let delivered = materialize(
+        &consumer,
+        driver.store,
+        &target.name,
+        inputs,
+        &sandbox,
+        consume,
+    )?;
     let mut log = Vec::new();
     for step in steps {
         run_step(driver, &sandbox, &delivered, step)?;
@@ -439,7 +456,7 @@ fn plugin(
         fresh_sandbox(driver, &target.name)?
     };
     let delivered = materialize(
-        driver.ctx,
+        &driver.consumer_ctx(),
         driver.store,
         &target.name,
         inputs,

@@ -278,7 +278,27 @@ impl Engine {
             }
         }
         let run = drivers::run(&self.driver_ctx(), target, &inputs)?;
-        self.execute_and_cache(target, key, run)
+        let refused = self.guard_refuses(target, &inputs, &run);
+        self.execute(target, key, run, refused)
+    }
+
+    /// Bazel's pipeline: whether its guard keeps this run's outputs out of the local cache.
+    fn guard_refuses(&self, target: &Target, inputs: &[Artifact], run: &DriverRun) -> bool {
+        let Some(guard) = self.config.walker.guard() else {
+            return false;
+        };
+        if target.cache.use_tmp_cache() || run.outputs.is_empty() {
+            return false; // nothing would be cached
+        }
+        let changed =
+            crate::guard::changed_source(&self.ctx, &self.walker, guard, &target.name, inputs);
+        if let Some(path) = &changed {
+            self.ctx.emit(Event::GuardRefused {
+                target: target.name.clone(),
+                path: path.clone(),
+            });
+        }
+        changed.is_some()
     }
 
     fn cache_hit(&self, name: &str, key: &str) -> Result<Option<TargetResult>> {
@@ -328,6 +348,18 @@ impl Engine {
         hashin: String,
         run: DriverRun,
     ) -> Result<TargetResult> {
+        self.execute(target, hashin, run, false)
+    }
+
+    /// [`Engine::execute_and_cache`]; with `refused` (Bazel's guard found a changed source),
+    /// what would go to the local cache goes to the tmp cache, as if uncacheable.
+    fn execute(
+        &self,
+        target: &Target,
+        hashin: String,
+        run: DriverRun,
+        refused: bool,
+    ) -> Result<TargetResult> {
         reject_duplicates(&target.name, run.outputs.iter().map(|a| a.group.as_str()))?;
         let use_tmp = target.cache.use_tmp_cache();
         let (passing, packing): (Vec<_>, Vec<_>) = run
@@ -345,12 +377,13 @@ impl Engine {
         }
         let mut cache_key = None;
         if !packing.is_empty() {
-            let key = if use_tmp {
+            let to_tmp = use_tmp || refused;
+            let key = if to_tmp {
                 format!("{hashin}_{}", self.ctx.fs.now_nanos())
             } else {
                 hashin.clone()
             };
-            results.extend(self.cache_locally(&target.name, &key, use_tmp, packing)?);
+            results.extend(self.cache_locally(&target.name, &key, to_tmp, packing)?);
             cache_key = Some(key);
         }
         results.sort_by_key(|(index, _)| *index);

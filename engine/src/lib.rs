@@ -30,6 +30,7 @@ pub mod engine;
 pub mod error;
 pub mod fs;
 pub mod gate;
+pub mod guard;
 pub mod hash;
 pub mod materialize;
 pub mod passthrough;

@@ -128,13 +128,20 @@ fn source_entries(
                 path: source_path.clone(),
             });
             ctx.probe(Probe::OpenPassthrough { path: source_path });
-            Ok(vec![Source::Verified(Verified {
+            let source = Verified {
                 out_path: prefix.join(out_path),
                 source_path: source_path.clone(),
                 x: *x,
                 hashout: artifact.hashout.clone(),
                 inner,
-            })])
+            };
+            if ctx.reads_unverified {
+                // Bazel's pipeline: read as it is, through the reader that records a change.
+                let (path, x) = (source.out_path.clone(), source.x);
+                let reader = Box::new(source.sync_reader(ctx));
+                return Ok(vec![Source::Plain(Entry { path, x, reader })]);
+            }
+            Ok(vec![Source::Verified(source)])
         }
         Content::View(view) => {
             let mut out = Vec::new();

@@ -43,6 +43,11 @@ pub enum Probe<'a> {
         /// Its hashin.
         hashin: &'a str,
     },
+    /// Bazel's guard is about to check a target's sources before its outputs are cached.
+    BeforeGuard {
+        /// The target.
+        target: &'a str,
+    },
     /// A target's packed outputs were written to a cache.
     AfterCacheWrite {
         /// The target.

@@ -108,6 +108,23 @@ pub enum Event {
         /// Workspace path.
         path: PathBuf,
     },
+    /// A passthrough reader of a Bazel pipeline delivered bytes other than those hashed.
+    ReadChanged {
+        /// Workspace path.
+        path: PathBuf,
+        /// The hash of what was read.
+        got: String,
+        /// The recorded hashout.
+        expected: String,
+    },
+    /// Bazel's guard found a source changed since it was digested: the target's outputs are
+    /// kept out of the local cache (written to the tmp cache instead).
+    GuardRefused {
+        /// The target.
+        target: String,
+        /// The changed source.
+        path: PathBuf,
+    },
     /// A passthrough reader found the bytes changed.
     VerifyFailed {
         /// Workspace path.

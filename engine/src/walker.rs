@@ -168,6 +168,12 @@ impl WalkerCache {
         debug_assert!(entries.len() <= self.max_entries);
     }
 
+    /// What was recorded when `path` was last hashed (Bazel's `FileContentsProxy`).
+    pub fn stamp(&self, path: &Path) -> Option<Stamp> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(path).map(|r| r.stamp)
+    }
+
     /// Forgets everything (a fresh process).
     pub fn clear(&self) {
         self.entries

@@ -70,6 +70,7 @@ fn mutator(fs: Arc<DiskFs>, paths: Vec<PathBuf>, mut rng: Rng, stop: Arc<AtomicB
             target: "",
             faults: None,
             pick: 0,
+            originals: &[],
         };
         if apply(&*fs, &path, kind, &world).is_ok() {
             applied += 1;

@@ -276,6 +276,20 @@ pub struct Damaged {
     pub path: PathBuf,
 }
 
+/// The moment Bazel's guard checked a target's sources, and what each watched file held then
+/// (read by the simulator, not reported by the engine).
+#[derive(Clone, Debug)]
+pub struct GuardSeen {
+    /// Position in the journal.
+    pub seq: u64,
+    /// Build 1 or 2.
+    pub build: u8,
+    /// The guarded target.
+    pub target: String,
+    /// Each watched path's `stat` and content then (`None`: not a readable file).
+    pub files: BTreeMap<PathBuf, (Option<Stat>, Option<Live>)>,
+}
+
 /// Everything the simulator saw during one schedule.
 #[derive(Clone, Debug, Default)]
 pub struct Journal {
@@ -299,6 +313,8 @@ pub struct Journal {
     pub lookups: Vec<Written>,
     /// The first chunk read from each passthrough source, in order (the `key` is the path).
     pub first_reads: Vec<Written>,
+    /// Where Bazel's guard checked a target's sources, with what the files held then.
+    pub guards: Vec<GuardSeen>,
     /// The file system clock when the running build started (after `BetweenBuilds`).
     pub build_start: u64,
     next: u64,

@@ -67,6 +67,10 @@ pub enum MutationKind {
     /// Deleted and created again with other bytes of the same size and the old mtime (`cp -p`,
     /// rsync); a file system that reuses inode numbers gives the new file the old one.
     Recreate,
+    /// Its first bytes come back (an editor's undo, `git checkout`), the mtime moving as for any
+    /// edit: after an earlier edit, an A→B→A; Bazel 8.4's re-digest guard cannot see one that
+    /// spans an action.
+    Undo,
     /// One byte of a local-cache tar flipped (the file index picks which tar).
     CorruptTar,
     /// A local-cache tar cut to half its size.
@@ -97,7 +101,7 @@ pub enum MutationKind {
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 39] = [
+    pub const ALL: [MutationKind; 40] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -124,6 +128,7 @@ impl MutationKind {
         MutationKind::SameSizeEditInStep,
         MutationKind::Backdate,
         MutationKind::Recreate,
+        MutationKind::Undo,
         MutationKind::CorruptTar,
         MutationKind::TruncateTar,
         MutationKind::DeleteTar,
@@ -307,6 +312,8 @@ pub struct World<'a> {
     pub faults: Option<&'a crate::faults::Faults>,
     /// Which candidate an attack on the engine's state picks.
     pub pick: usize,
+    /// Each scenario file's first bytes, by index (what `Undo` writes back; empty in chaos).
+    pub originals: &'a [Vec<u8>],
 }
 
 /// Applies `kind` to `path`. Returns an error message if there was nothing to mutate that way
@@ -376,6 +383,12 @@ pub fn apply(fs: &dyn Fs, path: &Path, kind: MutationKind, world: &World) -> Res
             drop(file);
             let older = meta.mtime_ns.saturating_sub(1_000_000_000);
             fs.set_mtime(path, older).map_err(err)
+        }
+        MutationKind::Undo => {
+            let original = world.originals.get(world.pick).ok_or_else(|| {
+                format!("Undo on {}: no first bytes known for it", path.display())
+            })?;
+            edit(fs, path, original, meta.mtime_ns).map_err(err)
         }
         MutationKind::Recreate => {
             fs.remove_file(path).map_err(err)?;

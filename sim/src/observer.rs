@@ -56,6 +56,8 @@ struct State {
 /// Fires mutations at probe points and keeps the journal.
 pub struct SimObserver {
     paths: Vec<PathBuf>,
+    /// Each file's first bytes (what `Undo` writes back).
+    originals: Vec<Vec<u8>>,
     mutations: Vec<MutationSpec>,
     glob_targets: BTreeSet<String>,
     state_dir: PathBuf,
@@ -101,6 +103,9 @@ impl SimObserver {
         };
         SimObserver {
             paths,
+            originals: (0..scenario.files.len())
+                .map(|i| scenario.content(i).0)
+                .collect(),
             mutations: scenario.mutations.clone(),
             glob_targets: scenario.glob_targets(),
             state_dir: setup.state_dir.to_path_buf(),
@@ -164,6 +169,7 @@ impl SimObserver {
                 target: &target,
                 faults: self.faults.as_ref(),
                 pick: mutation.file,
+                originals: &self.originals,
             };
             let skipped =
                 match crate::attacks::apply(fs, mutation.kind, mutation.file, &path, &world) {
@@ -360,6 +366,21 @@ impl Observer for SimObserver {
         }
         match probe {
             Probe::BeforeHash { path } => self.before_hash(&mut state, fs, path),
+            // What the guard is about to check: recorded after this point's mutations.
+            Probe::BeforeGuard { target } => {
+                let files = state
+                    .watched
+                    .iter()
+                    .map(|p| (p.clone(), (crate::journal::stat(fs, p), live(fs, p))))
+                    .collect();
+                let guard = crate::journal::GuardSeen {
+                    seq: state.journal.tick(),
+                    build: state.build,
+                    target: target.to_string(),
+                    files,
+                };
+                state.journal.guards.push(guard);
+            }
             Probe::BeforeCacheRead { target, key } => {
                 let lookup = written(&mut state, target.to_string(), key.to_string());
                 state.journal.lookups.push(lookup);

@@ -41,6 +41,11 @@ pub struct FileSpec {
     /// Its name is over 100 bytes long (a tar needs its long-name extension for it).
     #[serde(default, skip_serializing_if = "is_default")]
     pub long_name: bool,
+    /// It belongs to an external repository (`external/repo/`), which Bazel's lite guard does
+    /// not check. Set by stories and the exhaustive cases, never drawn by the generator (so a
+    /// seed's scenario keeps its meaning).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub external: bool,
 }
 
 impl FileSpec {
@@ -197,7 +202,9 @@ impl Scenario {
             (true, None) => ("g", ""),
             (false, None) => ("f", ""),
         };
-        let dir = if file.nested {
+        let dir = if file.external {
+            format!("{}/repo/", engine::guard::EXTERNAL)
+        } else if file.nested {
             format!("src/{prefix}{i}d/")
         } else {
             "src/".to_string()
@@ -329,6 +336,11 @@ impl Scenario {
                 if file.nested {
                     return Err(format!("file {i} is a link and cannot be nested"));
                 }
+            }
+            if file.external && (file.nested || file.globbed || file.link_to.is_some()) {
+                return Err(format!(
+                    "file {i} is external: it cannot also be nested, globbed or a link"
+                ));
             }
         }
         for (k, consumer) in self.consumers.iter().enumerate() {
@@ -503,6 +515,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             link_to: None,
             nested: rng.chance(1, 6),
             long_name: rng.chance(1, 8),
+            external: false,
         });
     }
     if rng.chance(1, 5) {
@@ -516,6 +529,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             // A link lives in src/ itself: the seam refuses `..` in link targets.
             nested: false,
             long_name: false,
+            external: false,
         });
     }
     let singles: Vec<usize> = (0..files.len()).filter(|&i| !files[i].globbed).collect();

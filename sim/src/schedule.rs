@@ -317,6 +317,7 @@ impl World {
             fs,
             observer: self.observer.clone(),
             trace: self.observer.trace(),
+            reads_unverified: false, // consumers' readers follow the policy
         };
         let graph = Graph::new(self.targets.clone()).map_err(|e| e.to_string())?;
         Ok(Engine::new(ctx, graph, self.config.clone()))
@@ -398,7 +399,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
             &events,
         );
         let (name, message) = outcome(&out);
-        let stale_now = oracle.stale_answers();
+        let stale_now = oracle.stale_uses();
         if name == "ok" && stale_now > stale_before {
             result.walker.stale_delivered += 1;
         }

@@ -129,6 +129,8 @@ struct FileDef {
     nested: bool,
     #[serde(default)]
     long_name: bool,
+    #[serde(default)]
+    external: bool,
 }
 
 #[derive(Deserialize)]
@@ -305,6 +307,7 @@ impl FileDef {
             link_to: self.link_to,
             nested: self.nested,
             long_name: self.long_name,
+            external: self.external,
         }
     }
 }

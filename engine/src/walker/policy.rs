@@ -62,6 +62,14 @@ pub enum Policy {
     Mercurial,
     /// Bazel's `FileContentsProxy`: size, ctime, mtime and inode equal.
     Bazel,
+    /// Bazel's pipeline as 8.3 runs it by default: the `FileContentsProxy` rule, inputs read as
+    /// they are (no verification at consume time), and `--guard_against_concurrent_changes=lite`:
+    /// after an action, a main-repository source whose (ctime, mtime, inode) moved since it
+    /// was digested keeps the outputs out of the cache (`crate::guard`).
+    BazelGuard,
+    /// The same pipeline with the 8.4 variant of the guard, which re-digests each source
+    /// instead of comparing its stat data: an A→B→A edit during the action passes it.
+    BazelRedigest,
     /// ccache's `file_stat_matches`: size, mtime and ctime equal; and a file whose mtime or
     /// ctime was at or after the compile's start was never cached.
     Ccache,
@@ -77,13 +85,15 @@ pub enum Policy {
 
 impl Policy {
     /// Every policy, in table order.
-    pub const ALL: [Policy; 10] = [
+    pub const ALL: [Policy; 12] = [
         Policy::Heph,
         Policy::Racy,
         Policy::Git,
         Policy::GitNoCtime,
         Policy::Mercurial,
         Policy::Bazel,
+        Policy::BazelGuard,
+        Policy::BazelRedigest,
         Policy::Ccache,
         Policy::Cargo,
         Policy::AlwaysHash,
@@ -99,6 +109,8 @@ impl Policy {
             Policy::GitNoCtime => "git_no_ctime",
             Policy::Mercurial => "mercurial",
             Policy::Bazel => "bazel",
+            Policy::BazelGuard => "bazel_guard",
+            Policy::BazelRedigest => "bazel_redigest",
             Policy::Ccache => "ccache",
             Policy::Cargo => "cargo",
             Policy::AlwaysHash => "always_hash",
@@ -111,6 +123,17 @@ impl Policy {
         Policy::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// The check Bazel's pipeline makes after an action, for the policies that model it: they
+    /// read inputs unverified and rely on this guard to keep changed inputs' outputs out of
+    /// the cache. `None`: the engine verifies at consume time (heph's pipeline).
+    pub fn guard(self) -> Option<crate::guard::Guard> {
+        match self {
+            Policy::BazelGuard => Some(crate::guard::Guard::Stat),
+            Policy::BazelRedigest => Some(crate::guard::Guard::Redigest),
+            _ => None,
+        }
+    }
+
     /// True when the hash recorded with `was` may stand for a file whose `stat` is `now`, on a
     /// file system with timestamps of `granularity_ns`.
     pub fn trusts(self, was: &Stamp, now: &Metadata, granularity_ns: u64) -> bool {
@@ -121,7 +144,7 @@ impl Policy {
             Policy::Git => git::trusts(was, now, granularity_ns, true),
             Policy::GitNoCtime => git::trusts(was, now, granularity_ns, false),
             Policy::Mercurial => hg::trusts(was, now, granularity_ns),
-            Policy::Bazel => bazel::trusts(was, now),
+            Policy::Bazel | Policy::BazelGuard | Policy::BazelRedigest => bazel::trusts(was, now),
             Policy::Ccache => ccache::trusts(was, now, granularity_ns),
             Policy::Cargo => cargo::trusts(was, now, granularity_ns),
             Policy::AlwaysHash => always::trusts(),

@@ -20,7 +20,7 @@ use super::model::{
     Artifact, Entry, Expect, Origin,
 };
 use super::walker::{Resolved, Rule, WalkerModel};
-use super::{failures, Invariant, Verdicts};
+use super::{bazel, failures, Invariant, Verdicts};
 use crate::journal::{HashAct, Journal, Snapshot, MAX_READ};
 
 /// Everything one build left to judge.
@@ -65,6 +65,13 @@ pub struct Oracle {
     outputs: BTreeMap<String, Vec<Artifact>>,
     /// Local keys whose entry was read and judged when it was written in this build.
     fresh_keys: BTreeSet<String>,
+    /// Local keys Bazel's guard let outputs into although they were built from bytes other
+    /// than the key names (its hole; `bazel.rs`).
+    poisoned: BTreeSet<String>,
+    /// Targets of this build that consumed bytes other than those hashed (read unverified).
+    changed_reads: BTreeSet<String>,
+    /// Poisoned entries written or served so far: stale content delivered.
+    poisoned_uses: u64,
     /// Violations and findings so far.
     pub verdicts: Verdicts,
 }
@@ -80,6 +87,12 @@ impl Oracle {
         self.walker.stale_answers
     }
 
+    /// Everything so far that put stale content within a build's reach: stale walker answers
+    /// and poisoned cache entries written or served (Bazel's guard hole).
+    pub fn stale_uses(&self) -> u64 {
+        self.walker.stale_answers + self.poisoned_uses
+    }
+
     /// Forgets the walker's memory, as a fresh engine process would.
     pub fn restart(&mut self) {
         self.walker.clear();
@@ -89,6 +102,7 @@ impl Oracle {
     pub fn check_build(&mut self, b: &BuildInput) {
         self.outputs.clear();
         self.fresh_keys.clear();
+        self.changed_reads.clear();
         self.resolve_acts(b);
         let needed = reachable(b.targets, b.root);
         for target in b
@@ -218,6 +232,11 @@ impl Oracle {
             return self.verdicts.fail(Invariant::CacheKey, message);
         };
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
+        if self.poisoned.contains(served) {
+            self.poisoned_uses += 1;
+            let message = format!("{name} was served {served}, an entry Bazel's guard let in with outputs of other bytes than its key names");
+            self.verdicts.find("poisoned_entry_served", message);
+        }
         self.outputs.insert(name.clone(), outputs);
     }
 
@@ -242,15 +261,74 @@ impl Oracle {
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         let packs = outputs.iter().any(|a| !a.passes_through);
         judge_cache_write(name, r, packs, b.events, &mut self.verdicts);
+        let refused = match bazel::guard(b.policy) {
+            Some(model) if packs && !uses_tmp(target) => {
+                self.judge_guard(b, name, r, key, inputs, model)
+            }
+            _ => false,
+        };
         if !packs {
             self.passthrough_keys.insert(key.to_string());
-        } else if uses_tmp(target) {
+        } else if uses_tmp(target) || refused {
             self.judge_tmp_write(b, name, r, key, &outputs);
         } else {
+            if self.changed_reads.contains(name) {
+                self.poisoned.insert(key.to_string());
+                self.poisoned_uses += 1;
+                let message = format!("{name}'s outputs, built from bytes other than its key names (read unverified), were cached under {key}: Bazel's guard did not see the change");
+                self.verdicts.find("bazel_guard_hole", message);
+            }
             let written = r.cache_key.as_deref().unwrap_or_default();
             self.judge_local_write(b, &target.driver, name, written, key, &outputs);
         }
         self.outputs.insert(name.to_string(), outputs);
+    }
+
+    /// Bazel's guard: the engine must keep a target's outputs out of the local cache exactly
+    /// when the oracle's model of the guard finds a main-repository source changed. Returns
+    /// whether the engine kept them out (wrote them to the tmp cache).
+    fn judge_guard(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        r: &TargetResult,
+        key: &str,
+        inputs: &[Artifact],
+        model: bazel::GuardModel,
+    ) -> bool {
+        let refused = r.cache_key.as_deref() != Some(key);
+        let seen = b
+            .journal
+            .guards
+            .iter()
+            .rfind(|g| g.build == b.build && g.target == name);
+        let Some(seen) = seen else {
+            if !refused {
+                let message = format!(
+                    "{name}'s outputs were cached without Bazel's guard checking its sources"
+                );
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+            return refused;
+        };
+        let entries: Vec<Entry> = inputs
+            .iter()
+            .flat_map(|a| a.entries.iter().cloned())
+            .collect();
+        let must = bazel::must_refuse(model, b.journal, seen, &entries, &self.resolved);
+        match (must, refused) {
+            (Some(path), false) => {
+                let message = format!("Bazel's guard let {name}'s outputs into the cache though {} changed since it was digested", path.display());
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+            // An I/O fault on a source in this build may have hit the guard's own read.
+            (None, true) if !faulted(b, &entries) => {
+                let message = format!("Bazel's guard kept {name}'s outputs out of the cache though none of its sources changed");
+                self.verdicts.fail(Invariant::NoFalseAlarms, message);
+            }
+            _ => {}
+        }
+        refused
     }
 
     /// SPEC §6: the OS copy (and FUSE's fallback to it) first collects every entry, which opens
@@ -361,11 +439,12 @@ impl Oracle {
                 _ => self.predict(b, target, &inputs),
             };
             let Some(outputs) = outputs else { return };
-            let wrote = b
-                .journal
-                .writes
-                .iter()
-                .any(|w| w.build == b.build && w.target == target.name);
+            // Under Bazel's pipeline a write under another key is one its guard refused (to
+            // the tmp cache); elsewhere any write is judged as the local one it must be.
+            let guarded = bazel::guard(b.policy).is_some();
+            let wrote = b.journal.writes.iter().any(|w| {
+                w.build == b.build && w.target == target.name && (w.key == key || !guarded)
+            });
             if wrote && !uses_tmp(target) {
                 self.judge_local_write(b, driver, &target.name, &key, &key, &outputs);
             }
@@ -456,6 +535,7 @@ impl Oracle {
             self.verdicts.fail(Invariant::Integrity, message);
             return None;
         };
+        let expected = self.as_read(b, name, expected, snapshot);
         judge_snapshot(
             snapshot,
             &expected,
@@ -463,6 +543,25 @@ impl Oracle {
             &mut self.verdicts,
         );
         Some(known_entries(&expected, Some(snapshot)))
+    }
+
+    /// What a consumer may have received: under Bazel's pipeline, which reads unverified, a
+    /// source that changed admits what was read (and the target is marked as having read it).
+    fn as_read(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        expected: Vec<Entry>,
+        snapshot: &Snapshot,
+    ) -> Vec<Entry> {
+        if bazel::guard(b.policy).is_none() {
+            return expected;
+        }
+        let (read, changed) = bazel::as_read(b.journal, &expected, snapshot);
+        if changed {
+            self.changed_reads.insert(name.to_string());
+        }
+        read
     }
 
     fn plugin(
@@ -545,6 +644,7 @@ impl Oracle {
             &mut self.verdicts,
         );
         if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
+            let expected = self.as_read(b, name, expected, snapshot);
             judge_snapshot(
                 snapshot,
                 &expected,
@@ -645,6 +745,10 @@ impl Oracle {
                     let message = format!("{name} and {other} share key {key} but differ in outputs (SPEC §1's key omits input paths)");
                     self.verdicts.find("key_collision", message);
                 }
+                _ if self.poisoned.contains(key) => {
+                    let message = format!("{name}: key {key}, poisoned through Bazel's guard, was written again with other outputs");
+                    self.verdicts.find("poisoned_key_rewritten", message);
+                }
                 _ => {
                     let message = format!("{name}: key {key} stands for two different contents");
                     self.verdicts.fail(Invariant::NoPoisoning, message);
@@ -714,6 +818,17 @@ impl Oracle {
             }
         }
     }
+}
+
+/// True when an injected I/O fault hit one of `entries`' workspace sources in this build.
+fn faulted(b: &BuildInput, entries: &[Entry]) -> bool {
+    let sources: BTreeSet<&Path> = entries
+        .iter()
+        .filter_map(|e| e.origin.as_ref().map(|o| o.path.as_path()))
+        .collect();
+    b.faults
+        .iter()
+        .any(|f| f.build == b.build && sources.contains(f.path.as_path()))
 }
 
 /// True when two predictions hold the same artifacts: hashouts, and each entry's path, exec

@@ -42,7 +42,7 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
             let unsure = floor(w.mtime_ns, step) >= floor(was.recorded_at, step);
             same(w.len, n.len) && w.mode == n.mode && same(w.mtime_ns, n.mtime_ns) && !unsure
         }
-        Policy::Bazel => {
+        Policy::Bazel | Policy::BazelGuard | Policy::BazelRedigest => {
             same(w.len, n.len)
                 && same(w.ctime_ns, n.ctime_ns)
                 && same(w.mtime_ns, n.mtime_ns)

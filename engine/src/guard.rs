@@ -1,0 +1,115 @@
+//! Bazel's guard against concurrent changes (`--guard_against_concurrent_changes`), for the
+//! policies that model Bazel's pipeline ([`crate::walker::Policy::guard`]). Bazel reads an
+//! action's inputs as they are, with no verification at consume time; after the action, before
+//! it writes the outputs to the cache, it checks each main-repository source input, and if one
+//! changed since it was digested the outputs are used but not cached. Bazel 8.3's default
+//! ("lite") compares the `FileContentsProxy` (ctime, mtime, inode) recorded at digest time; the
+//! 8.4 variant re-digests the file, which an A→B→A edit during the action passes. Sources of
+//! external repositories (under [`EXTERNAL`]) are not checked at all under lite.
+
+use std::path::{Path, PathBuf};
+
+use crate::artifact::{Artifact, Content};
+use crate::ctx::Ctx;
+use crate::hash::hash_reader;
+use crate::probe::Probe;
+use crate::walker::WalkerCache;
+
+/// Sources under this workspace directory belong to external repositories, which the guard's
+/// lite mode does not check.
+pub const EXTERNAL: &str = "external";
+
+/// At most this many sources are checked for one target (a limit on the guard's work).
+pub const MAX_GUARDED: usize = 1 << 16;
+
+/// What the guard compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// Bazel 8.3 (lite): the `FileContentsProxy` (size, ctime, mtime, inode) against the one
+    /// recorded when the file was digested.
+    Stat,
+    /// Bazel 8.4's variant: the file's digest now against the one its key was computed from.
+    Redigest,
+}
+
+/// True for a source of an external repository (not checked under lite).
+pub fn is_external(path: &Path) -> bool {
+    path.starts_with(EXTERNAL)
+}
+
+/// One live workspace source among a target's inputs: path, hashout and recorded exec bit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveSource {
+    /// Workspace path.
+    pub path: PathBuf,
+    /// The hashout its key was computed from.
+    pub hashout: String,
+    /// The exec bit recorded with it.
+    pub x: bool,
+}
+
+/// The passthrough sources among `inputs`, through views, in input order.
+pub fn live_sources(inputs: &[Artifact]) -> Vec<LiveSource> {
+    let mut out = Vec::new();
+    let mut stack: Vec<&Artifact> = inputs.iter().rev().collect();
+    while let Some(artifact) = stack.pop() {
+        assert!(
+            out.len() <= MAX_GUARDED,
+            "more live sources than the guard checks"
+        );
+        match &artifact.content {
+            Content::File {
+                source_path,
+                x,
+                passthrough: true,
+                ..
+            } => out.push(LiveSource {
+                path: source_path.clone(),
+                hashout: artifact.hashout.clone(),
+                x: *x,
+            }),
+            Content::View(view) => stack.extend(view.artifacts.iter().rev()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The first main-repository source of `inputs` that `guard` finds changed, if any: what keeps
+/// `target`'s outputs out of the cache.
+pub fn changed_source(
+    ctx: &Ctx,
+    walker: &WalkerCache,
+    guard: Guard,
+    target: &str,
+    inputs: &[Artifact],
+) -> Option<PathBuf> {
+    ctx.probe(Probe::BeforeGuard { target });
+    let sources = live_sources(inputs);
+    sources
+        .into_iter()
+        .filter(|s| !is_external(&s.path))
+        .find(|s| changed(ctx, walker, guard, s))
+        .map(|s| s.path)
+}
+
+/// True when `source` is not as it was digested; a file that cannot be read has changed.
+fn changed(ctx: &Ctx, walker: &WalkerCache, guard: Guard, source: &LiveSource) -> bool {
+    match guard {
+        Guard::Stat => {
+            let (Some(was), Ok(now)) = (walker.stamp(&source.path), ctx.fs.metadata(&source.path))
+            else {
+                return true;
+            };
+            (was.len, was.ctime_ns, was.mtime_ns, was.ino)
+                != (now.len, now.ctime_ns, now.mtime_ns, now.ino)
+        }
+        Guard::Redigest => {
+            let digest = ctx
+                .fs
+                .open(&source.path)
+                .and_then(|mut file| hash_reader(&mut file, source.x));
+            digest.map_or(true, |d| d != source.hashout)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The oracle's own model of Bazel's pipeline (policies `bazel_guard` and `bazel_redigest`),
+//! written from Bazel's documentation apart from the engine's `guard` module. Bazel reads an
+//! action's inputs as they are, so a consumer may receive bytes other than those its key was
+//! computed from when the file changed in between. After the action,
+//! `--guard_against_concurrent_changes` checks each main-repository source and keeps the
+//! outputs out of the cache if one changed: by its `stat` data (8.3's default, "lite") or by
+//! re-digesting it (8.4's variant). Outputs the guard lets into the cache although they were
+//! built from other bytes than their key names are a *poisoned* entry: Bazel's hole, counted as
+//! stale content delivered, never a violation; a guard that decides otherwise than this model
+//! is a violation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use engine::walker::Policy;
+
+use super::hashing::{oracle_hashout, Fingerprint};
+use super::model::{Entry, Expect};
+use super::walker::Resolved;
+use crate::journal::{GuardSeen, Journal, Snapshot};
+
+/// Sources under this workspace directory belong to external repositories: lite never checks
+/// them.
+const EXTERNAL: &str = "external";
+
+/// What Bazel's guard compares after an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardModel {
+    /// The `FileContentsProxy`: size, ctime, mtime and inode, against the digest's.
+    Stat,
+    /// The file's digest now against the one in the action's key.
+    Redigest,
+}
+
+/// The guard a policy runs, when it models Bazel's pipeline (which then reads unverified).
+pub fn guard(policy: Policy) -> Option<GuardModel> {
+    match policy {
+        Policy::BazelGuard => Some(GuardModel::Stat),
+        Policy::BazelRedigest => Some(GuardModel::Redigest),
+        _ => None,
+    }
+}
+
+/// `expected` as an unverified reader may deliver it: a live source that did not hold its
+/// hashed bytes at some moment from its hash act to the consume admits the bytes the consumer
+/// received (so the outputs are predicted from them). Also true when some entry was read so.
+/// A source that held its hashed bytes throughout must still arrive exactly.
+pub fn as_read(journal: &Journal, expected: &[Entry], snapshot: &Snapshot) -> (Vec<Entry>, bool) {
+    let mut changed = false;
+    let entries = expected
+        .iter()
+        .map(|e| {
+            let (Some(origin), Some((bytes, x))) = (&e.origin, snapshot.entries.get(&e.path))
+            else {
+                return e.clone();
+            };
+            let unverified = e.live && !e.admits(bytes, *x) && *x == e.x;
+            if !unverified || !not_as_hashed(journal, e, &origin.path, origin.act_seq, snapshot) {
+                return e.clone();
+            }
+            changed = true;
+            Entry {
+                expect: Expect::Bytes(bytes.clone()),
+                ..e.clone()
+            }
+        })
+        .collect();
+    (entries, changed)
+}
+
+/// True when `path` held something other than `e`'s bytes when it was hashed (act `act_seq`)
+/// or at any change from then until the consume.
+fn not_as_hashed(journal: &Journal, e: &Entry, path: &Path, act_seq: u64, s: &Snapshot) -> bool {
+    let expected = match &e.expect {
+        Expect::Bytes(bytes) => Fingerprint::of(bytes, e.x),
+        Expect::HashesTo(_) => return true, // torn when hashed: nothing is known of it
+    };
+    let at_act = journal.acts.iter().find(|a| a.seq == act_seq);
+    let differs_at_act = at_act
+        .and_then(|a| a.before.as_ref())
+        .is_none_or(|live| !Fingerprint::of(&live.bytes, e.x).same_bytes(&expected));
+    differs_at_act
+        || journal
+            .changes
+            .iter()
+            .filter(|c| c.seq > act_seq && c.seq < s.seq)
+            .filter_map(|c| c.now.get(path))
+            .any(|state| {
+                state
+                    .as_ref()
+                    .map_or(true, |(f, _)| !f.same_bytes(&expected))
+            })
+}
+
+/// The first main-repository source among `entries` that `model` must find changed at the
+/// guard (`seen`, the files as the simulator read them then); `None` when the outputs may be
+/// cached. `resolved` gives the hashout each source's key was computed from.
+pub fn must_refuse(
+    model: GuardModel,
+    journal: &Journal,
+    seen: &GuardSeen,
+    entries: &[Entry],
+    resolved: &BTreeMap<u64, Resolved>,
+) -> Option<PathBuf> {
+    let sources = entries.iter().filter(|e| e.live).filter_map(|e| {
+        let origin = e.origin.as_ref()?;
+        (!origin.path.starts_with(EXTERNAL)).then_some((e, origin))
+    });
+    for (entry, origin) in sources {
+        let (stat, live) = seen.files.get(&origin.path).cloned().unwrap_or_default();
+        let changed = match model {
+            GuardModel::Stat => {
+                // The proxy recorded by the last digest of the file before the guard.
+                let digest = journal
+                    .acts
+                    .iter()
+                    .filter(|a| a.path == origin.path && a.fresh.is_some() && a.seq < seen.seq)
+                    .next_back()
+                    .and_then(|a| a.stat);
+                match (digest, stat) {
+                    (Some(was), Some(now)) => {
+                        (was.len, was.ctime_ns, was.mtime_ns, was.ino)
+                            != (now.len, now.ctime_ns, now.mtime_ns, now.ino)
+                    }
+                    _ => true,
+                }
+            }
+            GuardModel::Redigest => {
+                let keyed = resolved.get(&origin.act_seq).map(|r| r.hashout.as_str());
+                live.is_none_or(|l| Some(oracle_hashout(&l.bytes, entry.x).as_str()) != keyed)
+            }
+        };
+        if changed {
+            return Some(origin.path.clone());
+        }
+    }
+    None
+}
