@@ -87,11 +87,13 @@ pub enum Regression {
     CargoDepInfoNotRewound,
     /// Mercurial's "unsure" window is the file system's step, not at least a second.
     MercurialUnsureAtGranularity,
+    /// Bazel's guard does not look into views: sources reached through a group go unchecked.
+    GuardSkipsViews,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 34] = [
+    pub const ALL: [Regression; 35] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -126,6 +128,7 @@ impl Regression {
         Regression::CcacheTooNewFromRecording,
         Regression::CargoDepInfoNotRewound,
         Regression::MercurialUnsureAtGranularity,
+        Regression::GuardSkipsViews,
     ];
 
     /// The snake_case name.
@@ -202,6 +205,9 @@ impl Regression {
             }
             Regression::MercurialUnsureAtGranularity => {
                 "Mercurial's unsure window is the file system's step, not at least a second"
+            }
+            Regression::GuardSkipsViews => {
+                "Bazel's guard does not look into views (sources reached through a group)"
             }
         }
     }

@@ -26,11 +26,13 @@ pub const MAX_SCHEDULES: u64 = 10_000_000;
 pub const MAX_GRANULARITIES: usize = 16;
 /// Every policy but heph's and the racy one: what the kill matrix's policy lane and the fuzz
 /// target draw from, beside their heph and racy runs.
-pub const OTHER_POLICIES: [Policy; 8] = [
+pub const OTHER_POLICIES: [Policy; 10] = [
     Policy::Git,
     Policy::GitNoCtime,
     Policy::Mercurial,
     Policy::Bazel,
+    Policy::BazelGuard,
+    Policy::BazelRedigest,
     Policy::Ccache,
     Policy::Cargo,
     Policy::AlwaysHash,

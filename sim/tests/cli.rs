@@ -163,7 +163,7 @@ fn policies_writes_the_same_matrix_twice_and_every_format() {
     let (code, _, err) = run(&path("a.json"));
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("10 policies x 2 granularities x 6 schedules, 0 failures"),
+        err.contains("12 policies x 2 granularities x 6 schedules, 0 failures"),
         "{err}"
     );
     let (code, _, _) = run(&path("b.json"));
