@@ -183,6 +183,7 @@ fn changes(kind: MutationKind, shape: Shape, size: u64, x: bool, point: Point, d
         ChmodNoX => x,
         Truncate => size > 1,
         BackToFile => false, // only after a file became a directory: pairs
+        Undo => false,       // alone, an identical rewrite; after an edit, an A->B->A: pairs
         Retarget | Dangle | Loop => false, // the mutated file is the plain one; see the symlink shape
         AddUndecodable => disk,
         CorruptTar | TruncateTar | DeleteTar | CorruptManifest | DeleteManifest => {
@@ -257,7 +258,7 @@ pub fn singles(scope: Scope, disk: bool) -> Vec<Case> {
 }
 
 /// The kinds paired: edits that keep the file, read faults, and the kinds that take it away.
-const PAIR_KINDS: [MutationKind; 22] = {
+const PAIR_KINDS: [MutationKind; 23] = {
     use MutationKind::*;
     [
         Rewrite,
@@ -282,6 +283,7 @@ const PAIR_KINDS: [MutationKind; 22] = {
         ToDirectory,
         Unreadable,
         BackToFile,
+        Undo,
     ]
 };
 

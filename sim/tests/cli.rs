@@ -175,7 +175,7 @@ fn policies_writes_the_same_matrix_twice_and_every_format() {
         "same seed, same bytes"
     );
     let json: serde_json::Value = serde_json::from_str(&a).unwrap();
-    assert_eq!(json["cells"].as_array().unwrap().len(), 20);
+    assert_eq!(json["cells"].as_array().unwrap().len(), 24);
     let md = std::fs::read_to_string(path("m.md")).unwrap();
     assert!(md.contains("| policy | 1 ns | 1 s |"), "{md}");
     let svg = std::fs::read_to_string(path("m.svg")).unwrap();
