@@ -2,7 +2,9 @@
 //! into a consumer's sandbox by one of the consumer paths.
 //!
 //! Architecture Invariant: every consumer path reads passthrough bytes through the verifying
-//! reader to EOF before the consumer may succeed, and propagates its error kind unchanged.
+//! reader to EOF before the consumer may succeed, and propagates its error kind unchanged
+//! (under a Bazel pipeline policy that reader records a change instead of raising it, and
+//! `crate::guard` decides on the cache write).
 
 use std::collections::BTreeSet;
 use std::io::{self, Cursor, Read, Write};

@@ -237,6 +237,23 @@ pub fn write_output(path: &Path, text: &str) -> Result<(), String> {
         let mut out = std::io::stdout().lock();
         return writeln!(out, "{text}").map_err(|e| format!("writing the report to stdout: {e}"));
     }
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(format!(
+                "cannot write the report to {}: it is a directory",
+                path.display()
+            ));
+        }
+        if !meta.is_file() {
+            // A device or a pipe (`/dev/null`, `/dev/stdout`, a FIFO): written in place, since
+            // renaming a temporary file over it would replace the device with a plain file.
+            let mut out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| format!("cannot write the report to {}: {e}", path.display()))?;
+            return writeln!(out, "{text}").map_err(|e| format!("writing {}: {e}", path.display()));
+        }
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -249,4 +266,39 @@ pub fn write_output(path: &Path, text: &str) -> Result<(), String> {
     tmp.persist(path)
         .map_err(|e| format!("cannot write the report to {}: {}", path.display(), e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_output;
+    use std::os::unix::fs::FileTypeExt;
+
+    /// A report written to a pipe or device goes through it: renaming a temporary file over
+    /// `/dev/null` once replaced this machine's `/dev/null` with a plain file.
+    #[test]
+    fn a_fifo_is_written_in_place_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write_output(&fifo, "{\"ok\":true}").unwrap();
+        assert_eq!(reader.join().unwrap(), "{\"ok\":true}\n");
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+    }
+
+    #[test]
+    fn a_regular_file_is_replaced_whole_and_a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.json");
+        std::fs::write(&file, "old and longer").unwrap();
+        write_output(&file, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new\n");
+        let err = write_output(dir.path(), "x").unwrap_err();
+        assert!(err.contains("is a directory"), "{err}");
+    }
 }
