@@ -305,6 +305,22 @@ fn new_act(state: &mut State, path: &Path, before: Option<crate::journal::Live>)
     }
 }
 
+/// Bazel's guard is about to check `target`'s sources: what every watched file holds now.
+fn before_guard(state: &mut State, fs: &dyn Fs, target: &str) {
+    let files = state
+        .watched
+        .iter()
+        .map(|p| (p.clone(), (crate::journal::stat(fs, p), live(fs, p))))
+        .collect();
+    let guard = crate::journal::GuardSeen {
+        seq: state.journal.tick(),
+        build: state.build,
+        target: target.to_string(),
+        files,
+    };
+    state.journal.guards.push(guard);
+}
+
 /// After a mutation: the live state of every watched path, and torn hash acts.
 fn record_change(state: &mut State, fs: &dyn Fs) {
     let now = state
@@ -367,20 +383,7 @@ impl Observer for SimObserver {
         match probe {
             Probe::BeforeHash { path } => self.before_hash(&mut state, fs, path),
             // What the guard is about to check: recorded after this point's mutations.
-            Probe::BeforeGuard { target } => {
-                let files = state
-                    .watched
-                    .iter()
-                    .map(|p| (p.clone(), (crate::journal::stat(fs, p), live(fs, p))))
-                    .collect();
-                let guard = crate::journal::GuardSeen {
-                    seq: state.journal.tick(),
-                    build: state.build,
-                    target: target.to_string(),
-                    files,
-                };
-                state.journal.guards.push(guard);
-            }
+            Probe::BeforeGuard { target } => before_guard(&mut state, fs, target),
             Probe::BeforeCacheRead { target, key } => {
                 let lookup = written(&mut state, target.to_string(), key.to_string());
                 state.journal.lookups.push(lookup);

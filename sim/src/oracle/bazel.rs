@@ -102,37 +102,45 @@ pub fn must_refuse(
     entries: &[Entry],
     resolved: &BTreeMap<u64, Resolved>,
 ) -> Option<PathBuf> {
-    let sources = entries.iter().filter(|e| e.live).filter_map(|e| {
-        let origin = e.origin.as_ref()?;
-        (!origin.path.starts_with(EXTERNAL)).then_some((e, origin))
-    });
-    for (entry, origin) in sources {
-        let (stat, live) = seen.files.get(&origin.path).cloned().unwrap_or_default();
-        let changed = match model {
-            GuardModel::Stat => {
-                // The proxy recorded by the last digest of the file before the guard.
-                let digest = journal
-                    .acts
-                    .iter()
-                    .filter(|a| a.path == origin.path && a.fresh.is_some() && a.seq < seen.seq)
-                    .next_back()
-                    .and_then(|a| a.stat);
-                match (digest, stat) {
-                    (Some(was), Some(now)) => {
-                        (was.len, was.ctime_ns, was.mtime_ns, was.ino)
-                            != (now.len, now.ctime_ns, now.mtime_ns, now.ino)
-                    }
-                    _ => true,
-                }
+    entries
+        .iter()
+        .filter(|e| e.live)
+        .filter_map(|e| Some((e, e.origin.as_ref()?)))
+        .filter(|(_, origin)| !origin.path.starts_with(EXTERNAL))
+        .find(|(entry, origin)| {
+            let keyed = resolved.get(&origin.act_seq).map(|r| r.hashout.as_str());
+            changed_at_guard(model, journal, seen, &origin.path, entry.x, keyed)
+        })
+        .map(|(_, origin)| origin.path.clone())
+}
+
+/// True when the guard must find `path` changed: its proxy moved since its last digest before
+/// the guard (`Stat`), or its bytes with exec bit `x` no longer hash to `keyed` (`Redigest`);
+/// a file that is not there, or was never digested, has changed.
+fn changed_at_guard(
+    model: GuardModel,
+    journal: &Journal,
+    seen: &GuardSeen,
+    path: &Path,
+    x: bool,
+    keyed: Option<&str>,
+) -> bool {
+    let (stat, live) = seen.files.get(path).cloned().unwrap_or_default();
+    match model {
+        GuardModel::Stat => {
+            let digest = journal
+                .acts
+                .iter()
+                .rfind(|a| a.path == path && a.fresh.is_some() && a.seq < seen.seq)
+                .and_then(|a| a.stat);
+            let proxy = |s: crate::journal::Stat| (s.len, s.ctime_ns, s.mtime_ns, s.ino);
+            match (digest, stat) {
+                (Some(was), Some(now)) => proxy(was) != proxy(now),
+                _ => true,
             }
-            GuardModel::Redigest => {
-                let keyed = resolved.get(&origin.act_seq).map(|r| r.hashout.as_str());
-                live.is_none_or(|l| Some(oracle_hashout(&l.bytes, entry.x).as_str()) != keyed)
-            }
-        };
-        if changed {
-            return Some(origin.path.clone());
+        }
+        GuardModel::Redigest => {
+            live.is_none_or(|l| Some(oracle_hashout(&l.bytes, x).as_str()) != keyed)
         }
     }
-    None
 }
