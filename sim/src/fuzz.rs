@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::policies::{GRANULARITIES, OTHER_POLICIES};
+use crate::policies::{other_policies, GRANULARITIES};
 use crate::rng::{Choices, Tape};
 use crate::scenario::{generate_from, Palette};
 use crate::schedule::{run, PolicyCell, RunOptions};
@@ -24,7 +24,7 @@ pub fn judge_tape(bytes: &[u8]) -> Result<(), String> {
     let mut tape = Tape::new(&bytes[..bytes.len().min(MAX_TAPE)]);
     let scenario = generate_from(&mut tape, Palette::full());
     let cell = PolicyCell {
-        policy: *tape.pick(&OTHER_POLICIES),
+        policy: *tape.pick(other_policies()),
         granularity_ns: *tape.pick(&GRANULARITIES),
     };
     for (racy, cell) in [(false, None), (true, None), (false, Some(cell))] {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::exhaustive::scenarios;
 use crate::oracle::Invariant;
-use crate::policies::{GRANULARITIES, OTHER_POLICIES};
+use crate::policies::{other_policies, GRANULARITIES};
 use crate::report::Timing;
 use crate::scenario::{generate, Scenario};
 use crate::schedule::{run, FsKind, PolicyCell, RunOptions};
@@ -91,10 +91,10 @@ pub struct KillMatrix {
 /// The policy lane's `k`th cell: every policy but heph's and the racy one (lanes of their
 /// own) at every granularity of the matrix, in turn.
 fn lane_cell(k: u64) -> PolicyCell {
-    let policies = OTHER_POLICIES.len() as u64;
+    let policies = other_policies().len() as u64;
     let granularities = GRANULARITIES.len() as u64;
     PolicyCell {
-        policy: OTHER_POLICIES[(k % policies) as usize],
+        policy: other_policies()[(k % policies) as usize],
         granularity_ns: GRANULARITIES[((k / policies) % granularities) as usize],
     }
 }

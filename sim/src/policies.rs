@@ -24,20 +24,19 @@ pub const GRANULARITIES: [u64; 5] = [1, 1_000, 10_000_000, 1_000_000_000, 2_000_
 pub const MAX_SCHEDULES: u64 = 10_000_000;
 /// At most this many granularities.
 pub const MAX_GRANULARITIES: usize = 16;
-/// Every policy but heph's and the racy one: what the kill matrix's policy lane and the fuzz
-/// target draw from, beside their heph and racy runs.
-pub const OTHER_POLICIES: [Policy; 10] = [
-    Policy::Git,
-    Policy::GitNoCtime,
-    Policy::Mercurial,
-    Policy::Bazel,
-    Policy::BazelGuard,
-    Policy::BazelRedigest,
-    Policy::Ccache,
-    Policy::Cargo,
-    Policy::AlwaysHash,
-    Policy::Ours,
-];
+/// Every policy but heph's and the racy one, in table order: what the kill matrix's policy
+/// lane and the fuzz target draw from, beside their heph and racy runs.
+pub fn other_policies() -> &'static [Policy] {
+    static OTHERS: std::sync::OnceLock<Vec<Policy>> = std::sync::OnceLock::new();
+    OTHERS.get_or_init(|| {
+        let others: Vec<Policy> = Policy::ALL
+            .into_iter()
+            .filter(|p| !matches!(p, Policy::Heph | Policy::Racy))
+            .collect();
+        assert_eq!(others.len() + 2, Policy::ALL.len());
+        others
+    })
+}
 
 /// The policy we propose (with verification at consume time): it must deliver no stale content.
 pub const OURS: Policy = Policy::Ours;
