@@ -98,8 +98,11 @@ pub fn changed_source(
 fn changed(ctx: &Ctx, walker: &WalkerCache, guard: Guard, source: &LiveSource) -> bool {
     match guard {
         Guard::Stat => {
-            let (Some(was), Ok(now)) = (walker.stamp(&source.path), ctx.fs.metadata(&source.path))
-            else {
+            // The proxy recorded with the digest the key was computed from: a later digest of
+            // other bytes (another target hashed the file again) means it changed.
+            let recorded = walker.recorded(&source.path);
+            let was = recorded.filter(|(_, hashout)| *hashout == source.hashout);
+            let (Some((was, _)), Ok(now)) = (was, ctx.fs.metadata(&source.path)) else {
                 return true;
             };
             (was.len, was.ctime_ns, was.mtime_ns, was.ino)

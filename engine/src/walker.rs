@@ -168,10 +168,11 @@ impl WalkerCache {
         debug_assert!(entries.len() <= self.max_entries);
     }
 
-    /// What was recorded when `path` was last hashed (Bazel's `FileContentsProxy`).
-    pub fn stamp(&self, path: &Path) -> Option<Stamp> {
+    /// What was recorded when `path` was last hashed (Bazel's `FileContentsProxy`), with the
+    /// hashout it was hashed to.
+    pub fn recorded(&self, path: &Path) -> Option<(Stamp, String)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(path).map(|r| r.stamp)
+        entries.get(path).map(|r| (r.stamp, r.hashout.clone()))
     }
 
     /// Forgets everything (a fresh process).

@@ -114,9 +114,9 @@ pub fn must_refuse(
         .map(|(_, origin)| origin.path.clone())
 }
 
-/// True when the guard must find `path` changed: its proxy moved since its last digest before
-/// the guard (`Stat`), or its bytes with exec bit `x` no longer hash to `keyed` (`Redigest`);
-/// a file that is not there, or was never digested, has changed.
+/// True when the guard must find `path` changed: its proxy moved since the digest that hashed
+/// it to `keyed` (`Stat`), or its bytes with exec bit `x` no longer hash to `keyed`
+/// (`Redigest`); a file that is not there, or last digested to other bytes, has changed.
 fn changed_at_guard(
     model: GuardModel,
     journal: &Journal,
@@ -128,10 +128,13 @@ fn changed_at_guard(
     let (stat, live) = seen.files.get(path).cloned().unwrap_or_default();
     match model {
         GuardModel::Stat => {
+            // The proxy of the digest the key used: the file's last digest before the guard,
+            // if it hashed to the key's hashout (a later digest of other bytes is a change).
             let digest = journal
                 .acts
                 .iter()
                 .rfind(|a| a.path == path && a.fresh.is_some() && a.seq < seen.seq)
+                .filter(|a| a.fresh.as_deref() == keyed)
                 .and_then(|a| a.stat);
             let proxy = |s: crate::journal::Stat| (s.len, s.ctime_ns, s.mtime_ns, s.ino);
             match (digest, stat) {
