@@ -5,12 +5,15 @@
 //! changed since it was digested the outputs are used but not cached. Bazel 8.3's default
 //! ("lite") compares the `FileContentsProxy` (ctime, mtime, inode) recorded at digest time; the
 //! 8.4 variant re-digests the file, which an A→B→A edit during the action passes. Sources of
-//! external repositories (under [`EXTERNAL`]) are not checked at all under lite.
+//! external repositories (under [`EXTERNAL`]) are not checked at all under lite. ccache's
+//! pipeline is the same shape: up to 4.9.0 it checked nothing of the source after the compile
+//! ([`Guard::Never`]); 4.9.1 refuses a source that is "too new" ([`Guard::TooNew`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::artifact::{Artifact, Content};
 use crate::ctx::Ctx;
+use crate::fs::FileKind;
 use crate::hash::hash_reader;
 use crate::probe::Probe;
 use crate::walker::WalkerCache;
@@ -30,6 +33,18 @@ pub enum Guard {
     Stat,
     /// Bazel 8.4's variant: the file's digest now against the one its key was computed from.
     Redigest,
+    /// ccache from 4.9.1: a source whose mtime or ctime is at or after the compile's start
+    /// (the start of the build that hashed it, read at full resolution) is too new.
+    TooNew,
+    /// ccache up to 4.9.0: the source is not checked; the result is always cached.
+    Never,
+}
+
+impl Guard {
+    /// Bazel's guards run in lite mode: external repositories are not checked.
+    fn skips_external(self) -> bool {
+        matches!(self, Guard::Stat | Guard::Redigest)
+    }
 }
 
 /// True for a source of an external repository (not checked under lite).
@@ -89,24 +104,41 @@ pub fn changed_source(
     let sources = live_sources(inputs);
     sources
         .into_iter()
-        .filter(|s| !is_external(&s.path))
+        .filter(|s| !(guard.skips_external() && is_external(&s.path)))
         .find(|s| changed(ctx, walker, guard, s))
         .map(|s| s.path)
 }
 
-/// True when `source` is not as it was digested; a file that cannot be read has changed.
+/// True when `source` is not as it was digested; a file that cannot be read (or is no longer
+/// a file) has changed.
 fn changed(ctx: &Ctx, walker: &WalkerCache, guard: Guard, source: &LiveSource) -> bool {
+    let now = ctx
+        .fs
+        .metadata(&source.path)
+        .ok()
+        .filter(|m| m.kind == FileKind::File);
     match guard {
         Guard::Stat => {
             // The proxy recorded with the digest the key was computed from: a later digest of
             // other bytes (another target hashed the file again) means it changed.
             let recorded = walker.recorded(&source.path);
             let was = recorded.filter(|(_, hashout)| *hashout == source.hashout);
-            let (Some((was, _)), Ok(now)) = (was, ctx.fs.metadata(&source.path)) else {
+            let (Some((was, _)), Some(now)) = (was, now) else {
                 return true;
             };
             (was.len, was.ctime_ns, was.mtime_ns, was.ino)
                 != (now.len, now.ctime_ns, now.mtime_ns, now.ino)
+        }
+        Guard::Never => false,
+        Guard::TooNew => {
+            let recorded = walker.recorded(&source.path);
+            let was = recorded.filter(|(_, hashout)| *hashout == source.hashout);
+            let (Some((was, _)), Some(now)) = (was, now) else {
+                return true;
+            };
+            let ctime_too_new =
+                now.ctime_ns >= was.build_start_ns && !crate::regressed!(TooNewIgnoresCtime);
+            now.mtime_ns >= was.build_start_ns || ctime_too_new
         }
         Guard::Redigest => {
             let digest = ctx

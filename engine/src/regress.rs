@@ -89,11 +89,13 @@ pub enum Regression {
     MercurialUnsureAtGranularity,
     /// Bazel's guard does not look into views: sources reached through a group go unchecked.
     GuardSkipsViews,
+    /// ccache's "too new" check of the source reads its mtime only, not its ctime.
+    TooNewIgnoresCtime,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 35] = [
+    pub const ALL: [Regression; 36] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -129,6 +131,7 @@ impl Regression {
         Regression::CargoDepInfoNotRewound,
         Regression::MercurialUnsureAtGranularity,
         Regression::GuardSkipsViews,
+        Regression::TooNewIgnoresCtime,
     ];
 
     /// The snake_case name.
@@ -208,6 +211,9 @@ impl Regression {
             }
             Regression::GuardSkipsViews => {
                 "Bazel's guard does not look into views (sources reached through a group)"
+            }
+            Regression::TooNewIgnoresCtime => {
+                "ccache's too-new check of the source reads its mtime only, not its ctime"
             }
         }
     }

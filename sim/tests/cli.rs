@@ -163,7 +163,7 @@ fn policies_writes_the_same_matrix_twice_and_every_format() {
     let (code, _, err) = run(&path("a.json"));
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("12 policies x 2 granularities x 6 schedules, 0 failures"),
+        err.contains("14 policies x 2 granularities x 6 schedules, 0 failures"),
         "{err}"
     );
     let (code, _, _) = run(&path("b.json"));
@@ -175,7 +175,7 @@ fn policies_writes_the_same_matrix_twice_and_every_format() {
         "same seed, same bytes"
     );
     let json: serde_json::Value = serde_json::from_str(&a).unwrap();
-    assert_eq!(json["cells"].as_array().unwrap().len(), 24);
+    assert_eq!(json["cells"].as_array().unwrap().len(), 28);
     let md = std::fs::read_to_string(path("m.md")).unwrap();
     assert!(md.contains("| policy | 1 ns | 1 s |"), "{md}");
     let svg = std::fs::read_to_string(path("m.svg")).unwrap();

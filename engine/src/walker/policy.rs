@@ -73,6 +73,13 @@ pub enum Policy {
     /// ccache's `file_stat_matches`: size, mtime and ctime equal; and a file whose mtime or
     /// ctime was at or after the compile's start was never cached.
     Ccache,
+    /// ccache's pipeline up to 4.9.0: the `Ccache` rule, the compile reading its source as it
+    /// is, and the result cached whatever happened to the source meanwhile (only include
+    /// files were checked for being "too new"; ccache issue #1378).
+    CcacheUnguarded,
+    /// ccache's pipeline from 4.9.1: the same, and a source whose mtime or ctime is at or
+    /// after the compile's start when the compile ends keeps the result out of the cache.
+    CcacheGuarded,
     /// Cargo: fresh while the mtime is not newer than the dep-info, which is rewound to the
     /// start of the build that recorded it.
     Cargo,
@@ -85,7 +92,7 @@ pub enum Policy {
 
 impl Policy {
     /// Every policy, in table order.
-    pub const ALL: [Policy; 12] = [
+    pub const ALL: [Policy; 14] = [
         Policy::Heph,
         Policy::Racy,
         Policy::Git,
@@ -95,6 +102,8 @@ impl Policy {
         Policy::BazelGuard,
         Policy::BazelRedigest,
         Policy::Ccache,
+        Policy::CcacheUnguarded,
+        Policy::CcacheGuarded,
         Policy::Cargo,
         Policy::AlwaysHash,
         Policy::Ours,
@@ -112,6 +121,8 @@ impl Policy {
             Policy::BazelGuard => "bazel_guard",
             Policy::BazelRedigest => "bazel_redigest",
             Policy::Ccache => "ccache",
+            Policy::CcacheUnguarded => "ccache_unguarded",
+            Policy::CcacheGuarded => "ccache_guarded",
             Policy::Cargo => "cargo",
             Policy::AlwaysHash => "always_hash",
             Policy::Ours => "ours",
@@ -123,13 +134,15 @@ impl Policy {
         Policy::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// The check Bazel's pipeline makes after an action, for the policies that model it: they
-    /// read inputs unverified and rely on this guard to keep changed inputs' outputs out of
-    /// the cache. `None`: the engine verifies at consume time (heph's pipeline).
+    /// The check Bazel's or ccache's pipeline makes after an action, for the policies that
+    /// model one: they read inputs unverified and rely on this guard to keep changed inputs'
+    /// outputs out of the cache. `None`: the engine verifies at consume time (heph's pipeline).
     pub fn guard(self) -> Option<crate::guard::Guard> {
         match self {
             Policy::BazelGuard => Some(crate::guard::Guard::Stat),
             Policy::BazelRedigest => Some(crate::guard::Guard::Redigest),
+            Policy::CcacheUnguarded => Some(crate::guard::Guard::Never),
+            Policy::CcacheGuarded => Some(crate::guard::Guard::TooNew),
             _ => None,
         }
     }
@@ -145,7 +158,9 @@ impl Policy {
             Policy::GitNoCtime => git::trusts(was, now, granularity_ns, false),
             Policy::Mercurial => hg::trusts(was, now, granularity_ns),
             Policy::Bazel | Policy::BazelGuard | Policy::BazelRedigest => bazel::trusts(was, now),
-            Policy::Ccache => ccache::trusts(was, now, granularity_ns),
+            Policy::Ccache | Policy::CcacheUnguarded | Policy::CcacheGuarded => {
+                ccache::trusts(was, now, granularity_ns)
+            }
             Policy::Cargo => cargo::trusts(was, now, granularity_ns),
             Policy::AlwaysHash => always::trusts(),
             Policy::Ours => ours::trusts(was, now, granularity_ns),

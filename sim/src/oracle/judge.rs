@@ -20,7 +20,7 @@ use super::model::{
     Artifact, Entry, Expect, Origin,
 };
 use super::walker::{Resolved, Rule, WalkerModel};
-use super::{bazel, failures, Invariant, Verdicts};
+use super::{failures, guard, Invariant, Verdicts};
 use crate::journal::{HashAct, Journal, Snapshot, MAX_READ};
 
 /// Everything one build left to judge.
@@ -65,7 +65,7 @@ pub struct Oracle {
     outputs: BTreeMap<String, Vec<Artifact>>,
     /// Local keys whose entry was read and judged when it was written in this build.
     fresh_keys: BTreeSet<String>,
-    /// Local keys Bazel's guard let outputs into although they were built from bytes other
+    /// Local keys a pipeline's guard (Bazel's, ccache's) let outputs into although they were built from bytes other
     /// than the key names (its hole; `bazel.rs`).
     poisoned: BTreeSet<String>,
     /// Targets of this build that consumed bytes other than those hashed (read unverified).
@@ -88,7 +88,7 @@ impl Oracle {
     }
 
     /// Everything so far that put stale content within a build's reach: stale walker answers
-    /// and poisoned cache entries written or served (Bazel's guard hole).
+    /// and poisoned cache entries written or served (a guard's hole).
     pub fn stale_uses(&self) -> u64 {
         self.walker.stale_answers + self.poisoned_uses
     }
@@ -234,7 +234,7 @@ impl Oracle {
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         if self.poisoned.contains(served) {
             self.poisoned_uses += 1;
-            let message = format!("{name} was served {served}, an entry Bazel's guard let in with outputs of other bytes than its key names");
+            let message = format!("{name} was served {served}, an entry {} let in with outputs of other bytes than its key names", guard_of(b));
             self.verdicts.find("poisoned_entry_served", message);
         }
         self.outputs.insert(name.clone(), outputs);
@@ -261,7 +261,7 @@ impl Oracle {
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         let packs = outputs.iter().any(|a| !a.passes_through);
         judge_cache_write(name, r, packs, b.events, &mut self.verdicts);
-        let refused = match bazel::guard(b.policy) {
+        let refused = match guard::guard(b.policy) {
             Some(model) if packs && !uses_tmp(target) => {
                 self.judge_guard(b, name, r, key, inputs, model)
             }
@@ -275,8 +275,8 @@ impl Oracle {
             if self.changed_reads.contains(name) {
                 self.poisoned.insert(key.to_string());
                 self.poisoned_uses += 1;
-                let message = format!("{name}'s outputs, built from bytes other than its key names (read unverified), were cached under {key}: Bazel's guard did not see the change");
-                self.verdicts.find("bazel_guard_hole", message);
+                let message = format!("{name}'s outputs, built from bytes other than its key names (read unverified), were cached under {key}: {} did not see the change", guard_of(b));
+                self.verdicts.find("guard_hole", message);
             }
             let written = r.cache_key.as_deref().unwrap_or_default();
             self.judge_local_write(b, &target.driver, name, written, key, &outputs);
@@ -284,7 +284,7 @@ impl Oracle {
         self.outputs.insert(name.to_string(), outputs);
     }
 
-    /// Bazel's guard: the engine must keep a target's outputs out of the local cache exactly
+    /// A pipeline's guard: the engine must keep a target's outputs out of the local cache exactly
     /// when the oracle's model of the guard finds a main-repository source changed. Returns
     /// whether the engine kept them out (wrote them to the tmp cache).
     fn judge_guard(
@@ -294,7 +294,7 @@ impl Oracle {
         r: &TargetResult,
         key: &str,
         inputs: &[Artifact],
-        model: bazel::GuardModel,
+        model: guard::GuardModel,
     ) -> bool {
         let refused = r.cache_key.as_deref() != Some(key);
         let seen = b
@@ -305,7 +305,8 @@ impl Oracle {
         let Some(seen) = seen else {
             if !refused {
                 let message = format!(
-                    "{name}'s outputs were cached without Bazel's guard checking its sources"
+                    "{name}'s outputs were cached without {} checking its sources",
+                    guard_of(b)
                 );
                 self.verdicts.fail(Invariant::NoPoisoning, message);
             }
@@ -315,15 +316,18 @@ impl Oracle {
             .iter()
             .flat_map(|a| a.entries.iter().cloned())
             .collect();
-        let must = bazel::must_refuse(model, b.journal, seen, &entries, &self.resolved);
+        let must = guard::must_refuse(model, b.journal, seen, &entries, &self.resolved);
         match (must, refused) {
             (Some(path), false) => {
-                let message = format!("Bazel's guard let {name}'s outputs into the cache though {} changed since it was digested", path.display());
+                let message = format!("{} let {name}'s outputs into the cache though {} changed since it was digested", guard_of(b), path.display());
                 self.verdicts.fail(Invariant::NoPoisoning, message);
             }
             // An I/O fault on a source in this build may have hit the guard's own read.
             (None, true) if !faulted(b, &entries) => {
-                let message = format!("Bazel's guard kept {name}'s outputs out of the cache though none of its sources changed");
+                let message = format!(
+                    "{} kept {name}'s outputs out of the cache though none of its sources changed",
+                    guard_of(b)
+                );
                 self.verdicts.fail(Invariant::NoFalseAlarms, message);
             }
             _ => {}
@@ -441,7 +445,7 @@ impl Oracle {
             let Some(outputs) = outputs else { return };
             // Under Bazel's pipeline a write under another key is one its guard refused (to
             // the tmp cache); elsewhere any write is judged as the local one it must be.
-            let guarded = bazel::guard(b.policy).is_some();
+            let guarded = guard::guard(b.policy).is_some();
             let wrote = b.journal.writes.iter().any(|w| {
                 w.build == b.build && w.target == target.name && (w.key == key || !guarded)
             });
@@ -554,10 +558,10 @@ impl Oracle {
         expected: Vec<Entry>,
         snapshot: &Snapshot,
     ) -> Vec<Entry> {
-        if bazel::guard(b.policy).is_none() {
+        if guard::guard(b.policy).is_none() {
             return expected;
         }
-        let (read, changed) = bazel::as_read(b.journal, &expected, snapshot);
+        let (read, changed) = guard::as_read(b.journal, &expected, snapshot);
         if changed {
             self.changed_reads.insert(name.to_string());
         }
@@ -746,7 +750,7 @@ impl Oracle {
                     self.verdicts.find("key_collision", message);
                 }
                 _ if self.poisoned.contains(key) => {
-                    let message = format!("{name}: key {key}, poisoned through Bazel's guard, was written again with other outputs");
+                    let message = format!("{name}: key {key}, poisoned through a guard's hole, was written again with other outputs");
                     self.verdicts.find("poisoned_key_rewritten", message);
                 }
                 _ => {
@@ -818,6 +822,11 @@ impl Oracle {
             }
         }
     }
+}
+
+/// The guard of the policy `b` runs under, for messages.
+fn guard_of(b: &BuildInput) -> String {
+    format!("the {} guard", b.policy.name())
 }
 
 /// True when an injected I/O fault hit one of `entries`' workspace sources in this build.

@@ -7,12 +7,12 @@
 //! `failures` (no false alarms), `glob` (match sets), with `hashing` the oracle's own xxh3 and
 //! `judge` the walk over one build's targets.
 
-pub mod bazel;
 pub mod cache;
 pub mod consumers;
 pub mod failures;
 pub mod gating;
 pub mod glob;
+pub mod guard;
 pub mod hashing;
 pub mod judge;
 pub mod model;

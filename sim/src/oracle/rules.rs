@@ -48,7 +48,7 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
                 && same(w.mtime_ns, n.mtime_ns)
                 && same(w.ino, n.ino)
         }
-        Policy::Ccache => {
+        Policy::Ccache | Policy::CcacheUnguarded | Policy::CcacheGuarded => {
             // The compile's start at full resolution, the file's stamps truncated.
             let too_new = w.mtime_ns >= was.build_start || w.ctime_ns >= was.build_start;
             let stat = same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns);

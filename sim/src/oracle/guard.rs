@@ -1,13 +1,15 @@
-//! The oracle's own model of Bazel's pipeline (policies `bazel_guard` and `bazel_redigest`),
-//! written from Bazel's documentation apart from the engine's `guard` module. Bazel reads an
-//! action's inputs as they are, so a consumer may receive bytes other than those its key was
-//! computed from when the file changed in between. After the action,
-//! `--guard_against_concurrent_changes` checks each main-repository source and keeps the
-//! outputs out of the cache if one changed: by its `stat` data (8.3's default, "lite") or by
-//! re-digesting it (8.4's variant). Outputs the guard lets into the cache although they were
-//! built from other bytes than their key names are a *poisoned* entry: Bazel's hole, counted as
-//! stale content delivered, never a violation; a guard that decides otherwise than this model
-//! is a violation.
+//! The oracle's own model of the pipelines that read inputs unverified and guard the cache
+//! write instead (Bazel's `bazel_guard` and `bazel_redigest`, ccache's `ccache_unguarded` and
+//! `ccache_guarded`), written from the tools' documentation and issues apart from the engine's
+//! `guard` module. Such a tool reads an action's inputs as they are, so a consumer may receive
+//! bytes other than those its key was computed from when the file changed in between. After
+//! the action, Bazel's `--guard_against_concurrent_changes` checks each main-repository source
+//! and keeps the outputs out of the cache if one changed: by its `stat` data (8.3's default,
+//! "lite") or by re-digesting it (8.4's variant); ccache 4.9.1 refuses a source that is "too
+//! new" (mtime or ctime at or after the compile's start), ccache up to 4.9.0 checks nothing.
+//! Outputs a guard lets into the cache although they were built from other bytes than their key
+//! names are a *poisoned* entry: the tool's hole, counted as stale content delivered, never a
+//! violation; a guard that decides otherwise than this model is a violation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,20 +25,26 @@ use crate::journal::{GuardSeen, Journal, Snapshot};
 /// them.
 const EXTERNAL: &str = "external";
 
-/// What Bazel's guard compares after an action.
+/// What a pipeline's guard compares after an action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GuardModel {
-    /// The `FileContentsProxy`: size, ctime, mtime and inode, against the digest's.
+    /// Bazel 8.3 lite: the `FileContentsProxy` (size, ctime, mtime, inode) against the digest's.
     Stat,
-    /// The file's digest now against the one in the action's key.
+    /// Bazel 8.4: the file's digest now against the one in the action's key.
     Redigest,
+    /// ccache 4.9.1: the source's mtime and ctime now against the compile's start.
+    TooNew,
+    /// ccache up to 4.9.0: nothing.
+    Never,
 }
 
-/// The guard a policy runs, when it models Bazel's pipeline (which then reads unverified).
+/// The guard a policy runs, when it models such a pipeline (which then reads unverified).
 pub fn guard(policy: Policy) -> Option<GuardModel> {
     match policy {
         Policy::BazelGuard => Some(GuardModel::Stat),
         Policy::BazelRedigest => Some(GuardModel::Redigest),
+        Policy::CcacheGuarded => Some(GuardModel::TooNew),
+        Policy::CcacheUnguarded => Some(GuardModel::Never),
         _ => None,
     }
 }
@@ -106,7 +114,11 @@ pub fn must_refuse(
         .iter()
         .filter(|e| e.live)
         .filter_map(|e| Some((e, e.origin.as_ref()?)))
-        .filter(|(_, origin)| !origin.path.starts_with(EXTERNAL))
+        // Bazel's lite mode never checks external repositories.
+        .filter(|(_, origin)| {
+            let lite = matches!(model, GuardModel::Stat | GuardModel::Redigest);
+            !(lite && origin.path.starts_with(EXTERNAL))
+        })
         .find(|(entry, origin)| {
             let keyed = resolved.get(&origin.act_seq).map(|r| r.hashout.as_str());
             changed_at_guard(model, journal, seen, &origin.path, entry.x, keyed)
@@ -115,8 +127,9 @@ pub fn must_refuse(
 }
 
 /// True when the guard must find `path` changed: its proxy moved since the digest that hashed
-/// it to `keyed` (`Stat`), or its bytes with exec bit `x` no longer hash to `keyed`
-/// (`Redigest`); a file that is not there, or last digested to other bytes, has changed.
+/// it to `keyed` (`Stat`), its bytes with exec bit `x` no longer hash to `keyed` (`Redigest`),
+/// or its mtime or ctime is not older than that digest's build start (`TooNew`); a file that is
+/// not there, or last digested to other bytes, has changed (`Never` checks nothing).
 fn changed_at_guard(
     model: GuardModel,
     journal: &Journal,
@@ -126,16 +139,25 @@ fn changed_at_guard(
     keyed: Option<&str>,
 ) -> bool {
     let (stat, live) = seen.files.get(path).cloned().unwrap_or_default();
+    // The digest the key used: the file's last digest before the guard, if it hashed to the
+    // key's hashout (a later digest of other bytes is a change).
+    let digest = || {
+        journal
+            .acts
+            .iter()
+            .rfind(|a| a.path == path && a.fresh.is_some() && a.seq < seen.seq)
+            .filter(|a| a.fresh.as_deref() == keyed)
+    };
     match model {
+        GuardModel::Never => false,
+        GuardModel::TooNew => match (digest(), stat) {
+            (Some(act), Some(now)) => {
+                now.mtime_ns >= act.build_start || now.ctime_ns >= act.build_start
+            }
+            _ => true,
+        },
         GuardModel::Stat => {
-            // The proxy of the digest the key used: the file's last digest before the guard,
-            // if it hashed to the key's hashout (a later digest of other bytes is a change).
-            let digest = journal
-                .acts
-                .iter()
-                .rfind(|a| a.path == path && a.fresh.is_some() && a.seq < seen.seq)
-                .filter(|a| a.fresh.as_deref() == keyed)
-                .and_then(|a| a.stat);
+            let digest = digest().and_then(|a| a.stat);
             let proxy = |s: crate::journal::Stat| (s.len, s.ctime_ns, s.mtime_ns, s.ino);
             match (digest, stat) {
                 (Some(was), Some(now)) => proxy(was) != proxy(now),
