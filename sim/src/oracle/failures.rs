@@ -135,21 +135,35 @@ impl Excuses {
     }
 }
 
+/// The sources a failing target touched.
+#[derive(Clone, Copy, Debug)]
+pub struct Sources<'a> {
+    /// The origins of the entries it read live (one per entry).
+    pub reads: &'a [Origin],
+    /// The origins of its own hash acts.
+    pub acts: &'a [Origin],
+    /// Its live reads verify what they read (heph's pipeline); under a pipeline that reads
+    /// inputs as they are (Bazel's, ccache's) a changed source never fails a read.
+    pub reads_verify: bool,
+}
+
 /// Judges a failure of `target` with `error`: justified only when it names a source of the
 /// target whose history shows the matching change, or damage or a fault the simulator caused.
-/// `reads` are the origins of the entries the target read live (one per entry), `acts` the
-/// origins of its own hash acts; `collision` says the model expects two inputs at one path.
-#[allow(clippy::too_many_arguments)]
+/// `collision` says the model expects two inputs at one path.
 pub fn judge(
     target: &str,
     error: &(dyn Error + 'static),
-    reads: &[Origin],
-    acts: &[Origin],
+    sources: Sources,
     journal: &Journal,
     excuses: &Excuses,
     collision: bool,
     verdicts: &mut Verdicts,
 ) {
+    let Sources {
+        reads,
+        acts,
+        reads_verify,
+    } = sources;
     let message = error.to_string();
     if message.contains("panicked") && io_kind(error).is_none() {
         let message = format!("{target} failed because a task panicked: {message}");
@@ -166,20 +180,24 @@ pub fn judge(
         })
         .chain(acts.iter().map(|o| history(journal, o, u64::MAX)))
         .collect();
-    let named: Vec<&History> = reads
+    // (history, read live) of every source the message names.
+    let named: Vec<(&History, bool)> = reads
         .iter()
-        .chain(acts)
+        .map(|o| (o, true))
+        .chain(acts.iter().map(|o| (o, false)))
         .zip(&histories)
-        .filter(|(o, _)| names(&message, &o.path))
-        .map(|(_, h)| h)
+        .filter(|((o, _), _)| names(&message, &o.path))
+        .map(|((_, live), h)| (h, live))
         .collect();
     let justified = match io_error(error) {
         Some(e) if e.kind() == io::ErrorKind::InvalidData => {
-            message.contains(MODIFIED) && named.iter().any(|h| h.changed)
+            let verifying = |live: bool| reads_verify || !live;
+            message.contains(MODIFIED)
+                && named.iter().any(|(h, live)| h.changed && verifying(*live))
         }
         Some(e) => named
             .iter()
-            .any(|h| h.unreadable.iter().any(|why| why.explains(e))),
+            .any(|(h, _)| h.unreadable.iter().any(|why| why.explains(e))),
         None => collision && message.contains("collision"),
     };
     if !justified {

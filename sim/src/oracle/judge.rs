@@ -637,11 +637,16 @@ impl Oracle {
                 .filter_map(|f| f.fault.errno().map(|e| (e, f.path.clone())))
                 .collect(),
         };
+        let sources = failures::Sources {
+            reads: &reads,
+            acts: &acts,
+            // A pipeline policy reads unverified in consumers only; packing still verifies.
+            reads_verify: guard::guard(b.policy).is_none() || !consumer,
+        };
         failures::judge(
             name,
             &failure.error,
-            &reads,
-            &acts,
+            sources,
             b.journal,
             &excuses,
             collision,
