@@ -54,6 +54,9 @@ pub struct Counts {
     pub errors: u64,
     /// The first schedule that delivered stale content, or broke an invariant, for replay.
     pub first_failing: Option<u64>,
+    /// The first schedule in which the rule accepted a stale hash (delivered or not), so a
+    /// false hit that verification caught can be replayed too.
+    pub first_stale_hash: Option<u64>,
 }
 
 impl Counts {
@@ -62,10 +65,16 @@ impl Counts {
         self.walker.add(&other.walker);
         self.violations += other.violations;
         self.errors += other.errors;
-        self.first_failing = match (self.first_failing, other.first_failing) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        self.first_failing = earliest(self.first_failing, other.first_failing);
+        self.first_stale_hash = earliest(self.first_stale_hash, other.first_stale_hash);
+    }
+}
+
+/// The earlier of two schedule indices, either of which may be absent.
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -230,7 +239,9 @@ fn one_schedule(
                     .map(|f| f.mutation.kind.name())
                     .collect();
                 let failing = result.walker.stale_delivered > 0 || !result.broken.is_empty();
+                let stale_hash = result.walker.stale_answers > 0;
                 let counts = Counts {
+                    first_stale_hash: stale_hash.then_some(index),
                     schedules: 1,
                     walker: result.walker,
                     violations: result.broken.len() as u64,
@@ -489,6 +500,37 @@ mod tests {
         }
         assert_eq!(granularity_name(10_000_000), "10 ms");
         assert_eq!(granularity_name(1_500), "1500 ns");
+    }
+
+    #[test]
+    fn a_false_hit_names_the_first_schedule_that_shows_it() {
+        let cells = (&[Policy::Heph][..], &[1_000_000_000][..]);
+        let m = matrix(1, 300, cells, 2);
+        let total = &m.cells[0].total;
+        assert!(
+            total.walker.stale_answers > 0,
+            "heph at 1 s accepts stale hashes"
+        );
+        let first = total.first_stale_hash.expect("a false hit has a schedule");
+        let options = RunOptions {
+            fs: FsKind::Mem,
+            cell: Some(PolicyCell {
+                policy: Policy::Heph,
+                granularity_ns: 1_000_000_000,
+            }),
+            ..RunOptions::default()
+        };
+        let alone = run(&generate(1, first), &options).expect("the schedule runs");
+        assert!(
+            alone.walker.stale_answers > 0,
+            "schedule {first} replays its false hit"
+        );
+        let before = matrix(1, first, cells, 1);
+        assert_eq!(
+            before.cells[0].total.walker.stale_answers, 0,
+            "none earlier"
+        );
+        assert_eq!(before.cells[0].total.first_stale_hash, None);
     }
 
     #[test]
