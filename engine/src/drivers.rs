@@ -183,12 +183,18 @@ fn fs_glob(
     {
         match source_artifact(driver, &path.to_string_lossy(), &path) {
             Ok(artifact) => outputs.push(artifact),
+            Err(e @ EngineError::PermissionDenied { .. })
+                if crate::regressed!(GlobFailsOnDenied) =>
+            {
+                return Err(e)
+            }
             // SPEC §3: a matched file that cannot be read is skipped.
             Err(
                 EngineError::MissingSource { .. }
                 | EngineError::PermissionDenied { .. }
                 | EngineError::SymlinkLoop { .. },
             ) => {}
+            Err(EngineError::Io { .. }) if crate::regressed!(GlobSkipsIoErrors) => {}
             Err(e) => return Err(e),
         }
     }

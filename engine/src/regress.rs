@@ -91,11 +91,15 @@ pub enum Regression {
     GuardSkipsViews,
     /// ccache's "too new" check of the source reads its mtime only, not its ctime.
     TooNewIgnoresCtime,
+    /// Fs:glob skips a matched file on any I/O error (EIO too), not only when it cannot be read.
+    GlobSkipsIoErrors,
+    /// Fs:glob fails on a matched file it may not read instead of skipping it.
+    GlobFailsOnDenied,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 36] = [
+    pub const ALL: [Regression; 38] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -132,6 +136,8 @@ impl Regression {
         Regression::MercurialUnsureAtGranularity,
         Regression::GuardSkipsViews,
         Regression::TooNewIgnoresCtime,
+        Regression::GlobSkipsIoErrors,
+        Regression::GlobFailsOnDenied,
     ];
 
     /// The snake_case name.
@@ -214,6 +220,12 @@ impl Regression {
             }
             Regression::TooNewIgnoresCtime => {
                 "ccache's too-new check of the source reads its mtime only, not its ctime"
+            }
+            Regression::GlobSkipsIoErrors => {
+                "fs:glob skips a matched file on any I/O error (EIO too), not only when it cannot be read"
+            }
+            Regression::GlobFailsOnDenied => {
+                "fs:glob fails on a matched file it may not read instead of skipping it"
             }
         }
     }

@@ -220,7 +220,7 @@ fn names_entry_of(message: &str, damaged: &Path) -> bool {
 }
 
 /// True when `message` names `path` as a whole path (not as a prefix of a longer one).
-fn names(message: &str, path: &Path) -> bool {
+pub fn names(message: &str, path: &Path) -> bool {
     let path = path.to_string_lossy();
     message.match_indices(path.as_ref()).any(|(at, _)| {
         let mut rest = message[at + path.len()..].chars();

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use engine::fs::{FileKind, Fs};
 
-use crate::journal::MAX_WALK_DEPTH;
+use super::failures::{history, io_error};
+use super::model::Origin;
+use crate::journal::{HashAct, Journal, Unreadable, MAX_WALK_DEPTH};
 
 /// At most this many files in one listing.
 pub const MAX_LISTED: usize = 100_000;
@@ -87,6 +89,41 @@ pub fn select(listing: &[PathBuf], patterns: &[String], excludes: &[String]) -> 
         .collect()
 }
 
+/// True when the journal explains why a glob left out `act`'s file: it was not a readable file
+/// when it was hashed or at some moment since (SPEC §3: "a matched file that cannot be read is
+/// skipped"). A fault the simulator injected into a readable file explains nothing: a glob that
+/// drops a file on EIO builds from fewer sources than the workspace holds, and says nothing.
+///
+/// Architecture Invariant: a skip is judged by the file's state as the simulator saw it, never
+/// by the error the engine got.
+pub fn skip_explained(journal: &Journal, act: &HashAct) -> bool {
+    let origin = Origin {
+        path: act.path.clone(),
+        act_seq: act.seq,
+        stale: false,
+    };
+    act.unreadable.is_some() || !history(journal, &origin, u64::MAX).unreadable.is_empty()
+}
+
+/// The selected file a glob's failure should have skipped instead: `error` says a file cannot
+/// be read (missing, denied, a symlink loop) and names a file the patterns select.
+pub fn should_have_skipped<'a>(
+    error: &(dyn std::error::Error + 'static),
+    selected: &'a [PathBuf],
+) -> Option<&'a PathBuf> {
+    let why = Unreadable::of(io_error(error)?);
+    if !matches!(
+        why,
+        Unreadable::Missing | Unreadable::Denied | Unreadable::Loop
+    ) {
+        return None;
+    }
+    let message = error.to_string();
+    selected
+        .iter()
+        .find(|p| super::failures::names(&message, p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +148,29 @@ mod tests {
         check("*", "", true);
         check("a*b*c", "aXbYbZc", true);
         check("a*b*c", "aXbYbZ", false);
+    }
+
+    #[test]
+    fn check_should_have_skipped() {
+        let selected = [PathBuf::from("src/g0.txt"), PathBuf::from("src/g1.txt")];
+        let check = |path: &str, error: std::io::Error, expected: Option<&str>| {
+            let error = engine::EngineError::io(path, error);
+            let got =
+                should_have_skipped(&error, &selected).map(|p| p.to_string_lossy().into_owned());
+            assert_eq!(got.as_deref(), expected, "{error}");
+        };
+        use std::io::{Error, ErrorKind::*};
+        check("src/g0.txt", NotFound.into(), Some("src/g0.txt"));
+        check("src/g1.txt", PermissionDenied.into(), Some("src/g1.txt"));
+        check(
+            "src/g1.txt",
+            Error::from_raw_os_error(Unreadable::ELOOP),
+            Some("src/g1.txt"),
+        );
+        check("src/g0.txt", Error::from_raw_os_error(5), None); // EIO: the glob must fail
+        check("src/g0.txt", IsADirectory.into(), None);
+        check("src/g", NotFound.into(), None); // a directory of the walk, not a matched file
+        check("src/g0.txt.sim-new", NotFound.into(), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use engine::{BuildOutput, ConsumePath, Event, TargetResult};
 use super::cache::{entry_difference, parse_tar, read_one, tar_difference};
 use super::consumers::{by_path, judge_cleanup, judge_snapshot, known_entries};
 use super::gating::{judge_artifacts, judge_cache_write};
-use super::glob::select;
+use super::glob::{select, should_have_skipped, skip_explained};
 use super::hashing::{oracle_hashin, oracle_hashout};
 use super::model::{
     def_bytes, driver_name, exec_outputs, plugin_concat, source_artifact, uses_tmp, view_artifact,
@@ -514,6 +514,13 @@ impl Oracle {
                 self.verdicts.fail(Invariant::Integrity, message);
                 continue;
             };
+            if !self.resolved.contains_key(&act.seq)
+                && answer_for(b, act).is_none()
+                && !skip_explained(b.journal, act)
+            {
+                let message = format!("glob {name} left out {}, which was a readable file throughout (SPEC §3 skips only a matched file that cannot be read)", path.display());
+                self.verdicts.fail(Invariant::Integrity, message);
+            }
             if let Some(resolved) = self.resolved.get(&act.seq) {
                 let group = path.to_string_lossy();
                 outputs.push(source_artifact(
@@ -643,6 +650,7 @@ impl Oracle {
             // A pipeline policy reads unverified in consumers only; packing still verifies.
             reads_verify: guard::guard(b.policy).is_none() || !consumer,
         };
+        self.judge_glob_failure(b, target, &failure.error);
         failures::judge(
             name,
             &failure.error,
@@ -660,6 +668,40 @@ impl Oracle {
                 &tampered(b, snapshot),
                 &mut self.verdicts,
             );
+        }
+    }
+
+    /// SPEC §3: a glob skips a matched file that cannot be read; failing on one is a false alarm.
+    fn judge_glob_failure(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        error: &(dyn std::error::Error + 'static),
+    ) {
+        let Driver::FsGlob { patterns, excludes } = &target.driver else {
+            return;
+        };
+        let name = &target.name;
+        let Some(listing) = b
+            .journal
+            .listings
+            .iter()
+            .find(|l| l.build == b.build && &l.target == name)
+        else {
+            return;
+        };
+        // A file the engine hashed may fail later (packed for the cache after it went away):
+        // only the files it could not hash are the glob's to skip.
+        let hashed = |p: &PathBuf| {
+            b.events
+                .iter()
+                .any(|e| matches!(e, Event::Hash { path, .. } if path == p))
+        };
+        let mut selected = select(&listing.files, patterns, excludes);
+        selected.retain(|p| !hashed(p));
+        if let Some(path) = should_have_skipped(error, &selected) {
+            let message = format!("glob {name} failed on {}, which its patterns select and which cannot be read: SPEC §3 skips it ({error})", path.display());
+            self.verdicts.fail(Invariant::NoFalseAlarms, message);
         }
     }
 
