@@ -317,6 +317,8 @@ pub struct Journal {
     pub guards: Vec<GuardSeen>,
     /// The file system clock when the running build started (after `BetweenBuilds`).
     pub build_start: u64,
+    /// (build, line): where the engine's DiskFs and the OS disagreed about a `stat`.
+    pub conformance: Vec<(u8, String)>,
     next: u64,
 }
 

@@ -7,6 +7,7 @@ pub mod attacks;
 pub mod campaign;
 pub mod chaos;
 pub mod cli;
+pub mod conformance;
 pub mod corpus;
 pub mod coverage;
 pub mod exhaustive;

@@ -214,6 +214,15 @@ impl SimObserver {
     }
 
     fn before_hash(&self, state: &mut State, fs: &dyn Fs, path: &Path) {
+        if let Some(root) = &self.disk_root {
+            let kept = &mut state.journal.conformance;
+            let build = state.build;
+            for line in crate::conformance::disagreements(fs, root, path) {
+                if kept.len() < crate::conformance::MAX_KEPT {
+                    kept.push((build, line));
+                }
+            }
+        }
         let read = read_live(fs, path);
         let unreadable = read.as_ref().err().copied();
         let act = HashAct {

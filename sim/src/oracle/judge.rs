@@ -115,6 +115,9 @@ impl Oracle {
         self.judge_cache_dir(b);
         self.judge_tmp_cache(b);
         self.judge_stop(b);
+        for (_, line) in b.journal.conformance.iter().filter(|(n, _)| *n == b.build) {
+            self.verdicts.fail(Invariant::Differential, line.clone());
+        }
     }
 
     /// A build stops at its first failure: no target starts after the one that failed.

@@ -47,7 +47,7 @@ pub enum Invariant {
     WalkerRule,
     /// An exec or plugin sandbox left behind after a successful build of its target.
     SandboxCleanup,
-    /// MemFs and DiskFs disagree.
+    /// MemFs and DiskFs disagree, or DiskFs and the OS (`conformance`).
     Differential,
     /// The engine (or the oracle) panicked: a crash is a violation, never a quiet "0 violations".
     Panic,
