@@ -117,8 +117,9 @@ fn check(scenario: &Scenario, out: &engine::BuildOutput, events: &[Event]) -> Ve
     broken
 }
 
-fn one(scenario: &Scenario, rng: Rng) -> Result<(Vec<String>, String), String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+fn one(scenario: &Scenario, rng: Rng, root: &Path) -> Result<(Vec<String>, String), String> {
+    let dir = tempfile::tempdir_in(root)
+        .map_err(|e| format!("cannot create a temp dir in {}: {e}", root.display()))?;
     let fs = Arc::new(DiskFs::new(dir.path()).map_err(|e| e.to_string())?);
     populate(&*fs, scenario)?;
     let paths: Vec<PathBuf> = (0..scenario.files.len())
@@ -153,8 +154,14 @@ fn one(scenario: &Scenario, rng: Rng) -> Result<(Vec<String>, String), String> {
     Ok((broken, outcome))
 }
 
-/// Runs `schedules` chaos schedules from `seed`.
+/// Runs `schedules` chaos schedules from `seed`, each in a fresh directory under `TMPDIR`.
 pub fn chaos(seed: u64, schedules: u64) -> Report {
+    chaos_in(seed, schedules, &std::env::temp_dir())
+}
+
+/// Runs `schedules` chaos schedules from `seed`, each in a fresh directory under `root`. A
+/// schedule that cannot be set up is a `harness` violation.
+pub fn chaos_in(seed: u64, schedules: u64, root: &Path) -> Report {
     let started = Instant::now();
     let mut report = Report {
         mode: "chaos".into(),
@@ -167,7 +174,7 @@ pub fn chaos(seed: u64, schedules: u64) -> Report {
         let mut scenario = generate(seed, index);
         scenario.mutations.clear();
         let rng = Rng::for_schedule(seed ^ 0xc4a05, index);
-        match one(&scenario, rng) {
+        match one(&scenario, rng, root) {
             Ok((broken, outcome)) => {
                 *report.outcomes.entry(outcome).or_insert(0) += 1;
                 for message in broken {
@@ -187,12 +194,16 @@ pub fn chaos(seed: u64, schedules: u64) -> Report {
                     });
                 }
             }
-            Err(message) => {
-                *report
-                    .outcomes
-                    .entry(format!("setup_error: {message}"))
-                    .or_insert(0) += 1
-            }
+            // A schedule the harness could not set up judged nothing: a violation, never an
+            // outcome that a run with 0 violations would hide.
+            Err(message) => report.add_violation(Violation {
+                schedule: index,
+                fs: "disk".into(),
+                invariant: Invariant::Harness,
+                message: format!("chaos schedule {index} could not be set up or run: {message}"),
+                replay: format!("sim chaos --seed {seed} --schedules {}", index + 1),
+                shrunk: Some(scenario),
+            }),
         }
     }
     report.timing = timing(started, schedules);

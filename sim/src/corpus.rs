@@ -29,6 +29,10 @@ pub struct Entry {
     /// The seeded regression it catches, if it was kept for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catches: Option<String>,
+    /// The invariant that must catch it (with `catches`, the regression's
+    /// `sim::mutants::must_catch`; for a campaign's failure, the invariant it broke).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invariant: Option<crate::oracle::Invariant>,
     /// Run with the racy walker rule.
     #[serde(default)]
     pub racy: bool,
@@ -150,6 +154,7 @@ mod tests {
             version: VERSION,
             name: "a b/c".into(),
             catches: Some("drop_exec_byte".into()),
+            invariant: Some(crate::oracle::Invariant::HashParity),
             racy: false,
             cell: Some(PolicyCell {
                 policy: engine::walker::Policy::Cargo,

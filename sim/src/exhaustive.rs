@@ -502,8 +502,25 @@ pub fn exhaustive(
     scope: Scope,
     threads: usize,
 ) -> Report {
+    judge_cases(
+        &cases(scope, fs != FsChoice::Mem),
+        fs,
+        racy,
+        variant,
+        threads,
+    )
+}
+
+/// Runs `all` on `fs` over `threads` workers and judges them: a violation for every broken
+/// invariant, and a `harness` violation for every case whose mutations did not all fire.
+pub fn judge_cases(
+    all: &[Case],
+    fs: FsChoice,
+    racy: bool,
+    variant: Variant,
+    threads: usize,
+) -> Report {
     let started = Instant::now();
-    let all = cases(scope, fs != FsChoice::Mem);
     let options = CampaignOptions {
         seed: 0,
         schedules: all.len() as u64,
@@ -522,7 +539,7 @@ pub fn exhaustive(
         ..Report::default()
     };
     report.fs = format!("{fs:?}").to_lowercase();
-    let results = run_all(&all, fs, racy, variant, threads);
+    let results = run_all(all, fs, racy, variant, threads);
     for (index, (case, ran)) in all.iter().zip(results).enumerate() {
         let family = report.families.entry(case.family.clone()).or_default();
         family.cases += 1;
@@ -548,8 +565,20 @@ pub fn exhaustive(
         });
         if fired {
             family.fired += 1;
-        } else if family.never_fired.len() < MAX_LISTED {
-            family.never_fired.push(describe(index, &case.scenario));
+        } else {
+            // A case whose mutation never fired judged nothing it promised: the run fails.
+            let described = describe(index, &case.scenario);
+            if family.never_fired.len() < MAX_LISTED {
+                family.never_fired.push(described.clone());
+            }
+            report.add_violation(crate::report::Violation {
+                schedule: index as u64,
+                fs: report.fs.clone(),
+                invariant: crate::oracle::Invariant::Harness,
+                message: format!("{described}: a mutation never fired or changed nothing"),
+                replay: String::new(),
+                shrunk: None,
+            });
         }
         merge(&mut report, &ran, &options);
     }

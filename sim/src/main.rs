@@ -157,7 +157,7 @@ fn main() -> ExitCode {
                     let name = format!("seed{seed}-schedule{}-{:?}", v.schedule, v.invariant);
                     v.shrunk
                         .clone()
-                        .map(|scenario| (name, None, (racy, None), scenario))
+                        .map(|scenario| (name, (None, Some(v.invariant)), (racy, None), scenario))
                 });
                 if let Err(message) = save_corpus(&dir, entries) {
                     eprintln!("sim: error: {message}");
@@ -280,19 +280,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// A corpus entry to save: name, the regression it catches, how it runs (racy, policy cell).
-type NewEntry = (String, Option<String>, (bool, Option<PolicyCell>), Scenario);
+/// A corpus entry to save: name, the regression it catches and the invariant that must catch
+/// it, how it runs (racy, policy cell).
+type NewEntry = (
+    String,
+    (Option<String>, Option<sim::oracle::Invariant>),
+    (bool, Option<PolicyCell>),
+    Scenario,
+);
 
 /// Saves entries into the corpus at `dir`.
 fn save_corpus(
     dir: &std::path::Path,
     entries: impl Iterator<Item = NewEntry>,
 ) -> Result<(), String> {
-    for (name, catches, (racy, cell), scenario) in entries {
+    for (name, (catches, invariant), (racy, cell), scenario) in entries {
         let entry = sim::corpus::Entry {
             version: sim::corpus::VERSION,
             name,
             catches,
+            invariant,
             racy,
             cell,
             scenario,
@@ -403,7 +410,15 @@ fn mutants(
                 "caught by {invariant:?} after {} schedules, {} ms",
                 kill.schedules, kill.millis
             ),
-            _ => format!("SURVIVED {} schedules, {} ms", kill.schedules, kill.millis),
+            _ => format!(
+                "SURVIVED {} schedules, {} ms ({:?} must catch it{})",
+                kill.schedules,
+                kill.millis,
+                kill.expected,
+                kill.other
+                    .as_deref()
+                    .map_or(String::new(), |o| format!("; only met {o}"))
+            ),
         };
         eprintln!("{:<28} {verdict}", kill.regression);
     }
@@ -427,7 +442,7 @@ fn mutants(
             let scenario = kill.shrunk.clone()?;
             Some((
                 kill.regression.clone(),
-                catches,
+                (catches, Some(kill.expected)),
                 (kill.racy, kill.cell),
                 scenario,
             ))

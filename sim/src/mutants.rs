@@ -15,6 +15,52 @@ use crate::scenario::{generate, Scenario};
 use crate::schedule::{run, FsKind, PolicyCell, RunOptions};
 use crate::shrink::shrink;
 
+/// The invariant that must catch `regression`: the SPEC §8 rule (or harness rule) the bug
+/// breaks. A hunt counts a schedule as a catch only when this invariant is among its
+/// violations, so a bug that only trips some other check (or a crash of the harness) survives.
+pub fn must_catch(regression: Regression) -> Invariant {
+    use Invariant::*;
+    use Regression as R;
+    match regression {
+        R::DropExecByte
+        | R::ZeroPaddedHashout
+        | R::HashFirstChunkOnly
+        | R::ViewHashoutIgnoresRelocate
+        | R::ExecOutputDropsMode => HashParity,
+        R::GateIgnoresTmp
+        | R::ExecMarksPassthrough
+        | R::AbiKeepsPassthrough
+        | R::PackAtConsumeTime => Gating,
+        R::WalkUnverified
+        | R::NonStickyFailure
+        | R::AbiErrorToEof
+        | R::SkipSmallVerify
+        | R::CopyStopsAtDeclaredSize
+        | R::AsyncNonSticky
+        | R::UnpackDropsExecBit
+        | R::GlobSkipsEmptyFiles
+        | R::PluginSandboxReused
+        | R::LongNameTruncated
+        | R::CopyOpensLazily
+        | R::GlobSkipsIoErrors => Integrity,
+        R::LiveExecBitVerify
+        | R::ZeroLengthReadVerifies
+        | R::AsyncRehashesFilled
+        | R::GlobFailsOnDenied => NoFalseAlarms,
+        R::RacyTrustsCache
+        | R::WalkerIgnoresSize
+        | R::GitIgnoresInode
+        | R::CcacheTooNewFromRecording
+        | R::CargoDepInfoNotRewound
+        | R::MercurialUnsureAtGranularity => WalkerRule,
+        // A shell target's key must be a tmp key (SPEC §5), never served from the local cache.
+        R::HashinUnsorted | R::KeyIgnoresDefinition | R::ShellCaches => CacheKey,
+        R::GuardSkipsViews | R::TooNewIgnoresCtime => NoPoisoning,
+        R::SandboxKept => SandboxCleanup,
+        R::ModeTableOffByOne => Panic,
+    }
+}
+
 /// How long to hunt for one regression: counted in schedules, never in time, so the verdict
 /// is the same on a loaded machine as on an idle one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -49,8 +95,12 @@ pub struct Kill {
     pub description: String,
     /// Whether a violation was found within the budget.
     pub caught: bool,
-    /// The invariant that caught it.
+    /// The invariant that must catch it ([`must_catch`]).
+    pub expected: Invariant,
+    /// The invariant that caught it (the expected one, or `None`).
     pub invariant: Option<Invariant>,
+    /// The first violation of another invariant met on the way, if any (it does not count).
+    pub other: Option<String>,
     /// Schedules run up to and including the first detection (or the budget).
     pub schedules: u64,
     /// Milliseconds to the first detection (or the budget).
@@ -149,11 +199,14 @@ fn nth(
 pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
     let exhaustive = scenarios();
     let started = Instant::now();
+    let expected = must_catch(regression);
     let mut kill = Kill {
         regression: regression.name(),
         description: regression.description().into(),
         caught: false,
+        expected,
         invariant: None,
+        other: None,
         schedules: 0,
         millis: 0,
         message: None,
@@ -169,7 +222,11 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
             let Ok(result) = run(&scenario, &options) else {
                 continue;
             };
-            let Some(broken) = result.broken.into_iter().next() else {
+            if kill.other.is_none() {
+                let other = result.broken.iter().find(|b| b.invariant != expected);
+                kill.other = other.map(|b| format!("{:?} in {source}: {}", b.invariant, b.message));
+            }
+            let Some(broken) = result.broken.into_iter().find(|b| b.invariant == expected) else {
                 continue;
             };
             kill.millis = started.elapsed().as_millis() as u64;
@@ -185,7 +242,7 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
                     .broken
                     .iter()
                     .map(|b| b.invariant)
-                    .find(|v| *v == broken.invariant)
+                    .find(|v| *v == expected)
             };
             kill.shrunk = Some(shrink(&scenario, broken.invariant, &fails));
             return;

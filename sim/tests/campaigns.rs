@@ -87,6 +87,25 @@ fn exhaustive_slice_fires_every_case_with_no_violation() {
     }
 }
 
+#[test]
+fn a_case_that_never_fires_fails_the_enumeration() {
+    use sim::exhaustive::{cases, judge_cases, Scope};
+    use sim::mutation::Point;
+    let mut case = cases(Scope::Slice, false).swap_remove(0);
+    // The 50th read chunk of a small file is never reached.
+    case.scenario.mutations[0].point = Point::AfterChunk { chunk: 50 };
+    let report = judge_cases(&[case], FsChoice::Mem, false, Variant::Reference, 1);
+    assert_eq!(report.violation_count, 1, "{:?}", report.violations);
+    let violation = &report.violations[0];
+    assert_eq!(violation.invariant, sim::oracle::Invariant::Harness);
+    assert!(
+        violation.message.contains("never fired"),
+        "{}",
+        violation.message
+    );
+    assert!(violation.shrunk.is_some(), "the case is kept for replay");
+}
+
 /// The same cases on a real disk, one in 40 of them (DiskFs is slower): no violation, and every
 /// one fires there too.
 #[test]

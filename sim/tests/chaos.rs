@@ -11,12 +11,24 @@ fn integrity_holds_under_a_concurrent_mutator() {
         "every schedule ran: {:?}",
         report.outcomes
     );
+}
+
+#[test]
+fn a_schedule_that_cannot_be_set_up_is_a_harness_violation() {
+    let missing = std::path::Path::new("/nonexistent/sim-chaos-root");
+    let report = sim::chaos::chaos_in(17, 3, missing);
+    assert_eq!(report.violations.len(), 3, "{:?}", report.violations);
+    for v in &report.violations {
+        assert_eq!(v.invariant, sim::oracle::Invariant::Harness);
+        assert!(
+            v.message.contains("/nonexistent/sim-chaos-root"),
+            "{}",
+            v.message
+        );
+        assert!(v.shrunk.is_some(), "the scenario is kept for replay");
+    }
     assert!(
-        report
-            .outcomes
-            .keys()
-            .all(|k| !k.starts_with("setup_error")),
-        "{:?}",
-        report.outcomes
+        report.clean_or_explain().is_err(),
+        "a harness error fails the run"
     );
 }

@@ -19,9 +19,10 @@ fn every_seeded_regression_is_caught() {
     for kill in &matrix.regressions {
         assert!(
             kill.caught,
-            "{} survived {} schedules",
-            kill.regression, kill.schedules
+            "{} survived {} schedules: {:?} must catch it (met only: {:?})",
+            kill.regression, kill.schedules, kill.expected, kill.other
         );
+        assert_eq!(kill.invariant, Some(kill.expected), "{}", kill.regression);
         let shrunk = kill.shrunk.as_ref().expect("a shrunk scenario");
         assert!(shrunk.validate().is_ok());
     }
@@ -62,10 +63,18 @@ fn every_corpus_entry_still_catches_its_regression() {
             sim::schedule::run(&entry.scenario, &options)
         })
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(
-            !result.broken.is_empty(),
-            "{} no longer catches {name}",
+        let expected = sim::mutants::must_catch(regression);
+        assert_eq!(
+            entry.invariant,
+            Some(expected),
+            "{} must name the invariant that catches {name}",
             path.display()
+        );
+        assert!(
+            result.broken.iter().any(|b| b.invariant == expected),
+            "{} no longer catches {name} by {expected:?}: {:?}",
+            path.display(),
+            result.broken
         );
         covered.insert(regression);
     }
