@@ -5,14 +5,19 @@
 //! Architecture Invariant: every entry is read through the file system (never from the engine's
 //! results), at the moment the engine acted: what a hash act was about to read is recorded after
 //! the mutations of its point fired; what a consumer received is recorded before them.
+//!
+//! Beside the records: the reads that take them (`read_live`, `stat`, `snapshot_dir`,
+//! `list_workspace`) and the queries the oracle asks of them (a source's `history` since its
+//! hash act, when a reader had opened it for good, whether a glob's skip is explained).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine::fs::{FileKind, Fs, Metadata};
 
 use crate::oracle::hashing::Fingerprint;
+use crate::oracle::model::Origin;
 
 /// At most this many bytes are read from one file by the oracle.
 pub const MAX_READ: u64 = 1 << 30;
@@ -20,6 +25,8 @@ pub const MAX_READ: u64 = 1 << 30;
 pub const MAX_SNAPSHOT_ENTRIES: usize = 10_000;
 /// At most this deep a sandbox or workspace walk of the oracle descends.
 pub const MAX_WALK_DEPTH: usize = 32;
+/// At most this many files in one listing.
+pub const MAX_LISTED: usize = 100_000;
 
 /// A file as the oracle read it: bytes, exec bit (following symlinks) and the stat fields a
 /// walker rule looks at.
@@ -362,6 +369,91 @@ impl Journal {
     }
 }
 
+/// What the journal shows happened to one source after the act that hashed it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// Its bytes or exec bit differed from what was hashed at some moment (or the answer was
+    /// stale or torn).
+    pub changed: bool,
+    /// The ways it was not a readable file at some moment (or when it was hashed).
+    pub unreadable: BTreeSet<Unreadable>,
+}
+
+/// The history of `origin` in `journal` as a reader could see it: every recorded live state
+/// after its hash act, where a path that became unreadable only after `opened` (the moment the
+/// reader had opened it for good) does not count (SPEC §7: an open handle still reads the file
+/// it opened, so only an open can fail for a missing, denied or replaced path).
+pub fn history(journal: &Journal, origin: &Origin, opened: u64) -> History {
+    let Ok(i) = journal
+        .acts
+        .binary_search_by_key(&origin.act_seq, |a| a.seq)
+    else {
+        return History {
+            changed: true,
+            ..History::default()
+        };
+    };
+    let act = &journal.acts[i];
+    // What was hashed (unknown when the file could not be read: any later content differs).
+    let hashed = act.before.as_ref().map(|b| (b.fingerprint(), b.ino));
+    let mut history = History {
+        changed: origin.stale || act.torn,
+        unreadable: act.unreadable.into_iter().collect(),
+    };
+    for change in journal.changes.iter().filter(|c| c.seq > act.seq) {
+        match change.now.get(&origin.path) {
+            Some(Ok((now, _))) => history.changed |= hashed.is_none_or(|(h, _)| *now != h),
+            Some(Err(why)) if change.seq < opened => {
+                history.unreadable.insert(*why);
+            }
+            Some(Err(_)) => {}
+            None => {}
+        }
+        // A reader opened before the path moved on still reads the file it opened: a change
+        // to that file, seen through any other path, counts too.
+        if let Some((hashed, ino)) = hashed {
+            history.changed |= change
+                .now
+                .values()
+                .flatten()
+                .any(|(now, i)| *i == ino && *now != hashed);
+        }
+    }
+    history
+}
+
+/// When `target` had opened the source of `origin` for good: its last open since the source was
+/// hashed, if it opened it as many times as it had entries of it to read (else an open of it
+/// failed, later).
+pub fn opened_for_good(journal: &Journal, target: &str, origin: &Origin, entries: usize) -> u64 {
+    let opens: Vec<u64> = journal
+        .opens
+        .iter()
+        .filter(|o| o.seq > origin.act_seq && o.target == target && o.path == origin.path)
+        .map(|o| o.seq)
+        .collect();
+    match opens.last() {
+        Some(last) if opens.len() >= entries => *last,
+        _ => u64::MAX,
+    }
+}
+
+/// True when the journal explains why a glob left out `act`'s file: it was not a readable file
+/// when it was hashed or at some moment since (SPEC §3: "a matched file that cannot be read is
+/// skipped"). A fault the simulator injected into a readable file explains nothing: a glob that
+/// drops a file on EIO builds from fewer sources than the workspace holds, and says nothing.
+///
+/// Architecture Invariant: a skip is judged by the file's state as the simulator saw it, never
+/// by the error the engine got.
+pub fn skip_explained(journal: &Journal, act: &HashAct) -> bool {
+    let origin = Origin {
+        path: act.path.clone(),
+        act_seq: act.seq,
+        stale: false,
+    };
+    act.unreadable.is_some() || !history(journal, &origin, u64::MAX).unreadable.is_empty()
+}
+
 /// Files of a directory tree by relative path: bytes and exec bit.
 pub type Files = BTreeMap<PathBuf, (Arc<Vec<u8>>, bool)>;
 
@@ -406,4 +498,40 @@ pub fn snapshot_dir(fs: &dyn Fs, dir: &Path) -> (Files, Vec<String>) {
         }
     }
     (entries, problems)
+}
+
+/// Every workspace file a source walk finds, sorted.
+///
+/// The walk follows SPEC §3 and the engine's documented rules: generated `.heph*` names are not
+/// sources, a symlink to a file is a file, a symlinked directory is not descended into.
+pub fn list_workspace(fs: &dyn Fs) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![(PathBuf::new(), 0usize)];
+    while let Some((dir, depth)) = pending.pop() {
+        let Ok(names) = fs.read_dir(&dir) else {
+            continue;
+        };
+        for name in names.into_iter().filter(|n| !n.starts_with(".heph")) {
+            let path = dir.join(&name);
+            let kind = match fs.symlink_metadata(&path) {
+                Ok(meta) => meta.kind,
+                Err(_) => continue,
+            };
+            match kind {
+                FileKind::Dir if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
+                FileKind::File => files.push(path),
+                FileKind::Symlink => {
+                    if fs.metadata(&path).is_ok_and(|m| m.kind == FileKind::File) {
+                        files.push(path);
+                    }
+                }
+                FileKind::Dir => {}
+            }
+            if files.len() >= MAX_LISTED {
+                break;
+            }
+        }
+    }
+    files.sort();
+    files
 }

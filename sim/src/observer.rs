@@ -16,10 +16,10 @@ use serde::Serialize;
 
 use crate::faults::Faults;
 use crate::journal::{
-    live, read_live, snapshot_dir, Change, Damaged, HashAct, HashinSeen, Journal, Listing, Snapshot,
+    list_workspace, live, read_live, snapshot_dir, Change, Damaged, HashAct, HashinSeen, Journal,
+    Listing, Snapshot,
 };
 use crate::mutation::{apply, Point, World};
-use crate::oracle::glob::list_workspace;
 use crate::scenario::{MutationSpec, Scenario};
 
 /// A mutation that fired, for the trace and the report.

@@ -2,14 +2,21 @@
 //! file system, parses each manifest as plain JSON and unpacks every tar itself with the `tar`
 //! crate (names, sizes, bytes and the exec bit of each header), and reads tmp-cache blobs as raw
 //! bytes. Nothing here goes through the engine's cache code.
+//!
+//! And what the caches hold, judged: the entry a hit was served, every local and tmp entry a
+//! target wrote, the local cache directory and the tmp cache after each build.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use engine::fs::Fs;
+use engine::target::{Driver, Target};
+use engine::TargetResult;
 
-use super::hashing::checksum;
-use super::model::{Artifact, Entry};
+use super::hashing::{checksum, oracle_hashout};
+use super::judge::{BuildInput, Oracle};
+use super::model::{uses_tmp, Artifact, Entry, Expect};
+use super::Invariant;
 use crate::journal::MAX_READ;
 
 /// SPEC §5: the manifest's name in an entry directory (written last).
@@ -196,6 +203,250 @@ pub fn entry_difference(expected: &[&Artifact], entry: &LocalEntry) -> Option<St
         }
     }
     None
+}
+
+impl Oracle {
+    /// The entry a cache hit was served (`served`) against its key and the clean builds'
+    /// writes; what it holds, when a clean build wrote it.
+    pub(super) fn judge_served(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        served: &str,
+        key: &str,
+    ) -> Option<Vec<Artifact>> {
+        let name = &target.name;
+        let looked_up = b
+            .journal
+            .lookups
+            .iter()
+            .rfind(|l| l.build == b.build && &l.target == name)
+            .map_or(u64::MAX, |l| l.seq);
+        let written = b.journal.last_write(served);
+        let damaged = b.journal.damages.iter().any(|d| {
+            d.seq > written
+                && d.seq < looked_up
+                && d.path.starts_with(b.state_dir.join("cache").join(served))
+        });
+        if damaged {
+            let message = format!("{name} was served the cache entry {served}, which was damaged since it was written: a damaged entry must be a miss");
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
+        if uses_tmp(target) {
+            let message =
+                format!("{name} was served from the cache though SPEC §4 puts it on the tmp path");
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        if served != key {
+            let message = format!(
+                "{name} was served from the cache under {served}, not under its inputs' key {key}"
+            );
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        let Some(outputs) = self.committed.get(served).cloned() else {
+            let message = format!("{name}: cache hit on key {served}, which no clean build wrote");
+            self.verdicts.fail(Invariant::CacheKey, message);
+            return None;
+        };
+        Some(outputs)
+    }
+
+    pub(super) fn judge_tmp_write(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        r: &TargetResult,
+        key: &str,
+        outputs: &[Artifact],
+    ) {
+        let written = r.cache_key.as_deref().unwrap_or_default();
+        let well_formed = written
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
+        if !well_formed {
+            let message = format!("{name} wrote its tmp entry under {written}, not {key}_<nanos>");
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        for (artifact, model) in r
+            .artifacts
+            .iter()
+            .zip(outputs)
+            .filter(|(_, m)| !m.passes_through)
+        {
+            let engine::Content::Tar(path) = &artifact.content else {
+                continue;
+            };
+            if b.journal.damaged_under(path, b.journal.last_write(written)) {
+                continue; // damaged by the simulator after it was written
+            }
+            let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();
+            let difference = match bytes.as_deref().map(|bytes| parse_tar(bytes)) {
+                Some(Ok(got)) => tar_difference(&model.entries, &got),
+                Some(Err(e)) => Some(format!("unreadable: {e}")),
+                None => Some("missing".to_string()),
+            };
+            if let Some(d) = difference {
+                let message = format!("{name}'s tmp cache tar {}: {d}", path.display());
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+        }
+    }
+
+    pub(super) fn judge_local_write(
+        &mut self,
+        b: &BuildInput,
+        driver: &Driver,
+        name: &str,
+        written: &str,
+        key: &str,
+        outputs: &[Artifact],
+    ) {
+        if written != key {
+            let message =
+                format!("{name} wrote its cache entry under {written}, not its key {key}");
+            self.verdicts.fail(Invariant::CacheKey, message);
+        }
+        let packed: Vec<&Artifact> = outputs.iter().collect();
+        let dir = b.state_dir.join("cache");
+        let last_writer = b.journal.last_writer(key);
+        let difference = match read_one(b.fs, &dir, key) {
+            _ if b
+                .journal
+                .damaged_under(&dir.join(key), b.journal.last_write(key)) =>
+            {
+                None
+            }
+            // Another target's later write of the same key is the entry on disk.
+            _ if last_writer.is_some_and(|w| w != name) => None,
+            Some(Ok(entry)) => entry_difference(&packed, &entry),
+            Some(Err(e)) => Some(format!("unreadable: {e}")),
+            None => Some("no complete entry (manifest) was written".to_string()),
+        };
+        if let Some(d) = difference {
+            let message = format!("{name} cached under {key}: {d}");
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
+        self.fresh_keys.insert(key.to_string());
+        let writer = self.writers.insert(key.to_string(), name.to_string());
+        if let Some(before) = self.committed.insert(key.to_string(), outputs.to_vec()) {
+            // Only where the key determines the outputs: a cached source target (or a plugin
+            // exposing sources) packs whatever the file holds under a key that ignores it.
+            if same_content(&before, outputs) || !keyed_outputs(driver) {
+                return;
+            }
+            match writer {
+                // SPEC §1's key holds input hashouts, not input paths: equal definitions over
+                // equal contents at different paths share a key and may differ in outputs.
+                Some(other) if other != name => {
+                    let message = format!("{name} and {other} share key {key} but differ in outputs (SPEC §1's key omits input paths)");
+                    self.verdicts.find("key_collision", message);
+                }
+                _ if self.poisoned.contains(key) => {
+                    let message = format!("{name}: key {key}, poisoned through a guard's hole, was written again with other outputs");
+                    self.verdicts.find("poisoned_key_rewritten", message);
+                }
+                _ => {
+                    let message = format!("{name}: key {key} stands for two different contents");
+                    self.verdicts.fail(Invariant::NoPoisoning, message);
+                }
+            }
+        }
+    }
+
+    /// Every complete local entry must be one a clean build wrote, still holding what it wrote
+    /// (entries judged as they were written in this build are not read twice).
+    pub(super) fn judge_cache_dir(&mut self, b: &BuildInput) {
+        let dir = b.state_dir.join("cache");
+        for key in b.fs.read_dir(&dir).unwrap_or_default() {
+            if self.fresh_keys.contains(&key)
+                || b.journal
+                    .damaged_under(&dir.join(&key), b.journal.last_write(&key))
+            {
+                continue; // judged as written, or damaged by the simulator since
+            }
+            let Some(entry) = read_one(b.fs, &dir, &key) else {
+                continue; // no manifest: not an entry (a torn write is judged where it happens)
+            };
+            let message = match (entry, self.committed.get(&key)) {
+                (Err(e), _) => format!("cache entry {key} is unreadable: {e}"),
+                (Ok(_), None) => {
+                    let message = format!("the cache holds an entry under {key}, a key no target of this schedule should have written");
+                    self.verdicts.fail(Invariant::CacheKey, message);
+                    continue;
+                }
+                (Ok(entry), Some(expected)) => {
+                    let expected: Vec<&Artifact> = expected.iter().collect();
+                    match entry_difference(&expected, &entry) {
+                        Some(d) => {
+                            format!("cache entry {key} no longer holds what was written: {d}")
+                        }
+                        None if entry.key != key => {
+                            format!("cache entry {key}'s manifest names key {}", entry.key)
+                        }
+                        None => continue,
+                    }
+                }
+            };
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
+    }
+
+    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely.
+    pub(super) fn judge_tmp_cache(&mut self, b: &BuildInput) {
+        let root = b.state_dir.join("tmp");
+        let mut paths = b.store.tmp.memory_paths();
+        for name in b.fs.read_dir(&root).unwrap_or_default() {
+            paths.push(root.join(name));
+        }
+        for path in paths {
+            let Some(dir) = path
+                .strip_prefix(&root)
+                .ok()
+                .and_then(|p| p.components().next())
+            else {
+                continue;
+            };
+            let dir = dir.as_os_str().to_string_lossy();
+            let hashin = dir.rsplit_once('_').map_or(dir.as_ref(), |(h, _)| h);
+            if self.passthrough_keys.contains(hashin) {
+                let message = format!("the tmp cache holds {}, packed by a target whose outputs SPEC §4 passes through", path.display());
+                self.verdicts.fail(Invariant::Gating, message);
+            }
+        }
+    }
+}
+
+/// True when two predictions hold the same artifacts: hashouts, and each entry's path, exec
+/// bit and content hash (whether the bytes themselves are known, and where they came from,
+/// aside).
+fn same_content(a: &[Artifact], b: &[Artifact]) -> bool {
+    type Digest = Vec<(String, String, Vec<(PathBuf, bool, String)>)>;
+    let digest = |arts: &[Artifact]| -> Digest {
+        arts.iter()
+            .map(|a| {
+                let entries = a
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let hash = match &e.expect {
+                            Expect::Bytes(bytes) => oracle_hashout(bytes, e.x),
+                            Expect::HashesTo(hash) => hash.clone(),
+                        };
+                        (e.path.clone(), e.x, hash)
+                    })
+                    .collect();
+                (a.group.clone(), a.hashout.clone(), entries)
+            })
+            .collect()
+    };
+    digest(a) == digest(b)
+}
+
+/// True when a target's outputs are a function of its key (its definition and inputs): not so
+/// for targets that read workspace files themselves (sources, and plugins exposing them).
+fn keyed_outputs(driver: &Driver) -> bool {
+    matches!(driver, Driver::Exec { .. } | Driver::Group { .. })
 }
 
 #[cfg(test)]

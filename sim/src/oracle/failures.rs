@@ -9,9 +9,8 @@ use std::path::Path;
 
 use super::model::Origin;
 use super::{Invariant, Verdicts};
-use std::collections::BTreeSet;
 
-use crate::journal::{Journal, Unreadable};
+use crate::journal::{history, opened_for_good, History, Journal};
 
 /// SPEC §7's wording of a verification failure.
 pub const MODIFIED: &str = "modified after it was hashed";
@@ -36,75 +35,6 @@ pub fn io_error<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a io::Error> {
         current = e.source();
     }
     None
-}
-
-/// What the journal shows happened to one source after the act that hashed it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct History {
-    /// Its bytes or exec bit differed from what was hashed at some moment (or the answer was
-    /// stale or torn).
-    pub changed: bool,
-    /// The ways it was not a readable file at some moment (or when it was hashed).
-    pub unreadable: BTreeSet<Unreadable>,
-}
-
-/// The history of `origin` in `journal` as a reader could see it: every recorded live state
-/// after its hash act, where a path that became unreadable only after `opened` (the moment the
-/// reader had opened it for good) does not count (SPEC §7: an open handle still reads the file
-/// it opened, so only an open can fail for a missing, denied or replaced path).
-pub fn history(journal: &Journal, origin: &Origin, opened: u64) -> History {
-    let Ok(i) = journal
-        .acts
-        .binary_search_by_key(&origin.act_seq, |a| a.seq)
-    else {
-        return History {
-            changed: true,
-            ..History::default()
-        };
-    };
-    let act = &journal.acts[i];
-    // What was hashed (unknown when the file could not be read: any later content differs).
-    let hashed = act.before.as_ref().map(|b| (b.fingerprint(), b.ino));
-    let mut history = History {
-        changed: origin.stale || act.torn,
-        unreadable: act.unreadable.into_iter().collect(),
-    };
-    for change in journal.changes.iter().filter(|c| c.seq > act.seq) {
-        match change.now.get(&origin.path) {
-            Some(Ok((now, _))) => history.changed |= hashed.is_none_or(|(h, _)| *now != h),
-            Some(Err(why)) if change.seq < opened => {
-                history.unreadable.insert(*why);
-            }
-            Some(Err(_)) => {}
-            None => {}
-        }
-        // A reader opened before the path moved on still reads the file it opened: a change
-        // to that file, seen through any other path, counts too.
-        if let Some((hashed, ino)) = hashed {
-            history.changed |= change
-                .now
-                .values()
-                .flatten()
-                .any(|(now, i)| *i == ino && *now != hashed);
-        }
-    }
-    history
-}
-
-/// When `target` had opened the source of `origin` for good: its last open since the source was
-/// hashed, if it opened it as many times as it had entries of it to read (else an open of it
-/// failed, later).
-fn opened_for_good(journal: &Journal, target: &str, origin: &Origin, entries: usize) -> u64 {
-    let opens: Vec<u64> = journal
-        .opens
-        .iter()
-        .filter(|o| o.seq > origin.act_seq && o.target == target && o.path == origin.path)
-        .map(|o| o.seq)
-        .collect();
-    match opens.last() {
-        Some(last) if opens.len() >= entries => *last,
-        _ => u64::MAX,
-    }
 }
 
 /// What the simulator itself did that may make a target fail: files of the engine's state it

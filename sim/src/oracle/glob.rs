@@ -1,52 +1,17 @@
-//! Globs judged independently: the oracle lists the workspace itself and matches the patterns
-//! it generates with its own matcher (not globset, not the engine's walk).
-//!
-//! The walk follows SPEC §3 and the engine's documented rules: generated `.heph*` names are not
-//! sources, a symlink to a file is a file, a symlinked directory is not descended into.
+//! Globs judged independently: the oracle matches the patterns it generates with its own matcher
+//! (not globset, not the engine's walk) against the workspace as the simulator listed it
+//! ([`crate::journal::list_workspace`]), and judges each glob's match set and SPEC §3's skip
+//! rule both ways: what a glob left out, and what it failed on.
 
 use std::path::{Path, PathBuf};
 
-use engine::fs::{FileKind, Fs};
+use engine::target::{Driver, Target};
+use engine::Event;
 
-use super::failures::{history, io_error};
-use super::model::Origin;
-use crate::journal::{HashAct, Journal, Unreadable, MAX_WALK_DEPTH};
-
-/// At most this many files in one listing.
-pub const MAX_LISTED: usize = 100_000;
-
-/// Every workspace file a source walk finds, sorted.
-pub fn list_workspace(fs: &dyn Fs) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![(PathBuf::new(), 0usize)];
-    while let Some((dir, depth)) = pending.pop() {
-        let Ok(names) = fs.read_dir(&dir) else {
-            continue;
-        };
-        for name in names.into_iter().filter(|n| !n.starts_with(".heph")) {
-            let path = dir.join(&name);
-            let kind = match fs.symlink_metadata(&path) {
-                Ok(meta) => meta.kind,
-                Err(_) => continue,
-            };
-            match kind {
-                FileKind::Dir if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
-                FileKind::File => files.push(path),
-                FileKind::Symlink => {
-                    if fs.metadata(&path).is_ok_and(|m| m.kind == FileKind::File) {
-                        files.push(path);
-                    }
-                }
-                FileKind::Dir => {}
-            }
-            if files.len() >= MAX_LISTED {
-                break;
-            }
-        }
-    }
-    files.sort();
-    files
-}
+use super::failures::io_error;
+use super::judge::{answer_for, BuildInput, Oracle};
+use super::Invariant;
+use crate::journal::{skip_explained, HashAct, Unreadable};
 
 /// True when `path` matches `pattern`, with globset's default semantics for the patterns the
 /// generator writes: `*` matches any run of characters, `/` included; `?` any one character;
@@ -89,22 +54,6 @@ pub fn select(listing: &[PathBuf], patterns: &[String], excludes: &[String]) -> 
         .collect()
 }
 
-/// True when the journal explains why a glob left out `act`'s file: it was not a readable file
-/// when it was hashed or at some moment since (SPEC §3: "a matched file that cannot be read is
-/// skipped"). A fault the simulator injected into a readable file explains nothing: a glob that
-/// drops a file on EIO builds from fewer sources than the workspace holds, and says nothing.
-///
-/// Architecture Invariant: a skip is judged by the file's state as the simulator saw it, never
-/// by the error the engine got.
-pub fn skip_explained(journal: &Journal, act: &HashAct) -> bool {
-    let origin = Origin {
-        path: act.path.clone(),
-        act_seq: act.seq,
-        stale: false,
-    };
-    act.unreadable.is_some() || !history(journal, &origin, u64::MAX).unreadable.is_empty()
-}
-
 /// The selected file a glob's failure should have skipped instead: `error` says a file cannot
 /// be read (missing, denied, a symlink loop) and names a file the patterns select.
 pub fn should_have_skipped<'a>(
@@ -122,6 +71,86 @@ pub fn should_have_skipped<'a>(
     selected
         .iter()
         .find(|p| super::failures::names(&message, p))
+}
+
+impl Oracle {
+    /// A glob's match set against the files it hashed, checked both ways (a hashed file its
+    /// patterns do not select, a selected file it skipped), and every selected file it left out
+    /// against SPEC §3's skip rule. Returns the act of each selected file it hashed, in order.
+    pub(super) fn judge_match_set<'a>(
+        &mut self,
+        b: &BuildInput<'a>,
+        name: &str,
+        selected: &[PathBuf],
+    ) -> Vec<&'a HashAct> {
+        let acts: Vec<&HashAct> = b
+            .journal
+            .acts
+            .iter()
+            .filter(|a| a.build == b.build && a.target == name)
+            .collect();
+        for act in acts.iter().filter(|a| !selected.contains(&a.path)) {
+            let message = format!(
+                "glob {name} hashed {}, which its patterns do not select",
+                act.path.display()
+            );
+            self.verdicts.fail(Invariant::Integrity, message);
+        }
+        let mut hashed = Vec::new();
+        for path in selected {
+            let Some(act) = acts.iter().find(|a| &a.path == path) else {
+                let message = format!(
+                    "glob {name} skipped {}, which its patterns select",
+                    path.display()
+                );
+                self.verdicts.fail(Invariant::Integrity, message);
+                continue;
+            };
+            if !self.resolved.contains_key(&act.seq)
+                && answer_for(b, act).is_none()
+                && !skip_explained(b.journal, act)
+            {
+                let message = format!("glob {name} left out {}, which was a readable file throughout (SPEC §3 skips only a matched file that cannot be read)", path.display());
+                self.verdicts.fail(Invariant::Integrity, message);
+            }
+            hashed.push(*act);
+        }
+        hashed
+    }
+
+    /// SPEC §3: a glob skips a matched file that cannot be read; failing on one is a false alarm.
+    pub(super) fn judge_glob_failure(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        error: &(dyn std::error::Error + 'static),
+    ) {
+        let Driver::FsGlob { patterns, excludes } = &target.driver else {
+            return;
+        };
+        let name = &target.name;
+        let Some(listing) = b
+            .journal
+            .listings
+            .iter()
+            .find(|l| l.build == b.build && &l.target == name)
+        else {
+            return;
+        };
+        // A file the engine hashed may fail later (packed for the cache after it went away):
+        // only the files it could not hash are the glob's to skip.
+        let hashed = |p: &PathBuf| {
+            b.events
+                .iter()
+                .any(|e| matches!(e, Event::Hash { path, .. } if path == p))
+        };
+        let mut selected = select(&listing.files, patterns, excludes);
+        selected.retain(|p| !hashed(p));
+        if let Some(path) = should_have_skipped(error, &selected) {
+            let message = format!("glob {name} failed on {}, which its patterns select and which cannot be read: SPEC §3 skips it ({error})", path.display());
+            self.verdicts.fail(Invariant::NoFalseAlarms, message);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,16 +9,20 @@
 //! new" (mtime or ctime at or after the compile's start), ccache up to 4.9.0 checks nothing.
 //! Outputs a guard lets into the cache although they were built from other bytes than their key
 //! names are a *poisoned* entry: the tool's hole, counted as stale content delivered, never a
-//! violation; a guard that decides otherwise than this model is a violation.
+//! violation; a guard that decides otherwise than this model is a violation (`judge_guard`,
+//! the verdict on each target the guard let into the cache or kept out).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use engine::walker::Policy;
+use engine::TargetResult;
 
 use super::hashing::{oracle_hashout, Fingerprint};
-use super::model::{Entry, Expect};
+use super::judge::{BuildInput, Oracle};
+use super::model::{Artifact, Entry, Expect};
 use super::walker::Resolved;
+use super::Invariant;
 use crate::journal::{GuardSeen, Journal, Snapshot};
 
 /// Sources under this workspace directory belong to external repositories: lite never checks
@@ -168,4 +172,73 @@ fn changed_at_guard(
             live.is_none_or(|l| Some(oracle_hashout(&l.bytes, x).as_str()) != keyed)
         }
     }
+}
+
+impl Oracle {
+    /// A pipeline's guard: the engine must keep a target's outputs out of the local cache exactly
+    /// when the oracle's model of the guard finds a main-repository source changed. Returns
+    /// whether the engine kept them out (wrote them to the tmp cache).
+    pub(super) fn judge_guard(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        r: &TargetResult,
+        key: &str,
+        inputs: &[Artifact],
+        model: GuardModel,
+    ) -> bool {
+        let refused = r.cache_key.as_deref() != Some(key);
+        let seen = b
+            .journal
+            .guards
+            .iter()
+            .rfind(|g| g.build == b.build && g.target == name);
+        let Some(seen) = seen else {
+            if !refused {
+                let message = format!(
+                    "{name}'s outputs were cached without {} checking its sources",
+                    guard_of(b)
+                );
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+            return refused;
+        };
+        let entries: Vec<Entry> = inputs
+            .iter()
+            .flat_map(|a| a.entries.iter().cloned())
+            .collect();
+        let must = must_refuse(model, b.journal, seen, &entries, &self.resolved);
+        match (must, refused) {
+            (Some(path), false) => {
+                let message = format!("{} let {name}'s outputs into the cache though {} changed since it was digested", guard_of(b), path.display());
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+            // An I/O fault on a source in this build may have hit the guard's own read.
+            (None, true) if !faulted(b, &entries) => {
+                let message = format!(
+                    "{} kept {name}'s outputs out of the cache though none of its sources changed",
+                    guard_of(b)
+                );
+                self.verdicts.fail(Invariant::NoFalseAlarms, message);
+            }
+            _ => {}
+        }
+        refused
+    }
+}
+
+/// The guard of the policy `b` runs under, for messages.
+pub(super) fn guard_of(b: &BuildInput) -> String {
+    format!("the {} guard", b.policy.name())
+}
+
+/// True when an injected I/O fault hit one of `entries`' workspace sources in this build.
+fn faulted(b: &BuildInput, entries: &[Entry]) -> bool {
+    let sources: BTreeSet<&Path> = entries
+        .iter()
+        .filter_map(|e| e.origin.as_ref().map(|o| o.path.as_path()))
+        .collect();
+    b.faults
+        .iter()
+        .any(|f| f.build == b.build && sources.contains(f.path.as_path()))
 }

@@ -1,6 +1,7 @@
 //! One build judged: the oracle walks the scenario's targets in definition order (inputs
 //! first), predicts each one's key and outputs from its own model, and checks the engine's
-//! results, the sandboxes and the caches against the prediction.
+//! results, the sandboxes and the caches against the prediction. The prediction itself is in
+//! `model`; the checks of caches, globs and guards are in `cache`, `glob` and `guard`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -10,18 +11,14 @@ use engine::fs::Fs;
 use engine::target::{Driver, Target};
 use engine::{BuildOutput, ConsumePath, Event, TargetResult};
 
-use super::cache::{entry_difference, parse_tar, read_one, tar_difference};
-use super::consumers::{by_path, judge_cleanup, judge_snapshot, known_entries};
+use super::consumers::{by_path, judge_cleanup, judge_snapshot};
 use super::gating::{judge_artifacts, judge_cache_write};
-use super::glob::{select, should_have_skipped, skip_explained};
-use super::hashing::{oracle_hashin, oracle_hashout};
-use super::model::{
-    def_bytes, driver_name, exec_outputs, plugin_concat, source_artifact, uses_tmp, view_artifact,
-    Artifact, Entry, Expect, Origin,
-};
+use super::guard::guard_of;
+use super::hashing::oracle_hashin;
+use super::model::{def_bytes, driver_name, uses_tmp, Artifact, Entry, Origin};
 use super::walker::{Resolved, Rule, WalkerModel};
 use super::{failures, guard, Invariant, Verdicts};
-use crate::journal::{HashAct, Journal, Snapshot, MAX_READ};
+use crate::journal::{HashAct, Journal, Snapshot};
 
 /// Everything one build left to judge.
 pub struct BuildInput<'a> {
@@ -52,26 +49,26 @@ pub struct BuildInput<'a> {
 /// The oracle's state across the builds of one schedule.
 #[derive(Debug, Default)]
 pub struct Oracle {
-    walker: WalkerModel,
+    pub(super) walker: WalkerModel,
     /// Local cache keys a clean build wrote, with what they hold.
-    committed: BTreeMap<String, Vec<Artifact>>,
+    pub(super) committed: BTreeMap<String, Vec<Artifact>>,
     /// The target that last wrote each committed key.
-    writers: BTreeMap<String, String>,
+    pub(super) writers: BTreeMap<String, String>,
     /// Hashins of tmp-path targets that pack nothing: no cache may hold anything of theirs.
-    passthrough_keys: BTreeSet<String>,
+    pub(super) passthrough_keys: BTreeSet<String>,
     /// Hash acts resolved so far, by journal position.
-    resolved: BTreeMap<u64, Resolved>,
+    pub(super) resolved: BTreeMap<u64, Resolved>,
     /// This build's model outputs per target.
-    outputs: BTreeMap<String, Vec<Artifact>>,
+    pub(super) outputs: BTreeMap<String, Vec<Artifact>>,
     /// Local keys whose entry was read and judged when it was written in this build.
-    fresh_keys: BTreeSet<String>,
+    pub(super) fresh_keys: BTreeSet<String>,
     /// Local keys a pipeline's guard (Bazel's, ccache's) let outputs into although they were built from bytes other
     /// than the key names (its hole; `bazel.rs`).
-    poisoned: BTreeSet<String>,
+    pub(super) poisoned: BTreeSet<String>,
     /// Targets of this build that consumed bytes other than those hashed (read unverified).
-    changed_reads: BTreeSet<String>,
+    pub(super) changed_reads: BTreeSet<String>,
     /// Poisoned entries written or served so far: stale content delivered.
-    poisoned_uses: u64,
+    pub(super) poisoned_uses: u64,
     /// Violations and findings so far.
     pub verdicts: Verdicts,
 }
@@ -203,36 +200,8 @@ impl Oracle {
     fn judge_hit(&mut self, b: &BuildInput, target: &Target, r: &TargetResult, key: &str) {
         let name = &target.name;
         let served = r.cache_key.as_deref().unwrap_or_default();
-        let looked_up = b
-            .journal
-            .lookups
-            .iter()
-            .rfind(|l| l.build == b.build && &l.target == name)
-            .map_or(u64::MAX, |l| l.seq);
-        let written = b.journal.last_write(served);
-        let damaged = b.journal.damages.iter().any(|d| {
-            d.seq > written
-                && d.seq < looked_up
-                && d.path.starts_with(b.state_dir.join("cache").join(served))
-        });
-        if damaged {
-            let message = format!("{name} was served the cache entry {served}, which was damaged since it was written: a damaged entry must be a miss");
-            self.verdicts.fail(Invariant::NoPoisoning, message);
-        }
-        if uses_tmp(target) {
-            let message =
-                format!("{name} was served from the cache though SPEC §4 puts it on the tmp path");
-            self.verdicts.fail(Invariant::CacheKey, message);
-        }
-        if served != key {
-            let message = format!(
-                "{name} was served from the cache under {served}, not under its inputs' key {key}"
-            );
-            self.verdicts.fail(Invariant::CacheKey, message);
-        }
-        let Some(outputs) = self.committed.get(served).cloned() else {
-            let message = format!("{name}: cache hit on key {served}, which no clean build wrote");
-            return self.verdicts.fail(Invariant::CacheKey, message);
+        let Some(outputs) = self.judge_served(b, target, served, key) else {
+            return;
         };
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         if self.poisoned.contains(served) {
@@ -287,57 +256,6 @@ impl Oracle {
         self.outputs.insert(name.to_string(), outputs);
     }
 
-    /// A pipeline's guard: the engine must keep a target's outputs out of the local cache exactly
-    /// when the oracle's model of the guard finds a main-repository source changed. Returns
-    /// whether the engine kept them out (wrote them to the tmp cache).
-    fn judge_guard(
-        &mut self,
-        b: &BuildInput,
-        name: &str,
-        r: &TargetResult,
-        key: &str,
-        inputs: &[Artifact],
-        model: guard::GuardModel,
-    ) -> bool {
-        let refused = r.cache_key.as_deref() != Some(key);
-        let seen = b
-            .journal
-            .guards
-            .iter()
-            .rfind(|g| g.build == b.build && g.target == name);
-        let Some(seen) = seen else {
-            if !refused {
-                let message = format!(
-                    "{name}'s outputs were cached without {} checking its sources",
-                    guard_of(b)
-                );
-                self.verdicts.fail(Invariant::NoPoisoning, message);
-            }
-            return refused;
-        };
-        let entries: Vec<Entry> = inputs
-            .iter()
-            .flat_map(|a| a.entries.iter().cloned())
-            .collect();
-        let must = guard::must_refuse(model, b.journal, seen, &entries, &self.resolved);
-        match (must, refused) {
-            (Some(path), false) => {
-                let message = format!("{} let {name}'s outputs into the cache though {} changed since it was digested", guard_of(b), path.display());
-                self.verdicts.fail(Invariant::NoPoisoning, message);
-            }
-            // An I/O fault on a source in this build may have hit the guard's own read.
-            (None, true) if !faulted(b, &entries) => {
-                let message = format!(
-                    "{} kept {name}'s outputs out of the cache though none of its sources changed",
-                    guard_of(b)
-                );
-                self.verdicts.fail(Invariant::NoFalseAlarms, message);
-            }
-            _ => {}
-        }
-        refused
-    }
-
     /// SPEC §6: the OS copy (and FUSE's fallback to it) first collects every entry, which opens
     /// each passthrough source, and only then copies; so a source deleted or replaced after the
     /// collection is still read through its open handle.
@@ -371,30 +289,6 @@ impl Oracle {
         if first_read != u64::MAX && opened < live {
             let message = format!("{name} read a passthrough source after opening {opened} of its {live}: SPEC §6's copy opens every source before it reads any");
             self.verdicts.fail(Invariant::Integrity, message);
-        }
-    }
-
-    /// What `target` must produce from `inputs`, by its driver, from the journal.
-    fn predict(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        inputs: &[Artifact],
-    ) -> Option<Vec<Artifact>> {
-        match &target.driver {
-            Driver::FsFile { path } => self.fs_file(b, target, path),
-            Driver::FsGlob { patterns, excludes } => self.fs_glob(b, target, patterns, excludes),
-            Driver::Group { relocate } => Some(vec![view_artifact(
-                target,
-                relocate,
-                &inputs.iter().collect::<Vec<_>>(),
-            )]),
-            Driver::Exec { steps, outputs, .. } => self
-                .consumed(b, &target.name, inputs)
-                .and_then(|e| exec_outputs(&e, steps, outputs)),
-            Driver::Plugin { sources, concat_to } => {
-                self.plugin(b, target, inputs, sources, concat_to)
-            }
         }
     }
 
@@ -458,150 +352,6 @@ impl Oracle {
             self.outputs.insert(target.name.clone(), outputs);
         }
         self.judge_cache_dir(b);
-    }
-
-    fn fs_file(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Option<Vec<Artifact>> {
-        let Some(act) = act(b, &target.name, path) else {
-            let message = format!(
-                "{} produced an artifact for {} without hashing it",
-                target.name,
-                path.display()
-            );
-            self.verdicts.fail(Invariant::HashParity, message);
-            return None;
-        };
-        let resolved = self.resolved.get(&act.seq)?;
-        let artifact = source_artifact(
-            target,
-            "out",
-            resolved.entry.clone(),
-            resolved.hashout.clone(),
-        );
-        Some(vec![artifact])
-    }
-
-    fn fs_glob(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        patterns: &[String],
-        excludes: &[String],
-    ) -> Option<Vec<Artifact>> {
-        let name = &target.name;
-        let listing = b
-            .journal
-            .listings
-            .iter()
-            .find(|l| l.build == b.build && &l.target == name)?;
-        let selected = select(&listing.files, patterns, excludes);
-        let acts: Vec<&HashAct> = b
-            .journal
-            .acts
-            .iter()
-            .filter(|a| a.build == b.build && &a.target == name)
-            .collect();
-        for act in acts.iter().filter(|a| !selected.contains(&a.path)) {
-            let message = format!(
-                "glob {name} hashed {}, which its patterns do not select",
-                act.path.display()
-            );
-            self.verdicts.fail(Invariant::Integrity, message);
-        }
-        let mut outputs = Vec::new();
-        for path in &selected {
-            let Some(act) = acts.iter().find(|a| &a.path == path) else {
-                let message = format!(
-                    "glob {name} skipped {}, which its patterns select",
-                    path.display()
-                );
-                self.verdicts.fail(Invariant::Integrity, message);
-                continue;
-            };
-            if !self.resolved.contains_key(&act.seq)
-                && answer_for(b, act).is_none()
-                && !skip_explained(b.journal, act)
-            {
-                let message = format!("glob {name} left out {}, which was a readable file throughout (SPEC §3 skips only a matched file that cannot be read)", path.display());
-                self.verdicts.fail(Invariant::Integrity, message);
-            }
-            if let Some(resolved) = self.resolved.get(&act.seq) {
-                let group = path.to_string_lossy();
-                outputs.push(source_artifact(
-                    target,
-                    &group,
-                    resolved.entry.clone(),
-                    resolved.hashout.clone(),
-                ));
-            }
-        }
-        Some(outputs)
-    }
-
-    /// A consumer's materialized sandbox against its inputs' entries; the entries to compute
-    /// its outputs from.
-    fn consumed(&mut self, b: &BuildInput, name: &str, inputs: &[Artifact]) -> Option<Vec<Entry>> {
-        let expected: Vec<Entry> = inputs
-            .iter()
-            .flat_map(|a| a.entries.iter().cloned())
-            .collect();
-        let Some(snapshot) = snapshot(b, name) else {
-            let message = format!("{name} succeeded without materializing its inputs");
-            self.verdicts.fail(Invariant::Integrity, message);
-            return None;
-        };
-        let expected = self.as_read(b, name, expected, snapshot);
-        judge_snapshot(
-            snapshot,
-            &expected,
-            &tampered(b, snapshot),
-            &mut self.verdicts,
-        );
-        Some(known_entries(&expected, Some(snapshot)))
-    }
-
-    /// What a consumer may have received: under Bazel's pipeline, which reads unverified, a
-    /// source that changed admits what was read (and the target is marked as having read it).
-    fn as_read(
-        &mut self,
-        b: &BuildInput,
-        name: &str,
-        expected: Vec<Entry>,
-        snapshot: &Snapshot,
-    ) -> Vec<Entry> {
-        if guard::guard(b.policy).is_none() {
-            return expected;
-        }
-        let (read, changed) = guard::as_read(b.journal, &expected, snapshot);
-        if changed {
-            self.changed_reads.insert(name.to_string());
-        }
-        read
-    }
-
-    fn plugin(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        inputs: &[Artifact],
-        sources: &[PathBuf],
-        concat_to: &Path,
-    ) -> Option<Vec<Artifact>> {
-        let entries = self.consumed(b, &target.name, inputs)?;
-        let mut outputs = Vec::new();
-        for (k, path) in sources.iter().enumerate() {
-            let act = act(b, &target.name, path)?;
-            let resolved = self.resolved.get(&act.seq)?;
-            let mut artifact = source_artifact(
-                target,
-                &format!("src{k}"),
-                resolved.entry.clone(),
-                resolved.hashout.clone(),
-            );
-            artifact.passes_through = false; // the ABI drops the flag (SPEC §3)
-            outputs.push(artifact);
-        }
-        outputs.push(plugin_concat(&entries, concat_to)?);
-        Some(outputs)
     }
 
     fn judge_failed(&mut self, b: &BuildInput, target: &Target, inputs: &[Artifact]) {
@@ -673,253 +423,6 @@ impl Oracle {
             );
         }
     }
-
-    /// SPEC §3: a glob skips a matched file that cannot be read; failing on one is a false alarm.
-    fn judge_glob_failure(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        error: &(dyn std::error::Error + 'static),
-    ) {
-        let Driver::FsGlob { patterns, excludes } = &target.driver else {
-            return;
-        };
-        let name = &target.name;
-        let Some(listing) = b
-            .journal
-            .listings
-            .iter()
-            .find(|l| l.build == b.build && &l.target == name)
-        else {
-            return;
-        };
-        // A file the engine hashed may fail later (packed for the cache after it went away):
-        // only the files it could not hash are the glob's to skip.
-        let hashed = |p: &PathBuf| {
-            b.events
-                .iter()
-                .any(|e| matches!(e, Event::Hash { path, .. } if path == p))
-        };
-        let mut selected = select(&listing.files, patterns, excludes);
-        selected.retain(|p| !hashed(p));
-        if let Some(path) = should_have_skipped(error, &selected) {
-            let message = format!("glob {name} failed on {}, which its patterns select and which cannot be read: SPEC §3 skips it ({error})", path.display());
-            self.verdicts.fail(Invariant::NoFalseAlarms, message);
-        }
-    }
-
-    fn judge_tmp_write(
-        &mut self,
-        b: &BuildInput,
-        name: &str,
-        r: &TargetResult,
-        key: &str,
-        outputs: &[Artifact],
-    ) {
-        let written = r.cache_key.as_deref().unwrap_or_default();
-        let well_formed = written
-            .strip_prefix(key)
-            .and_then(|rest| rest.strip_prefix('_'))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
-        if !well_formed {
-            let message = format!("{name} wrote its tmp entry under {written}, not {key}_<nanos>");
-            self.verdicts.fail(Invariant::CacheKey, message);
-        }
-        for (artifact, model) in r
-            .artifacts
-            .iter()
-            .zip(outputs)
-            .filter(|(_, m)| !m.passes_through)
-        {
-            let engine::Content::Tar(path) = &artifact.content else {
-                continue;
-            };
-            if b.journal.damaged_under(path, b.journal.last_write(written)) {
-                continue; // damaged by the simulator after it was written
-            }
-            let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();
-            let difference = match bytes.as_deref().map(|bytes| parse_tar(bytes)) {
-                Some(Ok(got)) => tar_difference(&model.entries, &got),
-                Some(Err(e)) => Some(format!("unreadable: {e}")),
-                None => Some("missing".to_string()),
-            };
-            if let Some(d) = difference {
-                let message = format!("{name}'s tmp cache tar {}: {d}", path.display());
-                self.verdicts.fail(Invariant::NoPoisoning, message);
-            }
-        }
-    }
-
-    fn judge_local_write(
-        &mut self,
-        b: &BuildInput,
-        driver: &Driver,
-        name: &str,
-        written: &str,
-        key: &str,
-        outputs: &[Artifact],
-    ) {
-        if written != key {
-            let message =
-                format!("{name} wrote its cache entry under {written}, not its key {key}");
-            self.verdicts.fail(Invariant::CacheKey, message);
-        }
-        let packed: Vec<&Artifact> = outputs.iter().collect();
-        let dir = b.state_dir.join("cache");
-        let last_writer = b.journal.last_writer(key);
-        let difference = match read_one(b.fs, &dir, key) {
-            _ if b
-                .journal
-                .damaged_under(&dir.join(key), b.journal.last_write(key)) =>
-            {
-                None
-            }
-            // Another target's later write of the same key is the entry on disk.
-            _ if last_writer.is_some_and(|w| w != name) => None,
-            Some(Ok(entry)) => entry_difference(&packed, &entry),
-            Some(Err(e)) => Some(format!("unreadable: {e}")),
-            None => Some("no complete entry (manifest) was written".to_string()),
-        };
-        if let Some(d) = difference {
-            let message = format!("{name} cached under {key}: {d}");
-            self.verdicts.fail(Invariant::NoPoisoning, message);
-        }
-        self.fresh_keys.insert(key.to_string());
-        let writer = self.writers.insert(key.to_string(), name.to_string());
-        if let Some(before) = self.committed.insert(key.to_string(), outputs.to_vec()) {
-            // Only where the key determines the outputs: a cached source target (or a plugin
-            // exposing sources) packs whatever the file holds under a key that ignores it.
-            if same_content(&before, outputs) || !keyed_outputs(driver) {
-                return;
-            }
-            match writer {
-                // SPEC §1's key holds input hashouts, not input paths: equal definitions over
-                // equal contents at different paths share a key and may differ in outputs.
-                Some(other) if other != name => {
-                    let message = format!("{name} and {other} share key {key} but differ in outputs (SPEC §1's key omits input paths)");
-                    self.verdicts.find("key_collision", message);
-                }
-                _ if self.poisoned.contains(key) => {
-                    let message = format!("{name}: key {key}, poisoned through a guard's hole, was written again with other outputs");
-                    self.verdicts.find("poisoned_key_rewritten", message);
-                }
-                _ => {
-                    let message = format!("{name}: key {key} stands for two different contents");
-                    self.verdicts.fail(Invariant::NoPoisoning, message);
-                }
-            }
-        }
-    }
-
-    /// Every complete local entry must be one a clean build wrote, still holding what it wrote
-    /// (entries judged as they were written in this build are not read twice).
-    fn judge_cache_dir(&mut self, b: &BuildInput) {
-        let dir = b.state_dir.join("cache");
-        for key in b.fs.read_dir(&dir).unwrap_or_default() {
-            if self.fresh_keys.contains(&key)
-                || b.journal
-                    .damaged_under(&dir.join(&key), b.journal.last_write(&key))
-            {
-                continue; // judged as written, or damaged by the simulator since
-            }
-            let Some(entry) = read_one(b.fs, &dir, &key) else {
-                continue; // no manifest: not an entry (a torn write is judged where it happens)
-            };
-            let message = match (entry, self.committed.get(&key)) {
-                (Err(e), _) => format!("cache entry {key} is unreadable: {e}"),
-                (Ok(_), None) => {
-                    let message = format!("the cache holds an entry under {key}, a key no target of this schedule should have written");
-                    self.verdicts.fail(Invariant::CacheKey, message);
-                    continue;
-                }
-                (Ok(entry), Some(expected)) => {
-                    let expected: Vec<&Artifact> = expected.iter().collect();
-                    match entry_difference(&expected, &entry) {
-                        Some(d) => {
-                            format!("cache entry {key} no longer holds what was written: {d}")
-                        }
-                        None if entry.key != key => {
-                            format!("cache entry {key}'s manifest names key {}", entry.key)
-                        }
-                        None => continue,
-                    }
-                }
-            };
-            self.verdicts.fail(Invariant::NoPoisoning, message);
-        }
-    }
-
-    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely.
-    fn judge_tmp_cache(&mut self, b: &BuildInput) {
-        let root = b.state_dir.join("tmp");
-        let mut paths = b.store.tmp.memory_paths();
-        for name in b.fs.read_dir(&root).unwrap_or_default() {
-            paths.push(root.join(name));
-        }
-        for path in paths {
-            let Some(dir) = path
-                .strip_prefix(&root)
-                .ok()
-                .and_then(|p| p.components().next())
-            else {
-                continue;
-            };
-            let dir = dir.as_os_str().to_string_lossy();
-            let hashin = dir.rsplit_once('_').map_or(dir.as_ref(), |(h, _)| h);
-            if self.passthrough_keys.contains(hashin) {
-                let message = format!("the tmp cache holds {}, packed by a target whose outputs SPEC §4 passes through", path.display());
-                self.verdicts.fail(Invariant::Gating, message);
-            }
-        }
-    }
-}
-
-/// The guard of the policy `b` runs under, for messages.
-fn guard_of(b: &BuildInput) -> String {
-    format!("the {} guard", b.policy.name())
-}
-
-/// True when an injected I/O fault hit one of `entries`' workspace sources in this build.
-fn faulted(b: &BuildInput, entries: &[Entry]) -> bool {
-    let sources: BTreeSet<&Path> = entries
-        .iter()
-        .filter_map(|e| e.origin.as_ref().map(|o| o.path.as_path()))
-        .collect();
-    b.faults
-        .iter()
-        .any(|f| f.build == b.build && sources.contains(f.path.as_path()))
-}
-
-/// True when two predictions hold the same artifacts: hashouts, and each entry's path, exec
-/// bit and content hash (whether the bytes themselves are known, and where they came from,
-/// aside).
-fn same_content(a: &[Artifact], b: &[Artifact]) -> bool {
-    type Digest = Vec<(String, String, Vec<(PathBuf, bool, String)>)>;
-    let digest = |arts: &[Artifact]| -> Digest {
-        arts.iter()
-            .map(|a| {
-                let entries = a
-                    .entries
-                    .iter()
-                    .map(|e| {
-                        let hash = match &e.expect {
-                            Expect::Bytes(bytes) => oracle_hashout(bytes, e.x),
-                            Expect::HashesTo(hash) => hash.clone(),
-                        };
-                        (e.path.clone(), e.x, hash)
-                    })
-                    .collect();
-                (a.group.clone(), a.hashout.clone(), entries)
-            })
-            .collect()
-    };
-    digest(a) == digest(b)
-}
-
-/// True when a target's outputs are a function of its key (its definition and inputs): not so
-/// for targets that read workspace files themselves (sources, and plugins exposing them).
-fn keyed_outputs(driver: &Driver) -> bool {
-    matches!(driver, Driver::Exec { .. } | Driver::Group { .. })
 }
 
 /// The targets a build of `root` needs: `root` and, transitively, its inputs.
@@ -938,7 +441,7 @@ fn reachable<'a>(targets: &'a [Target], root: &str) -> BTreeSet<&'a str> {
 }
 
 /// The hashout `act`'s target put on the artifact for the act's path, if it made one.
-fn answer_for<'a>(b: &'a BuildInput, act: &HashAct) -> Option<&'a str> {
+pub(super) fn answer_for<'a>(b: &'a BuildInput, act: &HashAct) -> Option<&'a str> {
     let target = b.targets.iter().find(|t| t.name == act.target)?;
     let result = b.out.get(&act.target).filter(|r| !r.cache_hit)?;
     let group = match &target.driver {
@@ -956,15 +459,8 @@ fn answer_for<'a>(b: &'a BuildInput, act: &HashAct) -> Option<&'a str> {
         .map(|a| a.hashout.as_str())
 }
 
-fn act<'a>(b: &BuildInput<'a>, target: &str, path: &Path) -> Option<&'a HashAct> {
-    b.journal
-        .acts
-        .iter()
-        .find(|a| a.build == b.build && a.target == target && a.path == path)
-}
-
 /// The files of `snapshot`'s sandbox the simulator wrote into before it was taken.
-fn tampered(b: &BuildInput, snapshot: &Snapshot) -> Vec<PathBuf> {
+pub(super) fn tampered(b: &BuildInput, snapshot: &Snapshot) -> Vec<PathBuf> {
     let sandbox = b.state_dir.join("sandbox").join(&snapshot.consumer);
     b.journal
         .damages
@@ -974,7 +470,7 @@ fn tampered(b: &BuildInput, snapshot: &Snapshot) -> Vec<PathBuf> {
         .collect()
 }
 
-fn snapshot<'a>(b: &BuildInput<'a>, consumer: &str) -> Option<&'a Snapshot> {
+pub(super) fn snapshot<'a>(b: &BuildInput<'a>, consumer: &str) -> Option<&'a Snapshot> {
     b.journal
         .snapshots
         .iter()

@@ -2,10 +2,17 @@
 //! the simulator itself read on the file system (the [`crate::journal::Journal`]), never from
 //! what the engine reports about itself. What the engine reports is only checked against it.
 //!
-//! One module per invariant family: `walker` (the walker cache's rule), `keys` (cache keys),
-//! `consumers` (what consumers received), `cache` (what the caches hold), `gating` (SPEC §4),
-//! `failures` (no false alarms), `glob` (match sets), with `hashing` the oracle's own xxh3 and
-//! `judge` the walk over one build's targets.
+//! - `judge`: the walk over one build's targets: keys, hits, runs, failures, the stop.
+//! - `model`: what each target must produce, predicted from its definition and the journal.
+//! - `cache`: what the caches hold, read directly; the entries served, written and left judged.
+//! - `consumers`: what consumers received; sandboxes removed after success.
+//! - `gating`: SPEC §4's pass-through against artifacts and cache writes; every hashout.
+//! - `failures`: no false alarms: a failure justified only by a change the journal recorded.
+//! - `glob`: the oracle's own matcher; match sets and SPEC §3's skip rule both ways.
+//! - `guard`: the Bazel and ccache pipelines' guard, modelled, and its verdict on each write.
+//! - `walker`: the walker cache's answers judged by the active rule.
+//! - `rules`: the oracle's own model of every walker validation policy.
+//! - `hashing`: the oracle's own xxh3.
 
 pub mod cache;
 pub mod consumers;

@@ -1,17 +1,26 @@
 //! The oracle's model of what each target must produce: artifacts with their hashouts, whether
 //! SPEC §4 passes them through, and the entries a consumer of them must receive. It is computed
 //! from the scenario's target definitions and the journal, never from the engine's results.
-
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+//!
+//! The prediction lives here too (`Oracle::predict`): each target's outputs by its driver, from
+//! the journal, checked on the way where the journal alone shows the engine wrong (a source
+//! produced without hashing it, a consumer whose sandbox does not hold its inputs' entries).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use engine::target::{Driver, ExecOutput, ExecStep, Target};
 use engine::ArtifactType;
 
+use super::consumers::{judge_snapshot, known_entries};
+use super::glob::select;
+use super::guard;
 use super::hashing::{oracle_hashout, view_hashout};
+use super::judge::{snapshot, tampered, BuildInput, Oracle};
+use super::Invariant;
+use crate::journal::{HashAct, Snapshot};
 
 /// Where a consumer entry's bytes come from when they are a workspace source read live (or at
 /// pack time): which hash act recorded them, so a failure can be justified by a later change.
@@ -261,6 +270,155 @@ pub fn plugin_concat(entries: &[Entry], concat_to: &Path) -> Option<Artifact> {
         &concat_to.to_string_lossy(),
         data,
     ))
+}
+
+impl Oracle {
+    /// What `target` must produce from `inputs`, by its driver, from the journal.
+    pub(super) fn predict(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        inputs: &[Artifact],
+    ) -> Option<Vec<Artifact>> {
+        match &target.driver {
+            Driver::FsFile { path } => self.fs_file(b, target, path),
+            Driver::FsGlob { patterns, excludes } => self.fs_glob(b, target, patterns, excludes),
+            Driver::Group { relocate } => Some(vec![view_artifact(
+                target,
+                relocate,
+                &inputs.iter().collect::<Vec<_>>(),
+            )]),
+            Driver::Exec { steps, outputs, .. } => self
+                .consumed(b, &target.name, inputs)
+                .and_then(|e| exec_outputs(&e, steps, outputs)),
+            Driver::Plugin { sources, concat_to } => {
+                self.plugin(b, target, inputs, sources, concat_to)
+            }
+        }
+    }
+
+    fn fs_file(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Option<Vec<Artifact>> {
+        let Some(act) = act(b, &target.name, path) else {
+            let message = format!(
+                "{} produced an artifact for {} without hashing it",
+                target.name,
+                path.display()
+            );
+            self.verdicts.fail(Invariant::HashParity, message);
+            return None;
+        };
+        let resolved = self.resolved.get(&act.seq)?;
+        let artifact = source_artifact(
+            target,
+            "out",
+            resolved.entry.clone(),
+            resolved.hashout.clone(),
+        );
+        Some(vec![artifact])
+    }
+
+    fn fs_glob(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        patterns: &[String],
+        excludes: &[String],
+    ) -> Option<Vec<Artifact>> {
+        let name = &target.name;
+        let listing = b
+            .journal
+            .listings
+            .iter()
+            .find(|l| l.build == b.build && &l.target == name)?;
+        let selected = select(&listing.files, patterns, excludes);
+        let mut outputs = Vec::new();
+        for act in self.judge_match_set(b, name, &selected) {
+            if let Some(resolved) = self.resolved.get(&act.seq) {
+                let group = act.path.to_string_lossy();
+                outputs.push(source_artifact(
+                    target,
+                    &group,
+                    resolved.entry.clone(),
+                    resolved.hashout.clone(),
+                ));
+            }
+        }
+        Some(outputs)
+    }
+
+    /// A consumer's materialized sandbox against its inputs' entries; the entries to compute
+    /// its outputs from.
+    fn consumed(&mut self, b: &BuildInput, name: &str, inputs: &[Artifact]) -> Option<Vec<Entry>> {
+        let expected: Vec<Entry> = inputs
+            .iter()
+            .flat_map(|a| a.entries.iter().cloned())
+            .collect();
+        let Some(snapshot) = snapshot(b, name) else {
+            let message = format!("{name} succeeded without materializing its inputs");
+            self.verdicts.fail(Invariant::Integrity, message);
+            return None;
+        };
+        let expected = self.as_read(b, name, expected, snapshot);
+        judge_snapshot(
+            snapshot,
+            &expected,
+            &tampered(b, snapshot),
+            &mut self.verdicts,
+        );
+        Some(known_entries(&expected, Some(snapshot)))
+    }
+
+    /// What a consumer may have received: under Bazel's pipeline, which reads unverified, a
+    /// source that changed admits what was read (and the target is marked as having read it).
+    pub(super) fn as_read(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        expected: Vec<Entry>,
+        snapshot: &Snapshot,
+    ) -> Vec<Entry> {
+        if guard::guard(b.policy).is_none() {
+            return expected;
+        }
+        let (read, changed) = guard::as_read(b.journal, &expected, snapshot);
+        if changed {
+            self.changed_reads.insert(name.to_string());
+        }
+        read
+    }
+
+    fn plugin(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        inputs: &[Artifact],
+        sources: &[PathBuf],
+        concat_to: &Path,
+    ) -> Option<Vec<Artifact>> {
+        let entries = self.consumed(b, &target.name, inputs)?;
+        let mut outputs = Vec::new();
+        for (k, path) in sources.iter().enumerate() {
+            let act = act(b, &target.name, path)?;
+            let resolved = self.resolved.get(&act.seq)?;
+            let mut artifact = source_artifact(
+                target,
+                &format!("src{k}"),
+                resolved.entry.clone(),
+                resolved.hashout.clone(),
+            );
+            artifact.passes_through = false; // the ABI drops the flag (SPEC §3)
+            outputs.push(artifact);
+        }
+        outputs.push(plugin_concat(&entries, concat_to)?);
+        Some(outputs)
+    }
+}
+
+fn act<'a>(b: &BuildInput<'a>, target: &str, path: &Path) -> Option<&'a HashAct> {
+    b.journal
+        .acts
+        .iter()
+        .find(|a| a.build == b.build && a.target == target && a.path == path)
 }
 
 #[cfg(test)]
