@@ -189,8 +189,13 @@ pub struct HashAct {
     pub recorded_at: u64,
     /// The file system clock when its build started.
     pub build_start: u64,
-    /// A mutation of this path fired while it was being hashed: the bytes hashed are unknown.
+    /// A mutation of this path fired while it was being hashed: `read` holds what was hashed.
     pub torn: bool,
+    /// What the engine's reads of a torn act returned, byte for byte (the file's bytes at the
+    /// act up to the tear, then what the tap recorded); `None` when not torn or not known.
+    pub read: Option<Arc<Vec<u8>>>,
+    /// How many bytes the engine's reads of a fresh hash returned (`None`: not recorded).
+    pub read_len: Option<u64>,
 }
 
 /// What a consumer's sandbox held right after it materialized its inputs.

@@ -28,3 +28,4 @@ pub mod scenario;
 pub mod schedule;
 pub mod shrink;
 pub mod structural;
+pub mod tap;

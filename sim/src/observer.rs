@@ -21,6 +21,7 @@ use crate::journal::{
 };
 use crate::mutation::{apply, Point, World};
 use crate::scenario::{MutationSpec, Scenario};
+use crate::tap::Tap;
 
 /// A mutation that fired, for the trace and the report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -66,6 +67,7 @@ pub struct SimObserver {
     /// The file system as it is: faults are for the engine, never for the observer.
     fs: Arc<dyn Fs>,
     faults: Option<Faults>,
+    tap: Arc<Tap>,
     state: Mutex<State>,
     trace: Arc<Trace>,
 }
@@ -86,6 +88,8 @@ pub struct Setup<'a> {
     pub fs: Arc<dyn Fs>,
     /// The faults the engine's file system injects, if any.
     pub faults: Option<Faults>,
+    /// The tap on the engine's file system (what torn hash acts read).
+    pub tap: Arc<Tap>,
 }
 
 impl SimObserver {
@@ -113,6 +117,7 @@ impl SimObserver {
             tamper: setup.tamper,
             fs: setup.fs,
             faults: setup.faults,
+            tap: setup.tap,
             state: Mutex::new(state),
             trace: setup.trace,
         }
@@ -188,7 +193,9 @@ impl SimObserver {
                     Some(Err(why)) => Some(why),
                     None => apply(fs, &path, mutation.kind, &world).err(),
                 };
-            record_change(state, fs);
+            if record_change(state, fs) {
+                self.tap.tear(); // from now on the act's reads are kept byte for byte
+            }
             let (build, at_event) = (state.build, self.trace.len());
             state.fired.push(Fired {
                 at_event,
@@ -232,6 +239,7 @@ impl SimObserver {
         };
         state.pending = Some(state.journal.acts.len());
         state.journal.acts.push(act);
+        self.tap.record(path);
         state.watched.insert(path.to_path_buf());
     }
 
@@ -242,6 +250,11 @@ impl SimObserver {
                 let act = &mut state.journal.acts[i];
                 act.fresh = Some(hashout.to_string());
                 act.recorded_at = now;
+                if let Some(recording) = self.tap.take(path) {
+                    let before = act.before.as_ref().map_or(&[][..], |b| b.bytes.as_slice());
+                    act.read = recording.bytes(before).map(Arc::new);
+                    act.read_len = Some(recording.read);
+                }
             }
             // A fresh hash without its BeforeHash: recorded as an act the oracle knows nothing
             // of before, so any cached answer of it is judged against nothing.
@@ -311,6 +324,8 @@ fn new_act(state: &mut State, path: &Path, before: Option<crate::journal::Live>)
         recorded_at: 0,
         build_start: state.journal.build_start,
         torn: false,
+        read: None,
+        read_len: None,
     }
 }
 
@@ -330,8 +345,9 @@ fn before_guard(state: &mut State, fs: &dyn Fs, target: &str) {
     state.journal.guards.push(guard);
 }
 
-/// After a mutation: the live state of every watched path, and torn hash acts.
-fn record_change(state: &mut State, fs: &dyn Fs) {
+/// After a mutation: the live state of every watched path, and torn hash acts. True when the
+/// pending hash act is torn.
+fn record_change(state: &mut State, fs: &dyn Fs) -> bool {
     let now = state
         .watched
         .iter()
@@ -346,6 +362,7 @@ fn record_change(state: &mut State, fs: &dyn Fs) {
         act.torn |= before != after;
     }
     state.journal.changes.push(Change { seq, build, now });
+    state.pending.is_some_and(|i| state.journal.acts[i].torn)
 }
 
 impl Observer for SimObserver {

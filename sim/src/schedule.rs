@@ -258,6 +258,8 @@ fn deliveries(journal: &Journal, build: u8) -> Vec<String> {
 struct World {
     made: Made,
     faults: Option<Faults>,
+    /// Counts the engine's steps and records what torn hash acts read.
+    tap: Arc<crate::tap::Tap>,
     observer: Arc<SimObserver>,
     targets: Vec<Target>,
     config: EngineConfig,
@@ -287,6 +289,7 @@ impl World {
             .iter()
             .any(|m| m.kind.on_engine())
             .then(|| Faults::new(&config.state_dir));
+        let tap = Arc::new(crate::tap::Tap::default());
         let observer = Arc::new(SimObserver::new(Setup {
             scenario,
             trace: Arc::new(Trace::new()),
@@ -295,8 +298,10 @@ impl World {
             tamper: options.variant == Variant::TamperDelivered,
             fs: made.fs.clone(),
             faults: faults.clone(),
+            tap: tap.clone(),
         }));
         Ok(World {
+            tap,
             digest: options.digest,
             runtime: runtime(scenario.build)?,
             targets: scenario.targets(),
@@ -313,6 +318,7 @@ impl World {
             Some(faults) => Arc::new(FaultFs::new(self.made.fs.clone(), faults.clone())),
             None => self.made.fs.clone(),
         };
+        let fs: Arc<dyn Fs> = Arc::new(crate::tap::TapFs::new(fs, self.tap.clone()));
         let ctx = Ctx {
             fs,
             observer: self.observer.clone(),
@@ -366,6 +372,18 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         let events = engine.ctx().trace.take();
         let crashed = world.faults.as_ref().is_some_and(Faults::take_crash);
         let out = match built {
+            // However the unwinding surfaced (a panic, a failed blocking task), the budget
+            // decides: a schedule that spent it hangs.
+            _ if world.tap.spent() => {
+                result.outcomes.push("hang".into());
+                result.errors.push(crate::tap::BUDGET_SPENT.into());
+                let message = format!(
+                    "build {build} made more than {} file-system steps: the engine hangs or loops",
+                    crate::tap::MAX_STEPS
+                );
+                oracle.verdicts.fail(Invariant::Hang, message);
+                break;
+            }
             // A crash inside spawn_blocking comes back as a failed task, not as a panic.
             _ if crashed => {
                 result.outcomes.push("crash".into());

@@ -58,6 +58,9 @@ pub enum Invariant {
     Differential,
     /// The engine (or the oracle) panicked: a crash is a violation, never a quiet "0 violations".
     Panic,
+    /// The schedule spent its budget of engine file-system steps (`tap::MAX_STEPS`): the
+    /// engine hangs or loops, which a run reports with its replay instead of never ending.
+    Hang,
     /// The schedule could not be set up or run by the harness itself.
     Harness,
 }

@@ -125,18 +125,13 @@ impl WalkerModel {
             act_seq: act.seq,
             stale,
         };
-        let (Some(stat), Some(before)) = (act.stat, act.before.as_ref().filter(|_| !act.torn))
-        else {
-            // Read while it changed (or became readable only then): the bytes are unknown.
-            if let Some(stat) = act.stat {
-                self.remember(act, stat, fresh, None);
-            }
-            let x = act.stat.is_some_and(|s| s.x);
-            let entry = entry(act, Expect::HashesTo(fresh.clone()), x, Some(origin(true)));
-            return Some(Resolved {
-                hashout: fresh.clone(),
-                entry,
-            });
+        if act.torn {
+            return self.resolve_torn(act, answer, fresh, verdicts);
+        }
+        let (Some(stat), Some(before)) = (act.stat, act.before.as_ref()) else {
+            let message = format!("{} hashed {path} freshly to {fresh}, but it was not a readable file when the hash began", act.target);
+            verdicts.fail(Invariant::Integrity, message);
+            return None;
         };
         self.remember(act, stat, fresh, Some(before.bytes.clone()));
         if let Some(answer) = answer.filter(|a| a != fresh) {
@@ -144,6 +139,12 @@ impl WalkerModel {
             verdicts.fail(Invariant::HashParity, message);
         }
         let expected = oracle_hashout(&before.bytes, before.x);
+        let len = before.bytes.len() as u64;
+        if act.read_len.is_some_and(|n| n != len) {
+            let read = act.read_len.unwrap_or_default();
+            let message = format!("{path}: the engine's fresh hash read {read} bytes of the file's {len} (nothing changed it meanwhile)");
+            verdicts.fail(Invariant::HashParity, message);
+        }
         if *fresh != expected {
             let message = format!(
                 "{path}: engine hashout {fresh}, file_hashout of its {} bytes (x={}) {expected}",
@@ -161,6 +162,43 @@ impl WalkerModel {
         Some(Resolved {
             hashout: expected,
             entry,
+        })
+    }
+
+    /// A fresh hash torn by a mutation: the oracle hashes exactly the bytes the engine's reads
+    /// returned (recorded by the tap) with the exec bit of the engine's `stat`, and the
+    /// engine's hashout must be that.
+    fn resolve_torn(
+        &mut self,
+        act: &HashAct,
+        answer: Option<&str>,
+        fresh: &str,
+        verdicts: &mut Verdicts,
+    ) -> Option<Resolved> {
+        let path = act.path.display();
+        let (Some(stat), Some(read)) = (act.stat, act.read.as_ref()) else {
+            let message = format!("{}'s hash of {path} was torn by a mutation and the bytes its reads returned are not known (not a file when the hash began, or more than the tap keeps)", act.target);
+            verdicts.fail(Invariant::Harness, message);
+            return None;
+        };
+        let expected = oracle_hashout(read, stat.x);
+        if fresh != expected {
+            let message = format!("{path}: engine hashout {fresh} of a hash torn by a mutation, but file_hashout of the {} bytes its reads returned (x={}) is {expected}", read.len(), stat.x);
+            verdicts.fail(Invariant::HashParity, message);
+        }
+        if let Some(answer) = answer.filter(|a| *a != fresh) {
+            let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
+            verdicts.fail(Invariant::HashParity, message);
+        }
+        self.remember(act, stat, fresh, Some(read.clone()));
+        let origin = Origin {
+            path: act.path.clone(),
+            act_seq: act.seq,
+            stale: true, // torn: what was hashed is not what the file holds
+        };
+        Some(Resolved {
+            hashout: expected,
+            entry: entry(act, Expect::Bytes(read.clone()), stat.x, Some(origin)),
         })
     }
 

@@ -1,0 +1,303 @@
+//! The engine's file system, tapped: every operation the engine makes (each call of [`Fs`] and
+//! each read of a handle it opened) is a step counted against the schedule's budget, so an
+//! engine that loops forever on I/O becomes a `hang` violation with its replay instead of a
+//! stuck run; and the bytes a hash act's reads return are recorded once a mutation tore the act,
+//! so the oracle hashes exactly what the engine read rather than trusting the engine's hashout.
+//!
+//! Architecture Invariant: the tap only counts and copies; it never changes what an operation
+//! returns (until the budget is spent, when every operation unwinds with [`BUDGET_SPENT`]).
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use engine::fs::{Fs, FsRead, FsWrite, Metadata};
+
+/// Steps (file-system calls and handle reads) one schedule may make: far above what any
+/// schedule needs (the largest make a few hundred thousand: one-byte reads of 200 KB files),
+/// far below what a loop makes in a second.
+pub const MAX_STEPS: u64 = 20_000_000;
+
+/// The panic message of an operation made after the budget was spent.
+pub const BUDGET_SPENT: &str = "the schedule spent its budget of file-system steps";
+
+/// At most this many bytes of one torn hash act are recorded.
+pub const MAX_RECORDED: usize = 1 << 26;
+
+/// What the reads of one hash act returned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recording {
+    /// The path being hashed.
+    pub path: PathBuf,
+    /// Bytes its reads returned so far.
+    pub read: u64,
+    /// Once torn: how many bytes had been read then, and every byte read since.
+    pub since_tear: Option<(u64, Vec<u8>)>,
+}
+
+/// The shared state of one schedule's tap: the step count and the hash act being recorded.
+#[derive(Debug)]
+pub struct Tap {
+    steps: AtomicU64,
+    limit: u64,
+    spent: AtomicBool,
+    recording: Mutex<Option<Recording>>,
+}
+
+impl Default for Tap {
+    fn default() -> Self {
+        Tap::with_limit(MAX_STEPS)
+    }
+}
+
+impl Tap {
+    /// A tap that allows `limit` steps.
+    pub fn with_limit(limit: u64) -> Self {
+        assert!(limit > 0, "a budget of at least one step");
+        Tap {
+            steps: AtomicU64::new(0),
+            limit,
+            spent: AtomicBool::new(false),
+            recording: Mutex::new(None),
+        }
+    }
+
+    /// Counts one step; unwinds once the budget is spent (and marks it spent).
+    fn step(&self) {
+        let done = self.steps.fetch_add(1, Ordering::Relaxed) + 1;
+        if done > self.limit {
+            self.spent.store(true, Ordering::SeqCst);
+            std::panic::panic_any(BUDGET_SPENT.to_string());
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps.load(Ordering::Relaxed).min(self.limit)
+    }
+
+    /// True once the budget was spent.
+    pub fn spent(&self) -> bool {
+        self.spent.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Recording>> {
+        self.recording.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts recording the reads of a hash act of `path` (ending any earlier recording).
+    pub fn record(&self, path: &Path) {
+        *self.lock() = Some(Recording {
+            path: path.to_path_buf(),
+            ..Recording::default()
+        });
+    }
+
+    /// A mutation fired during the act being recorded: from now on its bytes are kept.
+    pub fn tear(&self) {
+        if let Some(r) = self.lock().as_mut() {
+            r.since_tear.get_or_insert((r.read, Vec::new()));
+        }
+    }
+
+    /// Ends the recording, returning it if it was of `path`.
+    pub fn take(&self, path: &Path) -> Option<Recording> {
+        self.lock().take().filter(|r| r.path == path)
+    }
+
+    /// True when reads of `path` are being recorded.
+    fn recording(&self, path: &Path) -> bool {
+        self.lock().as_ref().is_some_and(|r| r.path == path)
+    }
+
+    /// Adds what a read of `path` returned to the recording.
+    fn note(&self, path: &Path, bytes: &[u8]) {
+        let mut guard = self.lock();
+        let Some(r) = guard.as_mut().filter(|r| r.path == path) else {
+            return;
+        };
+        r.read += bytes.len() as u64;
+        if let Some((_, kept)) = r.since_tear.as_mut() {
+            let room = MAX_RECORDED.saturating_sub(kept.len());
+            kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+}
+
+impl Recording {
+    /// The bytes the act's reads returned, given what the file held when the act began
+    /// (`before`): its first bytes up to the tear, then what was read since. `None` when the
+    /// act was not torn (its bytes are `before`), or when the bytes are not all known (the
+    /// prefix is not there, or more than [`MAX_RECORDED`] were read since the tear).
+    pub fn bytes(&self, before: &[u8]) -> Option<Vec<u8>> {
+        let (at, kept) = self.since_tear.as_ref()?;
+        let prefix = before.get(..usize::try_from(*at).ok()?)?;
+        let mut bytes = Vec::with_capacity(prefix.len() + kept.len());
+        bytes.extend_from_slice(prefix);
+        bytes.extend_from_slice(kept);
+        (bytes.len() as u64 == self.read).then_some(bytes)
+    }
+}
+
+/// The engine's view of the schedule's file system, tapped.
+pub struct TapFs {
+    inner: Arc<dyn Fs>,
+    tap: Arc<Tap>,
+}
+
+impl TapFs {
+    /// Wraps `inner` (the file system the engine would otherwise use).
+    pub fn new(inner: Arc<dyn Fs>, tap: Arc<Tap>) -> Self {
+        TapFs { inner, tap }
+    }
+}
+
+/// A handle the engine reads: each read is a step, and a recorded act's bytes are noted.
+struct TapReader {
+    inner: Box<dyn FsRead>,
+    tap: Arc<Tap>,
+    /// The path, when this handle is read by the hash act being recorded.
+    recorded: Option<PathBuf>,
+}
+
+impl Read for TapReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tap.step();
+        let n = self.inner.read(buf)?;
+        if let Some(path) = &self.recorded {
+            self.tap.note(path, &buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+impl Fs for TapFs {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
+        self.tap.step();
+        let inner = self.inner.open(path)?;
+        let recorded = self.tap.recording(path).then(|| path.to_path_buf());
+        Ok(Box::new(TapReader {
+            inner,
+            tap: self.tap.clone(),
+            recorded,
+        }))
+    }
+    fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        self.tap.step();
+        let bytes = self.inner.read(path, limit)?;
+        self.tap.note(path, &bytes);
+        Ok(bytes)
+    }
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {
+        self.tap.step();
+        self.inner.create(path)
+    }
+    fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn FsWrite>> {
+        self.tap.step();
+        self.inner.open_at(path, offset)
+    }
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.tap.step();
+        self.inner.metadata(path)
+    }
+    fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.tap.step();
+        self.inner.symlink_metadata(path)
+    }
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.tap.step();
+        self.inner.read_dir(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.tap.step();
+        self.inner.create_dir_all(path)
+    }
+    fn set_len(&self, path: &Path, len: u64) -> io::Result<()> {
+        self.tap.step();
+        self.inner.set_len(path, len)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.tap.step();
+        self.inner.remove_file(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.tap.step();
+        self.inner.remove_dir_all(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.tap.step();
+        self.inner.rename(from, to)
+    }
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.tap.step();
+        self.inner.set_mode(path, mode)
+    }
+    fn set_mtime(&self, path: &Path, mtime_ns: u64) -> io::Result<()> {
+        self.tap.step();
+        self.inner.set_mtime(path, mtime_ns)
+    }
+    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+        self.tap.step();
+        self.inner.symlink(target, link)
+    }
+    fn now_nanos(&self) -> u64 {
+        self.inner.now_nanos()
+    }
+    fn mtime_granularity_ns(&self) -> u64 {
+        self.inner.mtime_granularity_ns()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::fs::MemFs;
+
+    fn tapped(limit: u64) -> (TapFs, Arc<Tap>, MemFs) {
+        let mem = MemFs::default();
+        mem.write(Path::new("src/a"), b"abcdef").unwrap();
+        let tap = Arc::new(Tap::with_limit(limit));
+        (TapFs::new(Arc::new(mem.clone()), tap.clone()), tap, mem)
+    }
+
+    #[test]
+    fn a_loop_on_a_handle_spends_the_budget_and_unwinds() {
+        let (fs, tap, _) = tapped(100);
+        let mut reader = fs.open(Path::new("src/a")).unwrap();
+        let looped = crate::panics::catch(|| loop {
+            let _ = reader.read(&mut [0u8; 4]);
+        });
+        assert!(looped.unwrap_err().starts_with(BUDGET_SPENT));
+        assert!(tap.spent());
+        assert_eq!(tap.steps(), 100);
+    }
+
+    #[test]
+    fn a_torn_act_keeps_the_bytes_read_after_the_tear() {
+        let (fs, tap, mem) = tapped(1_000);
+        tap.record(Path::new("src/a"));
+        let mut reader = fs.open(Path::new("src/a")).unwrap();
+        let mut buf = [0u8; 2];
+        reader.read_exact(&mut buf).unwrap();
+        mem.write(Path::new("src/a"), b"abXYef").unwrap(); // same inode, in place
+        tap.tear();
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        let recording = tap.take(Path::new("src/a")).unwrap();
+        assert_eq!(recording.read, 6);
+        assert_eq!(recording.bytes(b"abcdef").unwrap(), b"abXYef");
+        assert_eq!(tap.take(Path::new("src/a")), None, "taken once");
+    }
+
+    #[test]
+    fn an_untorn_act_records_only_a_count() {
+        let (fs, tap, _) = tapped(1_000);
+        tap.record(Path::new("src/a"));
+        assert_eq!(fs.read(Path::new("src/a"), 100).unwrap(), b"abcdef");
+        let recording = tap.take(Path::new("src/a")).unwrap();
+        assert_eq!((recording.read, recording.bytes(b"abcdef")), (6, None));
+        fs.read(Path::new("src/a"), 100).unwrap();
+        assert_eq!(tap.take(Path::new("src/a")), None, "nothing recorded");
+    }
+}
