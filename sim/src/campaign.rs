@@ -151,16 +151,18 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
     let (shard_first, shard_step) = options.shard.map_or((0, 1), |(k, n)| (k - 1, n));
     assert!(shard_first < shard_step, "a shard is one of its count");
     let threads = options.threads;
+    let watchdog = crate::watchdog::Watchdog::new(threads, crate::watchdog::Watchdog::limit_from_env());
     let progress_thread = std::thread::current();
     let partials: Vec<Report> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
-                let (done, violations) = (&done, &violations);
+                let (done, violations, watchdog) = (&done, &violations, &watchdog);
                 let progress_thread = progress_thread.clone();
                 scope.spawn(move || {
                     let first = shard_first + shard_step * t as u64;
                     let step = shard_step * threads as u64;
-                    let partial = work(options, (first, step), done, violations);
+                    let counters = (done, violations);
+                    let partial = work(options, (first, step), counters, (watchdog, t));
                     // Wakes the progress loop now rather than at its next 100 ms tick.
                     progress_thread.unpark();
                     partial
@@ -172,6 +174,9 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
                 done.load(Ordering::Relaxed),
                 violations.load(Ordering::Relaxed),
             );
+            if let Some(index) = watchdog.overdue() {
+                hang(options, index, watchdog.limit());
+            }
             std::thread::park_timeout(Duration::from_millis(100));
         }
         workers
@@ -274,14 +279,15 @@ pub fn merge_shards(shards: Vec<Report>) -> Result<Report, String> {
 fn work(
     options: &CampaignOptions,
     (first, step): (u64, u64),
-    done: &AtomicU64,
-    violations: &AtomicU64,
+    (done, violations): (&AtomicU64, &AtomicU64),
+    (watchdog, worker): (&crate::watchdog::Watchdog, usize),
 ) -> Report {
     assert!(step >= 1, "a worker steps forward");
     let mut partial = Report::default();
     let mut index = first;
     while index < options.schedules {
         let before = partial.violation_count;
+        watchdog.begin(worker, index);
         let judged = panics::catch(|| {
             let ran = run_on(
                 &scenario_of(options, index),
@@ -305,12 +311,31 @@ fn work(
                 shrunk: None,
             }),
         }
+        watchdog.end(worker);
         partial.schedules += 1;
         violations.fetch_add(partial.violation_count - before, Ordering::Relaxed);
         done.fetch_add(1, Ordering::Relaxed);
         index += step;
     }
     partial
+}
+
+/// A schedule ran past the wall-clock limit without spending its step budget: a loop the tap
+/// cannot count. Its thread cannot be taken back, so the run ends here, as a violation with its
+/// replay, and exits 1.
+fn hang(options: &CampaignOptions, index: u64, limit: Duration) -> ! {
+    let fs = match options.fs {
+        FsChoice::Disk => FsKind::Disk,
+        _ => FsKind::Mem,
+    };
+    eprintln!(
+        "sim: FAILED with seed {}: VIOLATION schedule {index} ({:?}): it ran for more than {} s without ending (a loop that makes no file-system step); replay: {}",
+        options.seed,
+        Invariant::Hang,
+        limit.as_secs(),
+        replay_command(options.seed, index, fs, options)
+    );
+    std::process::exit(1)
 }
 
 /// The report of a worker thread that died outside every [`panics::catch`]: it judged nothing
@@ -391,6 +416,7 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
 
 fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
     report.cached_walker_answers += result.walker.cached_answers;
+    report.judged.add(&result.ledger);
     for outcome in &result.outcomes {
         let name = outcome.rsplit(':').next().unwrap_or(outcome).to_string();
         *report.outcomes.entry(name).or_insert(0) += 1;
@@ -529,6 +555,7 @@ fn absorb(report: &mut Report, partial: Report) {
     report.coverage.absorb(partial.coverage);
     report.schedules += partial.schedules;
     report.cached_walker_answers += partial.cached_walker_answers;
+    report.judged.absorb(&partial.judged);
     for (k, v) in partial.findings.counts {
         *report.findings.counts.entry(k).or_insert(0) += v;
     }

@@ -323,6 +323,8 @@ pub struct Journal {
     pub writes: Vec<Written>,
     /// Cache lookups the engine was about to make (after the mutations of their point), in order.
     pub lookups: Vec<Written>,
+    /// Consumers that began materializing their inputs (`BeforeConsume`), in order.
+    pub consumes: Vec<Written>,
     /// The first chunk read from each passthrough source, in order (the `key` is the path).
     pub first_reads: Vec<Written>,
     /// Where Bazel's guard checked a target's sources, with what the files held then.

@@ -29,3 +29,4 @@ pub mod schedule;
 pub mod shrink;
 pub mod structural;
 pub mod tap;
+pub mod watchdog;

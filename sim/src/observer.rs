@@ -383,6 +383,10 @@ impl Observer for SimObserver {
                 let written = written(&mut state, target.to_string(), key.to_string());
                 state.journal.writes.push(written);
             }
+            Probe::BeforeConsume { consumer } => {
+                let began = written(&mut state, consumer.to_string(), String::new());
+                state.journal.consumes.push(began);
+            }
             Probe::AfterReadChunk { path, index: 0 } => {
                 let target = state.target.clone();
                 let read = written(&mut state, target, path.to_string_lossy().into_owned());

@@ -171,6 +171,10 @@ pub struct Report {
     /// Hash answers the walker gave from its cache without reading the file (what the walker
     /// rule is judged on; a racy campaign with none would judge nothing).
     pub cached_walker_answers: u64,
+    /// What the oracle judged: each check's fired and skipped counts (with reasons), targets
+    /// reached, judged and not (a target not judged is a `harness` violation too).
+    #[serde(default)]
+    pub judged: crate::oracle::ledger::Judged,
     /// Timing (excluded from determinism comparisons).
     pub timing: Timing,
 }

@@ -110,6 +110,9 @@ pub struct ScheduleResult {
     /// A file-system-independent digest of what each consumer received (for differential runs;
     /// empty unless `RunOptions::digest`).
     pub deliveries: Vec<String>,
+    /// What the oracle judged (checks fired and skipped, targets reached and judged).
+    #[serde(skip)]
+    pub ledger: crate::oracle::ledger::Ledger,
     /// The event trace, when asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub trace: Vec<Vec<Event>>,
@@ -440,6 +443,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
             }
         }
     });
+    result.ledger = std::mem::take(&mut oracle.verdicts.ledger);
     result.broken = oracle.verdicts.broken;
     result.findings = oracle.verdicts.findings;
     result.fired = world.observer.fired();

@@ -16,6 +16,7 @@ use engine::TargetResult;
 use super::hashing::{checksum, oracle_hashout};
 use super::judge::{BuildInput, Oracle};
 use super::model::{uses_tmp, Artifact, Entry, Expect};
+use super::ledger::Check;
 use super::Invariant;
 use crate::journal::MAX_READ;
 
@@ -216,6 +217,7 @@ impl Oracle {
         key: &str,
     ) -> Option<Vec<Artifact>> {
         let name = &target.name;
+        self.verdicts.ledger.fired(Check::CacheHit);
         let looked_up = b
             .journal
             .lookups
@@ -260,6 +262,7 @@ impl Oracle {
         outputs: &[Artifact],
     ) {
         let written = r.cache_key.as_deref().unwrap_or_default();
+        self.verdicts.ledger.fired(Check::TmpWrite);
         let well_formed = written
             .strip_prefix(key)
             .and_then(|rest| rest.strip_prefix('_'))
@@ -278,6 +281,7 @@ impl Oracle {
                 continue;
             };
             if b.journal.damaged_under(path, b.journal.last_write(written)) {
+                self.verdicts.ledger.skipped(Check::TmpWrite, "damaged by the simulator since");
                 continue; // damaged by the simulator after it was written
             }
             let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();
@@ -302,6 +306,7 @@ impl Oracle {
         key: &str,
         outputs: &[Artifact],
     ) {
+        self.verdicts.ledger.fired(Check::LocalWrite);
         if written != key {
             let message =
                 format!("{name} wrote its cache entry under {written}, not its key {key}");
@@ -368,6 +373,7 @@ impl Oracle {
             let Some(entry) = read_one(b.fs, &dir, &key) else {
                 continue; // no manifest: not an entry (a torn write is judged where it happens)
             };
+            self.verdicts.ledger.fired(Check::CacheDir);
             let message = match (entry, self.committed.get(&key)) {
                 (Err(e), _) => format!("cache entry {key} is unreadable: {e}"),
                 (Ok(_), None) => {
@@ -409,6 +415,7 @@ impl Oracle {
             };
             let dir = dir.as_os_str().to_string_lossy();
             let hashin = dir.rsplit_once('_').map_or(dir.as_ref(), |(h, _)| h);
+            self.verdicts.ledger.fired(Check::TmpCache);
             if self.passthrough_keys.contains(hashin) {
                 let message = format!("the tmp cache holds {}, packed by a target whose outputs SPEC §4 passes through", path.display());
                 self.verdicts.fail(Invariant::Gating, message);

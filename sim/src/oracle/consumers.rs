@@ -87,6 +87,25 @@ pub fn known_entries(expected: &[Entry], snapshot: Option<&Snapshot>) -> Vec<Ent
         .collect()
 }
 
+/// SPEC §7: a consumer that failed with `InvalidData` leaves its sandbox for diagnosis and
+/// gets no cache entry.
+pub fn judge_left_for_diagnosis(
+    b: &super::judge::BuildInput,
+    name: &str,
+    sandbox: &Path,
+    verdicts: &mut Verdicts,
+) {
+    if b.fs.symlink_metadata(sandbox).is_err() {
+        let message = format!("{name} failed with InvalidData but its sandbox {} is gone: SPEC §7 leaves it for diagnosis", sandbox.display());
+        verdicts.fail(Invariant::SandboxCleanup, message);
+    }
+    let wrote = b.journal.writes.iter().find(|w| w.build == b.build && w.target == name);
+    if let Some(write) = wrote {
+        let message = format!("{name} failed with InvalidData but wrote the cache entry {}: SPEC §7 gives it none", write.key);
+        verdicts.fail(Invariant::NoPoisoning, message);
+    }
+}
+
 /// An exec or plugin target that succeeded must have deleted its sandbox after caching.
 pub fn judge_cleanup(fs: &dyn Fs, name: &str, sandbox: &Path, verdicts: &mut Verdicts) {
     if fs.symlink_metadata(sandbox).is_ok() {

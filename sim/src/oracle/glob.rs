@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use engine::target::{Driver, Target};
-use engine::Event;
+use super::ledger::Check;
 
 use super::failures::io_error;
 use super::judge::{answer_for, BuildInput, Oracle};
@@ -89,6 +89,7 @@ impl Oracle {
             .iter()
             .filter(|a| a.build == b.build && a.target == name)
             .collect();
+        self.verdicts.ledger.fired(Check::GlobMatch);
         for act in acts.iter().filter(|a| !selected.contains(&a.path)) {
             let message = format!(
                 "glob {name} hashed {}, which its patterns do not select",
@@ -140,10 +141,11 @@ impl Oracle {
         // A file the engine hashed may fail later (packed for the cache after it went away):
         // only the files it could not hash are the glob's to skip.
         let hashed = |p: &PathBuf| {
-            b.events
-                .iter()
-                .any(|e| matches!(e, Event::Hash { path, .. } if path == p))
+            b.journal.acts.iter().any(|a| {
+                a.build == b.build && &a.target == name && &a.path == p && a.fresh.is_some()
+            })
         };
+        self.verdicts.ledger.fired(Check::GlobSkip);
         let mut selected = select(&listing.files, patterns, excludes);
         selected.retain(|p| !hashed(p));
         if let Some(path) = should_have_skipped(error, &selected) {

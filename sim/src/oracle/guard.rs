@@ -188,6 +188,7 @@ impl Oracle {
         model: GuardModel,
     ) -> bool {
         let refused = r.cache_key.as_deref() != Some(key);
+        self.verdicts.ledger.fired(super::ledger::Check::Guard);
         let seen = b
             .journal
             .guards

@@ -4,6 +4,7 @@
 //! `model`; the checks of caches, globs and guards are in `cache`, `glob` and `guard`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use engine::cache::Store;
@@ -11,13 +12,16 @@ use engine::fs::Fs;
 use engine::target::{Driver, Target};
 use engine::{BuildOutput, ConsumePath, Event, TargetResult};
 
-use super::consumers::{by_path, judge_cleanup, judge_snapshot};
+use super::consumers::{by_path, judge_cleanup, judge_left_for_diagnosis};
 use super::gating::{judge_artifacts, judge_cache_write};
 use super::guard::guard_of;
 use super::hashing::oracle_hashin;
-use super::model::{def_bytes, driver_name, uses_tmp, Artifact, Entry, Origin};
+use super::definition::{def_bytes, driver_name, Identity};
+use super::model::{uses_tmp, Artifact, Entry, Origin};
 use super::walker::{Resolved, Rule, WalkerModel};
-use super::{failures, guard, Invariant, Verdicts};
+use super::ledger::Check;
+use super::predict::Unpredicted;
+use super::{failures, guard, plan, Invariant, Verdicts};
 use crate::journal::{HashAct, Journal, Snapshot};
 
 /// Everything one build left to judge.
@@ -69,6 +73,10 @@ pub struct Oracle {
     pub(super) changed_reads: BTreeSet<String>,
     /// Poisoned entries written or served so far: stale content delivered.
     pub(super) poisoned_uses: u64,
+    /// Hash acts the walker model could not resolve because a violation explains why.
+    pub(super) reported_acts: BTreeSet<u64>,
+    /// Each key the engine computed: the identity the oracle gave it, and the target.
+    pub(super) identities: BTreeMap<String, (Identity, String)>,
     /// Violations and findings so far.
     pub verdicts: Verdicts,
 }
@@ -101,12 +109,9 @@ impl Oracle {
         self.fresh_keys.clear();
         self.changed_reads.clear();
         self.resolve_acts(b);
-        let needed = reachable(b.targets, b.root);
-        for target in b
-            .targets
-            .iter()
-            .filter(|t| needed.contains(t.name.as_str()))
-        {
+        let plan = plan::plan(b.targets, b.root);
+        self.judge_plan(b, &plan);
+        for target in b.targets.iter().filter(|t| plan.needs(&t.name)) {
             self.judge_target(b, target);
         }
         self.judge_cache_dir(b);
@@ -117,21 +122,12 @@ impl Oracle {
         }
     }
 
-    /// A build stops at its first failure: no target starts after the one that failed.
-    fn judge_stop(&mut self, b: &BuildInput) {
-        let Some(failure) = &b.out.failure else {
-            return;
-        };
-        let mut hashins = b.journal.hashins.iter().filter(|h| h.build == b.build);
-        if hashins.by_ref().any(|h| h.target == failure.target) {
-            if let Some(later) = hashins.next() {
-                let message = format!(
-                    "{} started after {} failed: a failed build must stop",
-                    later.target, failure.target
-                );
-                self.verdicts.fail(Invariant::Integrity, message);
-            }
-        }
+    /// A target that started but that the model cannot judge: a `harness` violation (with the
+    /// schedule's replay, as every violation), never a silent skip.
+    pub(super) fn unjudged(&mut self, b: &BuildInput, name: &str, why: &'static str) {
+        self.verdicts.ledger.unjudged.push(why);
+        let message = format!("the oracle cannot judge {name} in build {}: {why}", b.build);
+        self.verdicts.fail(Invariant::Harness, message);
     }
 
     /// Every hash act of this build, in the order the engine made them, against the walker
@@ -143,14 +139,22 @@ impl Oracle {
         };
         for act in b.journal.acts.iter().filter(|a| a.build == b.build) {
             let answer = answer_for(b, act);
-            if let Some(r) = self.walker.resolve(act, answer, rule, &mut self.verdicts) {
-                self.resolved.insert(act.seq, r);
+            let failures = self.verdicts.failures;
+            match self.walker.resolve(act, answer, rule, &mut self.verdicts) {
+                Some(r) => {
+                    self.resolved.insert(act.seq, r);
+                }
+                None if self.verdicts.failures > failures => {
+                    self.reported_acts.insert(act.seq);
+                }
+                None => {}
             }
         }
     }
 
     fn judge_target(&mut self, b: &BuildInput, target: &Target) {
         let name = target.name.as_str();
+        self.verdicts.ledger.fired(Check::Started);
         let seen = b
             .journal
             .hashins
@@ -163,14 +167,18 @@ impl Oracle {
                 None if b.out.failure.is_none() => {
                     format!("build {} succeeded without building {name}", b.build)
                 }
+                // Not started: the build failed first (`judge_plan` judges where and why).
                 None => return,
             };
             return self.verdicts.fail(Invariant::Integrity, message);
         };
+        self.verdicts.ledger.reached += 1;
         let mut inputs: Vec<&Artifact> = Vec::new();
         for input in &target.inputs {
             let Some(artifacts) = self.outputs.get(input) else {
-                return; // an input the model could not predict: nothing to judge against
+                // Its input was not judged (reported there): nothing to judge this one against.
+                self.verdicts.ledger.unjudged.push("an input was not judged");
+                return;
             };
             inputs.extend(artifacts.iter());
         }
@@ -180,11 +188,14 @@ impl Oracle {
             &def_bytes(&target.driver),
             &hashouts,
         );
+        self.verdicts.ledger.fired(Check::Key);
         if seen.hashin != key {
             let message = format!("{name}'s key is {} but SPEC §1's hashin of its definition and inputs {hashouts:?} is {key}", seen.hashin);
             self.verdicts.fail(Invariant::CacheKey, message);
         }
+        let identity = Identity::of(&target.driver, &hashouts);
         let inputs: Vec<Artifact> = inputs.into_iter().cloned().collect();
+        self.judge_identity(name, &seen.hashin, identity);
         let failed = b.out.failure.as_ref().is_some_and(|f| f.target == name);
         match result {
             Some(r) if r.cache_hit => self.judge_hit(b, target, r, &key),
@@ -200,9 +211,11 @@ impl Oracle {
     fn judge_hit(&mut self, b: &BuildInput, target: &Target, r: &TargetResult, key: &str) {
         let name = &target.name;
         let served = r.cache_key.as_deref().unwrap_or_default();
+        self.verdicts.ledger.judged += 1;
         let Some(outputs) = self.judge_served(b, target, served, key) else {
-            return;
+            return; // a hit on an entry no clean build wrote: a violation already
         };
+        self.verdicts.ledger.fired(Check::Artifacts);
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         if self.poisoned.contains(served) {
             self.poisoned_uses += 1;
@@ -227,11 +240,19 @@ impl Oracle {
         }
         if matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. }) {
             let sandbox = b.state_dir.join("sandbox").join(name);
+            self.verdicts.ledger.fired(Check::SandboxRemoved);
             judge_cleanup(b.fs, name, &sandbox, &mut self.verdicts);
         }
-        let Some(outputs) = outputs else { return };
+        let outputs = match outputs {
+            Ok(outputs) => outputs,
+            Err(Unpredicted::Reported) => return self.verdicts.ledger.judged += 1,
+            Err(Unpredicted::Unknown(why)) => return self.unjudged(b, name, why),
+        };
+        self.verdicts.ledger.judged += 1;
+        self.verdicts.ledger.fired(Check::Artifacts);
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         let packs = outputs.iter().any(|a| !a.passes_through);
+        self.verdicts.ledger.fired(Check::CacheWrite);
         judge_cache_write(name, r, packs, b.events, &mut self.verdicts);
         let refused = match guard::guard(b.policy) {
             Some(model) if packs && !uses_tmp(target) => {
@@ -286,6 +307,9 @@ impl Oracle {
             .iter()
             .filter(|o| o.build == b.build && o.target == name && o.seq < first_read)
             .count();
+        if first_read != u64::MAX {
+            self.verdicts.ledger.fired(Check::OpenOrder);
+        }
         if first_read != u64::MAX && opened < live {
             let message = format!("{name} read a passthrough source after opening {opened} of its {live}: SPEC §6's copy opens every source before it reads any");
             self.verdicts.fail(Invariant::Integrity, message);
@@ -336,10 +360,14 @@ impl Oracle {
                     .iter()
                     .any(|w| w.build == b.build && w.target == name);
             let outputs = match self.committed.get(&key) {
-                Some(committed) if !uses_tmp(target) && !worked => Some(committed.clone()),
+                Some(committed) if !uses_tmp(target) && !worked => Ok(committed.clone()),
                 _ => self.predict(b, target, &inputs),
             };
-            let Some(outputs) = outputs else { return };
+            let outputs = match outputs {
+                Ok(outputs) => outputs,
+                Err(Unpredicted::Reported) => return,
+                Err(Unpredicted::Unknown(why)) => return self.unjudged(b, name, why),
+            };
             // Under Bazel's pipeline a write under another key is one its guard refused (to
             // the tmp cache); elsewhere any write is judged as the local one it must be.
             let guarded = guard::guard(b.policy).is_some();
@@ -388,6 +416,7 @@ impl Oracle {
             .collect();
         let consumer = matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. });
         let collision = consumer && by_path(&expected).is_none();
+        self.verdicts.ledger.judged += 1;
         let excuses = failures::Excuses {
             damaged: b.journal.damages.iter().map(|d| d.path.clone()).collect(),
             faults: b
@@ -404,6 +433,7 @@ impl Oracle {
             reads_verify: guard::guard(b.policy).is_none() || !consumer,
         };
         self.judge_glob_failure(b, target, &failure.error);
+        self.verdicts.ledger.fired(Check::Failure);
         failures::judge(
             name,
             &failure.error,
@@ -414,30 +444,15 @@ impl Oracle {
             &mut self.verdicts,
         );
         if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
-            let expected = self.as_read(b, name, expected, snapshot);
-            judge_snapshot(
-                snapshot,
-                &expected,
-                &tampered(b, snapshot),
-                &mut self.verdicts,
-            );
+            self.judge_delivery(b, name, inputs, snapshot);
+        }
+        let began = b.journal.consumes.iter().any(|c| c.build == b.build && c.target == name);
+        if consumer && began && failures::io_kind(&failure.error) == Some(io::ErrorKind::InvalidData) {
+            self.verdicts.ledger.fired(Check::SandboxKept);
+            let sandbox = b.state_dir.join("sandbox").join(name);
+            judge_left_for_diagnosis(b, name, &sandbox, &mut self.verdicts);
         }
     }
-}
-
-/// The targets a build of `root` needs: `root` and, transitively, its inputs.
-fn reachable<'a>(targets: &'a [Target], root: &str) -> BTreeSet<&'a str> {
-    let mut needed = BTreeSet::new();
-    let mut pending = vec![root];
-    while let Some(name) = pending.pop() {
-        let Some(target) = targets.iter().find(|t| t.name == name) else {
-            continue;
-        };
-        if needed.insert(target.name.as_str()) {
-            pending.extend(target.inputs.iter().map(String::as_str));
-        }
-    }
-    needed
 }
 
 /// The hashout `act`'s target put on the artifact for the act's path, if it made one.

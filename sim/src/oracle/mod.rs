@@ -2,8 +2,15 @@
 //! the simulator itself read on the file system (the [`crate::journal::Journal`]), never from
 //! what the engine reports about itself. What the engine reports is only checked against it.
 //!
-//! - `judge`: the walk over one build's targets: keys, hits, runs, failures, the stop.
-//! - `model`: what each target must produce, predicted from its definition and the journal.
+//! - `judge`: the walk over one build's targets: keys, hits, runs, failures.
+//! - `plan`: the build's plan from the definitions alone (needed targets, invalid graphs),
+//!   and the starts, the stop and key identities judged against it.
+//! - `definition`: the oracle's own encoding of a definition (SPEC §1's definition bytes).
+//! - `model`: the artifacts, entries and exec outputs the model computes with.
+//! - `predict`: what a target that ran must have produced, from the model and the journal;
+//!   a target it cannot predict is a `harness` violation, never a skip.
+//! - `ledger`: every named check, counted as fired or skipped (with the reason), and the
+//!   targets reached and judged.
 //! - `cache`: what the caches hold, read directly; the entries served, written and left judged.
 //! - `consumers`: what consumers received; sandboxes removed after success.
 //! - `gating`: SPEC §4's pass-through against artifacts and cache writes; every hashout.
@@ -16,13 +23,17 @@
 
 pub mod cache;
 pub mod consumers;
+pub mod definition;
 pub mod failures;
 pub mod gating;
 pub mod glob;
 pub mod guard;
 pub mod hashing;
 pub mod judge;
+pub mod ledger;
 pub mod model;
+pub mod plan;
+pub mod predict;
 pub mod rules;
 pub mod walker;
 
@@ -86,18 +97,23 @@ pub struct Finding {
 /// At most this many violations are recorded per schedule (a broken engine breaks many).
 pub const MAX_BROKEN_PER_SCHEDULE: usize = 64;
 
-/// Violations and findings of one schedule.
+/// Violations, findings and the ledger of what was judged, of one schedule.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verdicts {
     /// Broken invariants, in the order found.
     pub broken: Vec<Broken>,
     /// Findings.
     pub findings: Vec<Finding>,
+    /// Every broken invariant found, kept or not (`broken` keeps the first few).
+    pub failures: u64,
+    /// What the checks compared and skipped, and the targets judged.
+    pub ledger: ledger::Ledger,
 }
 
 impl Verdicts {
     /// Records a broken invariant.
     pub fn fail(&mut self, invariant: Invariant, message: String) {
+        self.failures += 1;
         if self.broken.len() < MAX_BROKEN_PER_SCHEDULE {
             self.broken.push(Broken { invariant, message });
         }

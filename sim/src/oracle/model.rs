@@ -11,16 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use engine::target::{Driver, ExecOutput, ExecStep, Target};
+use engine::target::{ExecOutput, ExecStep, Target};
 use engine::ArtifactType;
 
-use super::consumers::{judge_snapshot, known_entries};
-use super::glob::select;
-use super::guard;
 use super::hashing::{oracle_hashout, view_hashout};
-use super::judge::{snapshot, tampered, BuildInput, Oracle};
-use super::Invariant;
-use crate::journal::{HashAct, Snapshot};
 
 /// Where a consumer entry's bytes come from when they are a workspace source read live (or at
 /// pack time): which hash act recorded them, so a failure can be justified by a later change.
@@ -112,22 +106,6 @@ impl Artifact {
 /// SPEC §4's `use_tmp_cache` for a definition.
 pub fn uses_tmp(target: &Target) -> bool {
     !target.cache.enabled || target.cache.shell
-}
-
-/// The driver name SPEC §1 puts into hashin, from the definition's kind.
-pub fn driver_name(driver: &Driver) -> &'static str {
-    match driver {
-        Driver::FsFile { .. } => "fs_file",
-        Driver::FsGlob { .. } => "fs_glob",
-        Driver::Exec { .. } => "exec",
-        Driver::Group { .. } => "group",
-        Driver::Plugin { .. } => "plugin",
-    }
-}
-
-/// The definition bytes that go into hashin: the definition's canonical JSON, serialized here.
-pub fn def_bytes(driver: &Driver) -> Vec<u8> {
-    serde_json::to_vec(driver).unwrap_or_default()
 }
 
 /// A workspace source's artifact: a flagged File, passing through on the tmp path.
@@ -241,21 +219,9 @@ pub fn exec_outputs(
 /// The files of an exec sandbox in the oracle's model: bytes (delivered ones borrowed) and mode.
 type Files<'a> = BTreeMap<&'a Path, (Cow<'a, [u8]>, bool)>;
 
-/// One exec.log line: the step as externally tagged JSON, written out here.
+/// One exec.log line: the step as the oracle's definition encoding writes it.
 fn log_line(step: &ExecStep) -> Vec<u8> {
-    let text = |p: &Path| serde_json::Value::from(p.to_string_lossy()).to_string();
-    let line = match step {
-        ExecStep::Concat { to } => format!("{{\"concat\":{{\"to\":{}}}}}", text(to)),
-        ExecStep::Write { path, data } => {
-            let bytes: Vec<String> = data.iter().map(u8::to_string).collect();
-            let (path, bytes) = (text(path), bytes.join(","));
-            format!("{{\"write\":{{\"path\":{path},\"data\":[{bytes}]}}}}")
-        }
-        ExecStep::Chmod { path, x } => {
-            format!("{{\"chmod\":{{\"path\":{},\"x\":{x}}}}}", text(path))
-        }
-    };
-    format!("{line}\n").into_bytes()
+    format!("{}\n", super::definition::step(step)).into_bytes()
 }
 
 /// A plugin's concatenation output: its entries' bytes in the order they were delivered.
@@ -270,155 +236,6 @@ pub fn plugin_concat(entries: &[Entry], concat_to: &Path) -> Option<Artifact> {
         &concat_to.to_string_lossy(),
         data,
     ))
-}
-
-impl Oracle {
-    /// What `target` must produce from `inputs`, by its driver, from the journal.
-    pub(super) fn predict(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        inputs: &[Artifact],
-    ) -> Option<Vec<Artifact>> {
-        match &target.driver {
-            Driver::FsFile { path } => self.fs_file(b, target, path),
-            Driver::FsGlob { patterns, excludes } => self.fs_glob(b, target, patterns, excludes),
-            Driver::Group { relocate } => Some(vec![view_artifact(
-                target,
-                relocate,
-                &inputs.iter().collect::<Vec<_>>(),
-            )]),
-            Driver::Exec { steps, outputs, .. } => self
-                .consumed(b, &target.name, inputs)
-                .and_then(|e| exec_outputs(&e, steps, outputs)),
-            Driver::Plugin { sources, concat_to } => {
-                self.plugin(b, target, inputs, sources, concat_to)
-            }
-        }
-    }
-
-    fn fs_file(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Option<Vec<Artifact>> {
-        let Some(act) = act(b, &target.name, path) else {
-            let message = format!(
-                "{} produced an artifact for {} without hashing it",
-                target.name,
-                path.display()
-            );
-            self.verdicts.fail(Invariant::HashParity, message);
-            return None;
-        };
-        let resolved = self.resolved.get(&act.seq)?;
-        let artifact = source_artifact(
-            target,
-            "out",
-            resolved.entry.clone(),
-            resolved.hashout.clone(),
-        );
-        Some(vec![artifact])
-    }
-
-    fn fs_glob(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        patterns: &[String],
-        excludes: &[String],
-    ) -> Option<Vec<Artifact>> {
-        let name = &target.name;
-        let listing = b
-            .journal
-            .listings
-            .iter()
-            .find(|l| l.build == b.build && &l.target == name)?;
-        let selected = select(&listing.files, patterns, excludes);
-        let mut outputs = Vec::new();
-        for act in self.judge_match_set(b, name, &selected) {
-            if let Some(resolved) = self.resolved.get(&act.seq) {
-                let group = act.path.to_string_lossy();
-                outputs.push(source_artifact(
-                    target,
-                    &group,
-                    resolved.entry.clone(),
-                    resolved.hashout.clone(),
-                ));
-            }
-        }
-        Some(outputs)
-    }
-
-    /// A consumer's materialized sandbox against its inputs' entries; the entries to compute
-    /// its outputs from.
-    fn consumed(&mut self, b: &BuildInput, name: &str, inputs: &[Artifact]) -> Option<Vec<Entry>> {
-        let expected: Vec<Entry> = inputs
-            .iter()
-            .flat_map(|a| a.entries.iter().cloned())
-            .collect();
-        let Some(snapshot) = snapshot(b, name) else {
-            let message = format!("{name} succeeded without materializing its inputs");
-            self.verdicts.fail(Invariant::Integrity, message);
-            return None;
-        };
-        let expected = self.as_read(b, name, expected, snapshot);
-        judge_snapshot(
-            snapshot,
-            &expected,
-            &tampered(b, snapshot),
-            &mut self.verdicts,
-        );
-        Some(known_entries(&expected, Some(snapshot)))
-    }
-
-    /// What a consumer may have received: under Bazel's pipeline, which reads unverified, a
-    /// source that changed admits what was read (and the target is marked as having read it).
-    pub(super) fn as_read(
-        &mut self,
-        b: &BuildInput,
-        name: &str,
-        expected: Vec<Entry>,
-        snapshot: &Snapshot,
-    ) -> Vec<Entry> {
-        if guard::guard(b.policy).is_none() {
-            return expected;
-        }
-        let (read, changed) = guard::as_read(b.journal, &expected, snapshot);
-        if changed {
-            self.changed_reads.insert(name.to_string());
-        }
-        read
-    }
-
-    fn plugin(
-        &mut self,
-        b: &BuildInput,
-        target: &Target,
-        inputs: &[Artifact],
-        sources: &[PathBuf],
-        concat_to: &Path,
-    ) -> Option<Vec<Artifact>> {
-        let entries = self.consumed(b, &target.name, inputs)?;
-        let mut outputs = Vec::new();
-        for (k, path) in sources.iter().enumerate() {
-            let act = act(b, &target.name, path)?;
-            let resolved = self.resolved.get(&act.seq)?;
-            let mut artifact = source_artifact(
-                target,
-                &format!("src{k}"),
-                resolved.entry.clone(),
-                resolved.hashout.clone(),
-            );
-            artifact.passes_through = false; // the ABI drops the flag (SPEC §3)
-            outputs.push(artifact);
-        }
-        outputs.push(plugin_concat(&entries, concat_to)?);
-        Some(outputs)
-    }
-}
-
-fn act<'a>(b: &BuildInput<'a>, target: &str, path: &Path) -> Option<&'a HashAct> {
-    b.journal
-        .acts
-        .iter()
-        .find(|a| a.build == b.build && a.target == target && a.path == path)
 }
 
 #[cfg(test)]

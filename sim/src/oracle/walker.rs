@@ -138,6 +138,7 @@ impl WalkerModel {
             let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
             verdicts.fail(Invariant::HashParity, message);
         }
+        verdicts.ledger.fired(super::ledger::Check::FreshHash);
         let expected = oracle_hashout(&before.bytes, before.x);
         let len = before.bytes.len() as u64;
         if act.read_len.is_some_and(|n| n != len) {
@@ -181,6 +182,7 @@ impl WalkerModel {
             verdicts.fail(Invariant::Harness, message);
             return None;
         };
+        verdicts.ledger.fired(super::ledger::Check::TornHash);
         let expected = oracle_hashout(read, stat.x);
         if fresh != expected {
             let message = format!("{path}: engine hashout {fresh} of a hash torn by a mutation, but file_hashout of the {} bytes its reads returned (x={}) is {expected}", read.len(), stat.x);
@@ -236,6 +238,7 @@ impl WalkerModel {
         verdicts: &mut Verdicts,
     ) -> Option<Resolved> {
         let path = act.path.display();
+        verdicts.ledger.fired(super::ledger::Check::WalkerAnswer);
         let mode = format!("{} walker", rule.policy.name());
         let Some(before) = act.stat else {
             let message = format!("{mode} answered {answer} for {path}, which was not a file");
