@@ -94,7 +94,8 @@ fn finish_with_coverage(report: &Report, json: Option<PathBuf>, args: &CoverageA
         eprint!("{}", report.coverage.table());
     }
     if let Some(path) = &args.coverage_svg {
-        if let Err(message) = write_output(path, &report.coverage.svg()) {
+        let title = sim::coverage::title(&report.mode, report.seed, report.schedules, &report.fs);
+        if let Err(message) = write_output(path, &report.coverage.svg(&title)) {
             eprintln!("sim: error: {message}");
             return ExitCode::from(2);
         }

@@ -135,6 +135,11 @@ fn replay_and_exhaustive_run_from_the_command_line() {
         drawn.starts_with("<svg") && drawn.contains("</svg>"),
         "{drawn}"
     );
+    assert!(
+        drawn.contains(">Mutation coverage: sim exhaustive, seed 0, ")
+            && drawn.contains(" on mem</text>"),
+        "the map is titled with its run: {drawn}"
+    );
 }
 
 #[test]
