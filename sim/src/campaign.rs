@@ -151,7 +151,8 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
     let (shard_first, shard_step) = options.shard.map_or((0, 1), |(k, n)| (k - 1, n));
     assert!(shard_first < shard_step, "a shard is one of its count");
     let threads = options.threads;
-    let watchdog = crate::watchdog::Watchdog::new(threads, crate::watchdog::Watchdog::limit_from_env());
+    let watchdog =
+        crate::watchdog::Watchdog::new(threads, crate::watchdog::Watchdog::limit_from_env());
     let progress_thread = std::thread::current();
     let partials: Vec<Report> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)

@@ -323,6 +323,9 @@ pub struct Journal {
     pub writes: Vec<Written>,
     /// Cache lookups the engine was about to make (after the mutations of their point), in order.
     pub lookups: Vec<Written>,
+    /// Passthrough sources a reader read to EOF (`AtEof`, recorded before that point's
+    /// mutations: the bytes were read, verification had not yet run), in order.
+    pub eofs: Vec<Opened>,
     /// Consumers that began materializing their inputs (`BeforeConsume`), in order.
     pub consumes: Vec<Written>,
     /// The first chunk read from each passthrough source, in order (the `key` is the path).
@@ -342,6 +345,24 @@ impl Journal {
         self.damages
             .iter()
             .any(|d| d.seq > since && d.path.starts_with(dir))
+    }
+
+    /// True when damage `d` still stands: the cache entry it hit was not written again since,
+    /// the sandbox it hit was not made afresh since (entries live under
+    /// `{state_dir}/{cache|tmp}/{key}/`, sandboxes under `{state_dir}/sandbox/{target}/`).
+    pub fn damage_stands(&self, state_dir: &Path, d: &Damaged) -> bool {
+        let Ok(rest) = d.path.strip_prefix(state_dir) else {
+            return true;
+        };
+        let mut parts = rest.components().map(|c| c.as_os_str().to_string_lossy());
+        match (parts.next().as_deref(), parts.next()) {
+            (Some("cache" | "tmp"), Some(key)) => d.seq > self.last_write(&key),
+            (Some("sandbox"), Some(target)) => {
+                let made = self.consumes.iter().filter(|c| c.target == target);
+                made.map(|c| c.seq).max().is_none_or(|made| d.seq > made)
+            }
+            _ => true,
+        }
     }
 
     /// When `key` was last written (0: never, as far as the journal knows).
@@ -387,10 +408,12 @@ pub struct History {
 }
 
 /// The history of `origin` in `journal` as a reader could see it: every recorded live state
-/// after its hash act, where a path that became unreadable only after `opened` (the moment the
-/// reader had opened it for good) does not count (SPEC §7: an open handle still reads the file
-/// it opened, so only an open can fail for a missing, denied or replaced path).
-pub fn history(journal: &Journal, origin: &Origin, opened: u64) -> History {
+/// after its hash act and before `until` (the moment the reader had read its last byte: a
+/// change after it is one no check of the engine could see), where a path that became
+/// unreadable only after `opened` (the moment the reader had opened it for good) does not count
+/// (SPEC §7: an open handle still reads the file it opened, so only an open can fail for a
+/// missing, denied or replaced path).
+pub fn history(journal: &Journal, origin: &Origin, opened: u64, until: u64) -> History {
     let Ok(i) = journal
         .acts
         .binary_search_by_key(&origin.act_seq, |a| a.seq)
@@ -407,7 +430,11 @@ pub fn history(journal: &Journal, origin: &Origin, opened: u64) -> History {
         changed: origin.stale || act.torn,
         unreadable: act.unreadable.into_iter().collect(),
     };
-    for change in journal.changes.iter().filter(|c| c.seq > act.seq) {
+    for change in journal
+        .changes
+        .iter()
+        .filter(|c| c.seq > act.seq && c.seq < until)
+    {
         match change.now.get(&origin.path) {
             Some(Ok((now, _))) => history.changed |= hashed.is_none_or(|(h, _)| *now != h),
             Some(Err(why)) if change.seq < opened => {
@@ -427,6 +454,22 @@ pub fn history(journal: &Journal, origin: &Origin, opened: u64) -> History {
         }
     }
     history
+}
+
+/// When `target` had read every one of its `entries` of the source of `origin` to the end
+/// since it was hashed (`u64::MAX`: some read did not get there): verification at EOF sees no
+/// change made after its last byte was read.
+pub fn read_to_end(journal: &Journal, target: &str, origin: &Origin, entries: usize) -> u64 {
+    let eofs: Vec<u64> = journal
+        .eofs
+        .iter()
+        .filter(|e| e.seq > origin.act_seq && e.target == target && e.path == origin.path)
+        .map(|e| e.seq)
+        .collect();
+    match eofs.last() {
+        Some(last) if eofs.len() >= entries => *last,
+        _ => u64::MAX,
+    }
 }
 
 /// When `target` had opened the source of `origin` for good: its last open since the source was
@@ -458,7 +501,10 @@ pub fn skip_explained(journal: &Journal, act: &HashAct) -> bool {
         act_seq: act.seq,
         stale: false,
     };
-    act.unreadable.is_some() || !history(journal, &origin, u64::MAX).unreadable.is_empty()
+    act.unreadable.is_some()
+        || !history(journal, &origin, u64::MAX, u64::MAX)
+            .unreadable
+            .is_empty()
 }
 
 /// Files of a directory tree by relative path: bytes and exec bit.

@@ -383,6 +383,16 @@ impl Observer for SimObserver {
                 let written = written(&mut state, target.to_string(), key.to_string());
                 state.journal.writes.push(written);
             }
+            Probe::AtEof { path } => {
+                let seq = state.journal.tick();
+                let eof = crate::journal::Opened {
+                    seq,
+                    build: state.build,
+                    target: state.target.clone(),
+                    path: path.to_path_buf(),
+                };
+                state.journal.eofs.push(eof);
+            }
             Probe::BeforeConsume { consumer } => {
                 let began = written(&mut state, consumer.to_string(), String::new());
                 state.journal.consumes.push(began);

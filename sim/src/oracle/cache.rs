@@ -15,8 +15,8 @@ use engine::TargetResult;
 
 use super::hashing::{checksum, oracle_hashout};
 use super::judge::{BuildInput, Oracle};
-use super::model::{uses_tmp, Artifact, Entry, Expect};
 use super::ledger::Check;
+use super::model::{uses_tmp, Artifact, Entry, Expect};
 use super::Invariant;
 use crate::journal::MAX_READ;
 
@@ -281,7 +281,9 @@ impl Oracle {
                 continue;
             };
             if b.journal.damaged_under(path, b.journal.last_write(written)) {
-                self.verdicts.ledger.skipped(Check::TmpWrite, "damaged by the simulator since");
+                self.verdicts
+                    .ledger
+                    .skipped(Check::TmpWrite, "damaged by the simulator since");
                 continue; // damaged by the simulator after it was written
             }
             let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();

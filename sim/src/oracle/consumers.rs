@@ -99,9 +99,16 @@ pub fn judge_left_for_diagnosis(
         let message = format!("{name} failed with InvalidData but its sandbox {} is gone: SPEC §7 leaves it for diagnosis", sandbox.display());
         verdicts.fail(Invariant::SandboxCleanup, message);
     }
-    let wrote = b.journal.writes.iter().find(|w| w.build == b.build && w.target == name);
+    let wrote = b
+        .journal
+        .writes
+        .iter()
+        .find(|w| w.build == b.build && w.target == name);
     if let Some(write) = wrote {
-        let message = format!("{name} failed with InvalidData but wrote the cache entry {}: SPEC §7 gives it none", write.key);
+        let message = format!(
+            "{name} failed with InvalidData but wrote the cache entry {}: SPEC §7 gives it none",
+            write.key
+        );
         verdicts.fail(Invariant::NoPoisoning, message);
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use super::model::Origin;
 use super::{Invariant, Verdicts};
 
-use crate::journal::{history, opened_for_good, History, Journal};
+use crate::journal::{history, opened_for_good, read_to_end, History, Journal};
 
 /// SPEC §7's wording of a verification failure.
 pub const MODIFIED: &str = "modified after it was hashed";
@@ -106,9 +106,10 @@ pub fn judge(
         .iter()
         .map(|o| {
             let entries = reads.iter().filter(|r| r.path == o.path).count();
-            history(journal, o, opened_for_good(journal, target, o, entries))
+            let opened = opened_for_good(journal, target, o, entries);
+            history(journal, o, opened, read_to_end(journal, target, o, entries))
         })
-        .chain(acts.iter().map(|o| history(journal, o, u64::MAX)))
+        .chain(acts.iter().map(|o| history(journal, o, u64::MAX, u64::MAX)))
         .collect();
     // (history, read live) of every source the message names.
     let named: Vec<(&History, bool)> = reads

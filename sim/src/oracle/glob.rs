@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use engine::target::{Driver, Target};
 use super::ledger::Check;
+use engine::target::{Driver, Target};
 
 use super::failures::io_error;
 use super::judge::{answer_for, BuildInput, Oracle};
@@ -138,11 +138,15 @@ impl Oracle {
         else {
             return;
         };
-        // A file the engine hashed may fail later (packed for the cache after it went away):
-        // only the files it could not hash are the glob's to skip.
+        // A file the engine hashed (freshly, or answered from its walker cache as the model's
+        // rule allows) may fail later, packed for the cache after it went away: only the
+        // files it could not hash are the glob's to skip.
         let hashed = |p: &PathBuf| {
             b.journal.acts.iter().any(|a| {
-                a.build == b.build && &a.target == name && &a.path == p && a.fresh.is_some()
+                a.build == b.build
+                    && &a.target == name
+                    && &a.path == p
+                    && (a.fresh.is_some() || self.resolved.contains_key(&a.seq))
             })
         };
         self.verdicts.ledger.fired(Check::GlobSkip);

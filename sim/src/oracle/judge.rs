@@ -13,14 +13,14 @@ use engine::target::{Driver, Target};
 use engine::{BuildOutput, ConsumePath, Event, TargetResult};
 
 use super::consumers::{by_path, judge_cleanup, judge_left_for_diagnosis};
+use super::definition::{def_bytes, driver_name, Identity};
 use super::gating::{judge_artifacts, judge_cache_write};
 use super::guard::guard_of;
 use super::hashing::oracle_hashin;
-use super::definition::{def_bytes, driver_name, Identity};
-use super::model::{uses_tmp, Artifact, Entry, Origin};
-use super::walker::{Resolved, Rule, WalkerModel};
 use super::ledger::Check;
+use super::model::{uses_tmp, Artifact, Entry, Origin};
 use super::predict::Unpredicted;
+use super::walker::{Resolved, Rule, WalkerModel};
 use super::{failures, guard, plan, Invariant, Verdicts};
 use crate::journal::{HashAct, Journal, Snapshot};
 
@@ -177,7 +177,10 @@ impl Oracle {
         for input in &target.inputs {
             let Some(artifacts) = self.outputs.get(input) else {
                 // Its input was not judged (reported there): nothing to judge this one against.
-                self.verdicts.ledger.unjudged.push("an input was not judged");
+                self.verdicts
+                    .ledger
+                    .unjudged
+                    .push("an input was not judged");
                 return;
             };
             inputs.extend(artifacts.iter());
@@ -418,7 +421,14 @@ impl Oracle {
         let collision = consumer && by_path(&expected).is_none();
         self.verdicts.ledger.judged += 1;
         let excuses = failures::Excuses {
-            damaged: b.journal.damages.iter().map(|d| d.path.clone()).collect(),
+            // Damage excuses only the entry (or sandbox) it hit, until that is made again.
+            damaged: b
+                .journal
+                .damages
+                .iter()
+                .filter(|d| b.journal.damage_stands(b.state_dir, d))
+                .map(|d| d.path.clone())
+                .collect(),
             faults: b
                 .faults
                 .iter()
@@ -446,8 +456,15 @@ impl Oracle {
         if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
             self.judge_delivery(b, name, inputs, snapshot);
         }
-        let began = b.journal.consumes.iter().any(|c| c.build == b.build && c.target == name);
-        if consumer && began && failures::io_kind(&failure.error) == Some(io::ErrorKind::InvalidData) {
+        let began = b
+            .journal
+            .consumes
+            .iter()
+            .any(|c| c.build == b.build && c.target == name);
+        if consumer
+            && began
+            && failures::io_kind(&failure.error) == Some(io::ErrorKind::InvalidData)
+        {
             self.verdicts.ledger.fired(Check::SandboxKept);
             let sandbox = b.state_dir.join("sandbox").join(name);
             judge_left_for_diagnosis(b, name, &sandbox, &mut self.verdicts);

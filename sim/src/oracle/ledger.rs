@@ -11,9 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Invariant;
 
 /// One named check of the oracle.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     /// The build's plan: a valid graph starts no target twice and none before its inputs; an
@@ -294,12 +292,15 @@ mod tests {
 
     #[test]
     fn names_are_unique_parse_back_and_sums_add_up() {
-        let names: std::collections::BTreeSet<&str> =
-            Check::ALL.iter().map(|c| c.name()).collect();
+        let names: std::collections::BTreeSet<&str> = Check::ALL.iter().map(|c| c.name()).collect();
         assert_eq!(names.len(), Check::ALL.len());
         for check in Check::ALL {
             assert_eq!(Check::parse(check.name()), Some(check));
-            assert_eq!(Check::ALL[check.index()], check, "ALL is in declaration order");
+            assert_eq!(
+                Check::ALL[check.index()],
+                check,
+                "ALL is in declaration order"
+            );
         }
         let mut ledger = Ledger::default();
         ledger.fired(Check::Plan);
@@ -315,7 +316,10 @@ mod tests {
         sum.absorb(&one);
         assert_eq!(sum.fired(Check::Plan), 2);
         assert_eq!(sum.checks["delivery"].skipped["no sandbox"], 2);
-        assert_eq!((sum.reached, sum.judged, sum.unjudged["unknown bytes"]), (6, 4, 2));
+        assert_eq!(
+            (sum.reached, sum.judged, sum.unjudged["unknown bytes"]),
+            (6, 4, 2)
+        );
         assert!(!sum.never_fired().contains(&"plan"));
         assert_eq!(sum.checks.len(), Check::ALL.len(), "every check listed");
     }

@@ -43,7 +43,10 @@ pub fn refused(targets: &[Target]) -> Option<String> {
     }
     for t in targets {
         if let Some(input) = t.inputs.iter().find(|i| !names.contains(i.as_str())) {
-            return Some(format!("{:?} has an input {input:?} no target defines", t.name));
+            return Some(format!(
+                "{:?} has an input {input:?} no target defines",
+                t.name
+            ));
         }
     }
     None
@@ -66,9 +69,14 @@ pub fn plan(targets: &[Target], root: &str) -> Plan {
     let mut steps = 0usize;
     while let Some((name, depth, next)) = stack.pop() {
         steps += 1;
-        assert!(steps <= 4 * targets.len() * targets.len() + 16, "planning terminates");
+        assert!(
+            steps <= 4 * targets.len() * targets.len() + 16,
+            "planning terminates"
+        );
         if depth > MAX_CHAIN {
-            return Plan::Invalid(format!("a dependency chain longer than {MAX_CHAIN} targets"));
+            return Plan::Invalid(format!(
+                "a dependency chain longer than {MAX_CHAIN} targets"
+            ));
         }
         let inputs = &by_name[name].inputs;
         let Some(input) = inputs.get(next) else {
@@ -117,10 +125,18 @@ impl Oracle {
                 let mut seen = BTreeSet::new();
                 for name in &started {
                     let message = if !needed.contains(*name) {
-                        format!("build {} started {name}, which the build of {} does not need", b.build, b.root)
+                        format!(
+                            "build {} started {name}, which the build of {} does not need",
+                            b.build, b.root
+                        )
                     } else if !seen.insert(*name) {
                         format!("build {} started {name} twice", b.build)
-                    } else if let Some(input) = b.targets.iter().find(|t| t.name == *name).and_then(|t| t.inputs.iter().find(|i| !seen.contains(i.as_str()))) {
+                    } else if let Some(input) = b
+                        .targets
+                        .iter()
+                        .find(|t| t.name == *name)
+                        .and_then(|t| t.inputs.iter().find(|i| !seen.contains(i.as_str())))
+                    {
                         format!("build {} started {name} before its input {input}", b.build)
                     } else {
                         continue;
@@ -128,7 +144,10 @@ impl Oracle {
                     self.verdicts.fail(Invariant::Integrity, message);
                 }
                 if let Some(f) = failure.filter(|f| !started.contains(&f.target.as_str())) {
-                    let message = format!("build {} failed at {} before starting it ({}), though its graph is valid", b.build, f.target, f.error);
+                    let message = format!(
+                        "build {} failed at {} before starting it ({}), though its graph is valid",
+                        b.build, f.target, f.error
+                    );
                     self.verdicts.fail(Invariant::NoFalseAlarms, message);
                 }
             }
@@ -160,12 +179,15 @@ impl Oracle {
         self.verdicts.ledger.fired(Check::KeyIdentity);
         match self.identities.get(key) {
             Some((known, other)) if *known != identity => {
-                let message = format!("{name} and {other} have different definitions or inputs but share key {key}");
+                let message = format!(
+                    "{name} and {other} have different definitions or inputs but share key {key}"
+                );
                 self.verdicts.fail(Invariant::CacheKey, message);
             }
             Some(_) => {}
             None => {
-                self.identities.insert(key.to_string(), (identity, name.to_string()));
+                self.identities
+                    .insert(key.to_string(), (identity, name.to_string()));
             }
         }
     }
@@ -191,14 +213,31 @@ mod tests {
 
     #[test]
     fn check_plans() {
-        let diamond = [t("a", &[]), t("b", &["a"]), t("c", &["a"]), t("all", &["b", "c"])];
+        let diamond = [
+            t("a", &[]),
+            t("b", &["a"]),
+            t("c", &["a"]),
+            t("all", &["b", "c"]),
+        ];
         check(&diamond, "all", "a,all,b,c");
         check(&diamond, "b", "a,b");
         check(&diamond, "z", "invalid: no target is named \"z\"");
-        check(&[t("a", &["a"])], "a", "invalid: a dependency cycle through \"a\"");
-        check(&[t("a", &["b"]), t("b", &["a"])], "a", "invalid: a dependency cycle");
+        check(
+            &[t("a", &["a"])],
+            "a",
+            "invalid: a dependency cycle through \"a\"",
+        );
+        check(
+            &[t("a", &["b"]), t("b", &["a"])],
+            "a",
+            "invalid: a dependency cycle",
+        );
         check(&[t("a", &["x"])], "a", "invalid: \"a\" has an input \"x\"");
-        check(&[t("a", &[]), t("a", &[])], "a", "invalid: two targets are named");
+        check(
+            &[t("a", &[]), t("a", &[])],
+            "a",
+            "invalid: two targets are named",
+        );
         // A cycle the root does not reach does not stop its build.
         check(&[t("a", &[]), t("b", &["b"])], "a", "a");
     }
@@ -214,7 +253,13 @@ mod tests {
                 .collect()
         };
         let top = |n: usize| format!("t{}", n - 1);
-        assert!(matches!(plan(&chain(MAX_CHAIN), &top(MAX_CHAIN)), Plan::Valid(n) if n.len() == MAX_CHAIN));
-        check(&chain(MAX_CHAIN + 1), &top(MAX_CHAIN + 1), "invalid: a dependency chain longer");
+        assert!(
+            matches!(plan(&chain(MAX_CHAIN), &top(MAX_CHAIN)), Plan::Valid(n) if n.len() == MAX_CHAIN)
+        );
+        check(
+            &chain(MAX_CHAIN + 1),
+            &top(MAX_CHAIN + 1),
+            "invalid: a dependency chain longer",
+        );
     }
 }

@@ -45,8 +45,9 @@ impl Oracle {
             )]),
             Driver::Exec { steps, outputs, .. } => {
                 let entries = self.consumed(b, &target.name, inputs)?;
-                exec_outputs(&entries, steps, outputs)
-                    .ok_or(Unpredicted::Unknown("an exec step or a received entry the model cannot compute"))
+                exec_outputs(&entries, steps, outputs).ok_or(Unpredicted::Unknown(
+                    "an exec step or a received entry the model cannot compute",
+                ))
             }
             Driver::Plugin { sources, concat_to } => {
                 self.plugin(b, target, inputs, sources, concat_to)
@@ -55,7 +56,12 @@ impl Oracle {
     }
 
     /// The source artifact a target that hashed `path` carries for it.
-    fn source(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Predicted<(Entry, String)> {
+    fn source(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        path: &Path,
+    ) -> Predicted<(Entry, String)> {
         let Some(act) = act(b, &target.name, path) else {
             let message = format!(
                 "{} produced an artifact for {} without hashing it",
@@ -80,10 +86,17 @@ impl Oracle {
             self.verdicts.fail(Invariant::Integrity, message);
             return Err(Unpredicted::Reported);
         }
-        Err(Unpredicted::Unknown("a hash act the walker model could not resolve"))
+        Err(Unpredicted::Unknown(
+            "a hash act the walker model could not resolve",
+        ))
     }
 
-    fn fs_file(&mut self, b: &BuildInput, target: &Target, path: &Path) -> Predicted<Vec<Artifact>> {
+    fn fs_file(
+        &mut self,
+        b: &BuildInput,
+        target: &Target,
+        path: &Path,
+    ) -> Predicted<Vec<Artifact>> {
         let (entry, hashout) = self.source(b, target, path)?;
         Ok(vec![source_artifact(target, "out", entry, hashout)])
     }
@@ -101,7 +114,9 @@ impl Oracle {
             .listings
             .iter()
             .find(|l| l.build == b.build && &l.target == name)
-            .ok_or(Unpredicted::Unknown("no listing of the workspace was recorded for the glob"))?;
+            .ok_or(Unpredicted::Unknown(
+                "no listing of the workspace was recorded for the glob",
+            ))?;
         let selected = select(&listing.files, patterns, excludes);
         let mut outputs = Vec::new();
         for act in self.judge_match_set(b, name, &selected) {
@@ -120,7 +135,12 @@ impl Oracle {
 
     /// A consumer's materialized sandbox against its inputs' entries; the entries to compute
     /// its outputs from.
-    fn consumed(&mut self, b: &BuildInput, name: &str, inputs: &[Artifact]) -> Predicted<Vec<Entry>> {
+    fn consumed(
+        &mut self,
+        b: &BuildInput,
+        name: &str,
+        inputs: &[Artifact],
+    ) -> Predicted<Vec<Entry>> {
         let Some(snapshot) = snapshot(b, name) else {
             let message = format!("{name} succeeded without materializing its inputs");
             self.verdicts.fail(Invariant::Integrity, message);
@@ -145,7 +165,12 @@ impl Oracle {
             .collect();
         let expected = self.as_read(b, name, expected, snapshot);
         self.verdicts.ledger.fired(super::ledger::Check::Delivery);
-        judge_snapshot(snapshot, &expected, &tampered(b, snapshot), &mut self.verdicts);
+        judge_snapshot(
+            snapshot,
+            &expected,
+            &tampered(b, snapshot),
+            &mut self.verdicts,
+        );
         expected
     }
 
