@@ -136,6 +136,7 @@ impl SimObserver {
             faults.set_build(build);
         }
         state.pending = None;
+        self.tap.running(build, "");
         if build == 2 {
             self.fire(&mut state, fs, |m| m.point == Point::BetweenBuilds);
         }
@@ -281,6 +282,7 @@ impl SimObserver {
         state.journal.hashins.push(seen);
         state.target = target.to_string();
         state.pending = None;
+        self.tap.running(state.build, target);
     }
 
     fn after_materialize(&self, state: &mut State, fs: &dyn Fs, consumer: &str) {

@@ -292,7 +292,10 @@ impl World {
             .iter()
             .any(|m| m.kind.on_engine())
             .then(|| Faults::new(&config.state_dir));
-        let tap = Arc::new(crate::tap::Tap::default());
+        let tap = Arc::new(crate::tap::Tap::new(
+            crate::tap::MAX_STEPS,
+            &config.state_dir,
+        ));
         let observer = Arc::new(SimObserver::new(Setup {
             scenario,
             trace: Arc::new(Trace::new()),
@@ -461,21 +464,25 @@ fn judged<T>(
 ) -> Result<T, String> {
     let fired = world.faults.as_ref().map(Faults::fired).unwrap_or_default();
     panics::catch(|| {
-        world.observer.with_journal(|journal| {
-            let input = BuildInput {
-                targets: &world.targets,
-                root: "all",
-                build,
-                policy: world.config.walker,
-                out,
-                events,
-                journal,
-                fs: &*world.made.fs,
-                store: engine.store(),
-                state_dir: &world.config.state_dir,
-                faults: &fired,
-            };
-            judge(&input, journal)
+        world.tap.with_seen(|seen| {
+            world.observer.with_journal(|journal| {
+                let input = BuildInput {
+                    targets: &world.targets,
+                    root: "all",
+                    build,
+                    policy: world.config.walker,
+                    out,
+                    events,
+                    journal,
+                    fs: &*world.made.fs,
+                    store: engine.store(),
+                    tmp_limits: world.config.tmp_limits,
+                    seen,
+                    state_dir: &world.config.state_dir,
+                    faults: &fired,
+                };
+                judge(&input, journal)
+            })
         })
     })
 }

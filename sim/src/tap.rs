@@ -36,13 +36,44 @@ pub struct Recording {
     pub since_tear: Option<(u64, Vec<u8>)>,
 }
 
-/// The shared state of one schedule's tap: the step count and the hash act being recorded.
+/// At most this many accesses are logged per schedule.
+pub const MAX_ACCESSES: usize = 100_000;
+
+/// What the engine did to a path, as the tap saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Opened a workspace file (outside the state directory) for reading.
+    ReadWorkspace,
+    /// Created (or opened for writing, or renamed into place) a file under the state
+    /// directory's `cache/` or `tmp/`; the path logged is the entry's directory relative to
+    /// the state directory (`cache/{key}` or `tmp/{key}_{nanos}`).
+    WriteCache,
+}
+
+/// One access the engine made while a target ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// The build.
+    pub build: u8,
+    /// The target running (the last one whose hashin the observer saw).
+    pub target: Arc<str>,
+    /// What it did.
+    pub access: Access,
+    /// The path.
+    pub path: PathBuf,
+}
+
+/// The shared state of one schedule's tap: the step count, the hash act being recorded, and
+/// the accesses logged.
 #[derive(Debug)]
 pub struct Tap {
     steps: AtomicU64,
     limit: u64,
     spent: AtomicBool,
     recording: Mutex<Option<Recording>>,
+    state_dir: PathBuf,
+    running: Mutex<(u8, Arc<str>)>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 impl Default for Tap {
@@ -52,14 +83,68 @@ impl Default for Tap {
 }
 
 impl Tap {
-    /// A tap that allows `limit` steps.
+    /// A tap that allows `limit` steps, for an engine keeping its state in `.heph`.
     pub fn with_limit(limit: u64) -> Self {
+        Tap::new(limit, Path::new(".heph"))
+    }
+
+    /// A tap that allows `limit` steps, for an engine keeping its state in `state_dir`.
+    pub fn new(limit: u64, state_dir: &Path) -> Self {
         assert!(limit > 0, "a budget of at least one step");
         Tap {
             steps: AtomicU64::new(0),
             limit,
             spent: AtomicBool::new(false),
             recording: Mutex::new(None),
+            state_dir: state_dir.to_path_buf(),
+            running: Mutex::new((1, Arc::from(""))),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Build `build`'s target `target` runs from now on (the observer says so at its hashin).
+    pub fn running(&self, build: u8, target: &str) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.0 != build || &*running.1 != target {
+            *running = (build, Arc::from(target));
+        }
+    }
+
+    /// Runs `f` on the accesses logged so far.
+    pub fn with_seen<T>(&self, f: impl FnOnce(&[Seen]) -> T) -> T {
+        f(&self.seen.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Logs an access of `path`, if it is one the oracle looks at. Paths are compared as bytes
+    /// (the engine's paths are normal, relative and `/`-separated): this runs on every open.
+    fn log(&self, path: &Path, write: bool) {
+        let bytes = path.as_os_str().as_encoded_bytes();
+        let state = self.state_dir.as_os_str().as_encoded_bytes();
+        let rest = bytes.strip_prefix(state).and_then(|r| r.strip_prefix(b"/"));
+        let (access, logged) = match (write, rest) {
+            (false, None) => (Access::ReadWorkspace, path.to_path_buf()),
+            (true, Some(rest)) if rest.starts_with(b"cache/") || rest.starts_with(b"tmp/") => {
+                // The entry's directory: the first two components.
+                let mut slashes = rest.iter().enumerate().filter(|(_, b)| **b == b'/');
+                let end = slashes.nth(1).map_or(rest.len(), |(i, _)| i);
+                let entry = String::from_utf8_lossy(&rest[..end]).into_owned();
+                (Access::WriteCache, PathBuf::from(entry))
+            }
+            _ => return,
+        };
+        let (build, target) = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() < MAX_ACCESSES {
+            seen.push(Seen {
+                build,
+                target,
+                access,
+                path: logged,
+            });
         }
     }
 
@@ -176,6 +261,7 @@ impl Fs for TapFs {
     fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
         self.tap.step();
         let inner = self.inner.open(path)?;
+        self.tap.log(path, false);
         let recorded = self.tap.recording(path).then(|| path.to_path_buf());
         Ok(Box::new(TapReader {
             inner,
@@ -186,16 +272,21 @@ impl Fs for TapFs {
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         self.tap.step();
         let bytes = self.inner.read(path, limit)?;
+        self.tap.log(path, false);
         self.tap.note(path, &bytes);
         Ok(bytes)
     }
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {
         self.tap.step();
-        self.inner.create(path)
+        let created = self.inner.create(path)?;
+        self.tap.log(path, true);
+        Ok(created)
     }
     fn open_at(&self, path: &Path, offset: u64) -> io::Result<Box<dyn FsWrite>> {
         self.tap.step();
-        self.inner.open_at(path, offset)
+        let opened = self.inner.open_at(path, offset)?;
+        self.tap.log(path, true);
+        Ok(opened)
     }
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
         self.tap.step();
@@ -227,7 +318,9 @@ impl Fs for TapFs {
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.tap.step();
-        self.inner.rename(from, to)
+        self.inner.rename(from, to)?;
+        self.tap.log(to, true);
+        Ok(())
     }
     fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
         self.tap.step();
@@ -288,6 +381,32 @@ mod tests {
         assert_eq!(recording.read, 6);
         assert_eq!(recording.bytes(b"abcdef").unwrap(), b"abXYef");
         assert_eq!(tap.take(Path::new("src/a")), None, "taken once");
+    }
+
+    #[test]
+    fn workspace_reads_and_cache_writes_are_logged_with_their_target() {
+        let (fs, tap, _) = tapped(1_000);
+        tap.running(2, "c0");
+        fs.read(Path::new("src/a"), 100).unwrap();
+        fs.write(Path::new(".heph/cache/k/t.tar"), b"x").unwrap();
+        fs.write(Path::new(".heph/sandbox/c0/f"), b"x").unwrap(); // not a cache
+        assert!(fs.open(Path::new("src/missing")).is_err()); // failed: not an access
+        let got: Vec<(u8, String, Access, PathBuf)> = tap.with_seen(|seen| {
+            seen.iter()
+                .map(|s| (s.build, s.target.to_string(), s.access, s.path.clone()))
+                .collect()
+        });
+        let got: Vec<_> = got
+            .iter()
+            .map(|(b, t, a, p)| (*b, t.as_str(), *a, p.as_path()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "c0", Access::ReadWorkspace, Path::new("src/a")),
+                (2, "c0", Access::WriteCache, Path::new("cache/k")),
+            ]
+        );
     }
 
     #[test]

@@ -115,6 +115,13 @@ impl TmpCache {
         lock(&self.blobs).bytes
     }
 
+    /// The blob held in memory at `path`, if any: a read-only look for inspection (what the
+    /// simulator's oracle checks against its model); it never reads the spill area, which
+    /// an inspector reads through the file system itself.
+    pub fn memory_blob(&self, path: &Path) -> Option<std::sync::Arc<Vec<u8>>> {
+        lock(&self.blobs).memory.get(path).cloned()
+    }
+
     /// The paths held in memory, sorted.
     pub fn memory_paths(&self) -> Vec<PathBuf> {
         lock(&self.blobs).memory.keys().cloned().collect()

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use engine::fs::Fs;
 use engine::target::{Driver, Target};
@@ -25,13 +26,15 @@ pub const MANIFEST: &str = "manifest.json";
 /// At most this many entries in one tar the oracle reads.
 pub const MAX_TAR_ENTRIES: usize = 100_000;
 
-/// One file inside a cache tar.
+/// One file inside a cache tar: its bytes are a window onto the tar's (never copied).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TarEntry {
     /// Path in the header.
     pub path: PathBuf,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
+    /// The whole tar.
+    pub tar: Arc<Vec<u8>>,
+    /// Where its bytes lie in the tar.
+    pub range: std::ops::Range<usize>,
     /// The exec bit of its header's mode.
     pub x: bool,
 }
@@ -62,8 +65,16 @@ pub struct LocalEntry {
     pub tars: BTreeMap<String, Result<Vec<TarEntry>, String>>,
 }
 
+impl TarEntry {
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.tar[self.range.clone()]
+    }
+}
+
 /// Unpacks tar bytes: every entry must be a regular file whose data lies within the bytes.
-pub fn parse_tar(bytes: &[u8]) -> Result<Vec<TarEntry>, String> {
+pub fn parse_tar(tar: &Arc<Vec<u8>>) -> Result<Vec<TarEntry>, String> {
+    let bytes = tar.as_slice();
     // Seeking over a cursor: tar's non-seeking skip would zero a 32 KiB buffer per entry.
     let mut archive = tar::Archive::new(std::io::Cursor::new(bytes));
     let mut out = Vec::new();
@@ -79,14 +90,16 @@ pub fn parse_tar(bytes: &[u8]) -> Result<Vec<TarEntry>, String> {
         let x = header.mode().map_err(|e| e.to_string())? & 0o111 != 0;
         let path = entry.path().map_err(|e| e.to_string())?.into_owned();
         let start = entry.raw_file_position();
-        let data = usize::try_from(start)
+        let range = usize::try_from(start)
             .ok()
             .zip(usize::try_from(entry.size()).ok())
-            .and_then(|(start, size)| bytes.get(start..start.checked_add(size)?))
+            .and_then(|(start, size)| Some(start..start.checked_add(size)?))
+            .filter(|r| r.end <= bytes.len())
             .ok_or_else(|| format!("entry {} runs past the end", path.display()))?;
         out.push(TarEntry {
             path,
-            bytes: data.to_vec(),
+            tar: tar.clone(),
+            range,
             x,
         });
     }
@@ -151,13 +164,13 @@ fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, St
 
 /// The difference between a tar's entries and what an artifact must hold, if any.
 pub fn tar_difference(expected: &[Entry], got: &[TarEntry]) -> Option<String> {
-    let describe = |e: &TarEntry| format!("{}:{}B:x={}", e.path.display(), e.bytes.len(), e.x);
+    let describe = |e: &TarEntry| format!("{}:{}B:x={}", e.path.display(), e.range.len(), e.x);
     let want = |e: &Entry| format!("{}:{}", e.path.display(), e.describe());
     let same = expected.len() == got.len()
         && expected
             .iter()
             .zip(got)
-            .all(|(e, g)| e.path == g.path && e.admits(&g.bytes, g.x));
+            .all(|(e, g)| e.path == g.path && e.admits(g.bytes(), g.x));
     (!same).then(|| {
         let got: Vec<String> = got.iter().map(describe).collect();
         let want: Vec<String> = expected.iter().map(want).collect();
@@ -286,8 +299,14 @@ impl Oracle {
                     .skipped(Check::TmpWrite, "damaged by the simulator since");
                 continue; // damaged by the simulator after it was written
             }
-            let bytes = b.store.tmp.get(path, MAX_READ).ok().flatten();
-            let difference = match bytes.as_deref().map(|bytes| parse_tar(bytes)) {
+            // Held in memory (looked at, read-only), or spilled: read from the file system as
+            // it is, never through the engine's cache code or its faults.
+            let bytes = b
+                .store
+                .tmp
+                .memory_blob(path)
+                .or_else(|| b.fs.read_shared(path, MAX_READ).ok());
+            let difference = match bytes.as_ref().map(parse_tar) {
                 Some(Ok(got)) => tar_difference(&model.entries, &got),
                 Some(Err(e)) => Some(format!("unreadable: {e}")),
                 None => Some("missing".to_string()),
@@ -400,10 +419,31 @@ impl Oracle {
         }
     }
 
-    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely.
+    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely, and what
+    /// the tmp cache holds in memory stays within its limits (SPEC §5: it spills beyond them).
     pub(super) fn judge_tmp_cache(&mut self, b: &BuildInput) {
         let root = b.state_dir.join("tmp");
         let mut paths = b.store.tmp.memory_paths();
+        let mut held = 0u64;
+        for path in &paths {
+            let len = b
+                .store
+                .tmp
+                .memory_blob(path)
+                .map_or(0, |blob| blob.len() as u64);
+            held += len;
+            if len > b.tmp_limits.per_entry {
+                let message = format!("the tmp cache holds {} ({len} bytes) in memory, over its limit of {} bytes an entry: it must spill", path.display(), b.tmp_limits.per_entry);
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+        }
+        if held > b.tmp_limits.total {
+            let message = format!(
+                "the tmp cache holds {held} bytes in memory, over its limit of {} in all",
+                b.tmp_limits.total
+            );
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
         for name in b.fs.read_dir(&root).unwrap_or_default() {
             paths.push(root.join(name));
         }
@@ -476,17 +516,17 @@ mod tests {
                 data: vec![],
             },
         ];
-        let bytes = engine::cache::pack(&entries).unwrap();
+        let bytes = Arc::new(engine::cache::pack(&entries).unwrap());
         let got = parse_tar(&bytes).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(
-            (got[0].path.as_path(), got[0].bytes.as_slice(), got[0].x),
+            (got[0].path.as_path(), got[0].bytes(), got[0].x),
             (Path::new("a/b"), &b"xy"[..], true)
         );
         assert_eq!((got[1].path.as_path(), got[1].x), (Path::new("c"), false));
         assert!(
-            parse_tar(b"not a tar at all, just some bytes").is_err()
-                || parse_tar(b"x").unwrap().is_empty()
+            parse_tar(&Arc::new(b"not a tar at all, just some bytes".to_vec())).is_err()
+                || parse_tar(&Arc::new(b"x".to_vec())).unwrap().is_empty()
         );
     }
 }

@@ -25,56 +25,82 @@ pub fn driver_name(driver: &Driver) -> &'static str {
 
 /// The definition bytes that go into hashin: `{"<driver>":{<fields in declaration order>}}`.
 pub fn def_bytes(driver: &Driver) -> Vec<u8> {
-    let fields = match driver {
-        Driver::FsFile { path } => format!("\"path\":{}", path_json(path)),
-        Driver::FsGlob { patterns, excludes } => format!(
-            "\"patterns\":{},\"excludes\":{}",
-            list(patterns.iter().map(|p| text(p))),
-            list(excludes.iter().map(|p| text(p)))
-        ),
+    let mut out = String::with_capacity(128);
+    out.push_str("{\"");
+    out.push_str(driver_name(driver));
+    out.push_str("\":{");
+    match driver {
+        Driver::FsFile { path } => field(&mut out, "path", |o| path_json(o, path)),
+        Driver::FsGlob { patterns, excludes } => {
+            field(&mut out, "patterns", |o| {
+                list(o, patterns, |o, p| text(o, p))
+            });
+            out.push(',');
+            field(&mut out, "excludes", |o| {
+                list(o, excludes, |o, p| text(o, p))
+            });
+        }
         Driver::Exec {
             steps,
             outputs,
             consume,
-        } => format!(
-            "\"steps\":{},\"outputs\":{},\"consume\":{}",
-            list(steps.iter().map(step)),
-            list(outputs.iter().map(output)),
-            text(consume_name(*consume))
-        ),
-        Driver::Group { relocate } => format!("\"relocate\":{}", path_json(relocate)),
-        Driver::Plugin { sources, concat_to } => format!(
-            "\"sources\":{},\"concat_to\":{}",
-            list(sources.iter().map(|p| path_json(p))),
-            path_json(concat_to)
-        ),
-    };
-    format!("{{\"{}\":{{{fields}}}}}", driver_name(driver)).into_bytes()
+        } => {
+            field(&mut out, "steps", |o| list(o, steps, step_into));
+            out.push(',');
+            field(&mut out, "outputs", |o| list(o, outputs, output));
+            out.push(',');
+            field(&mut out, "consume", |o| text(o, consume_name(*consume)));
+        }
+        Driver::Group { relocate } => field(&mut out, "relocate", |o| path_json(o, relocate)),
+        Driver::Plugin { sources, concat_to } => {
+            field(&mut out, "sources", |o| {
+                list(o, sources, |o, p| path_json(o, p))
+            });
+            out.push(',');
+            field(&mut out, "concat_to", |o| path_json(o, concat_to));
+        }
+    }
+    out.push_str("}}");
+    out.into_bytes()
 }
 
 /// One exec step as a tagged object.
 pub fn step(step: &ExecStep) -> String {
-    match step {
-        ExecStep::Concat { to } => format!("{{\"concat\":{{\"to\":{}}}}}", path_json(to)),
-        ExecStep::Write { path, data } => {
-            let bytes = list(data.iter().map(u8::to_string));
-            format!(
-                "{{\"write\":{{\"path\":{},\"data\":{bytes}}}}}",
-                path_json(path)
-            )
-        }
-        ExecStep::Chmod { path, x } => {
-            format!("{{\"chmod\":{{\"path\":{},\"x\":{x}}}}}", path_json(path))
-        }
-    }
+    let mut out = String::new();
+    step_into(&mut out, step);
+    out
 }
 
-fn output(output: &ExecOutput) -> String {
-    format!(
-        "{{\"group\":{},\"path\":{}}}",
-        text(&output.group),
-        path_json(&output.path)
-    )
+fn step_into(out: &mut String, step: &ExecStep) {
+    match step {
+        ExecStep::Concat { to } => {
+            out.push_str("{\"concat\":{");
+            field(out, "to", |o| path_json(o, to));
+        }
+        ExecStep::Write { path, data } => {
+            out.push_str("{\"write\":{");
+            field(out, "path", |o| path_json(o, path));
+            out.push(',');
+            field(out, "data", |o| {
+                list(o, data, |o, b| o.push_str(&b.to_string()))
+            });
+        }
+        ExecStep::Chmod { path, x } => {
+            out.push_str("{\"chmod\":{");
+            field(out, "path", |o| path_json(o, path));
+            out.push(',');
+            field(out, "x", |o| o.push_str(if *x { "true" } else { "false" }));
+        }
+    }
+    out.push_str("}}");
+}
+
+fn output(out: &mut String, output: &ExecOutput) {
+    out.push('{');
+    field(out, "group", |o| text(o, &output.group));
+    out.push(',');
+    field(out, "path", |o| path_json(o, &output.path));
+    out.push('}');
 }
 
 /// SPEC §6's consumer paths by their names in a definition.
@@ -91,43 +117,64 @@ fn consume_name(path: ConsumePath) -> &'static str {
     }
 }
 
-/// A JSON string.
-fn text(s: &str) -> String {
-    serde_json::Value::from(s).to_string()
+/// `"name":value`.
+fn field(out: &mut String, name: &str, value: impl FnOnce(&mut String)) {
+    out.push('"');
+    out.push_str(name);
+    out.push_str("\":");
+    value(out);
+}
+
+/// A JSON string (RFC 8259 escaping, by `serde_json` from a plain `str`).
+fn text(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::from(s).to_string());
+    }
 }
 
 /// A path as a JSON string (definitions hold UTF-8 paths; others are lossily shown).
-fn path_json(path: &Path) -> String {
-    text(&path.to_string_lossy())
+fn path_json(out: &mut String, path: &Path) {
+    text(out, &path.to_string_lossy());
 }
 
-fn list(items: impl Iterator<Item = String>) -> String {
-    format!("[{}]", items.collect::<Vec<_>>().join(","))
+fn list<T>(out: &mut String, items: &[T], mut item: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, x);
+    }
+    out.push(']');
 }
 
 /// What a key stands for: the driver, the definition bytes and the input hashouts sorted, as
-/// SPEC §1 hashes them. Two targets with equal identities must share a key; two with different
-/// identities must not.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// The driver name.
-    pub driver: &'static str,
-    /// The definition bytes.
-    pub def: Vec<u8>,
-    /// The input hashouts, sorted.
-    pub inputs: Vec<String>,
-}
+/// SPEC §1 hashes them, fingerprinted with every part delimited (128 bits: unlike SPEC §1's
+/// key, `["a","ab"]` and `["aa","b"]` differ). Two targets with equal identities must share a
+/// key; two with different identities must not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity(u128);
 
 impl Identity {
-    /// The identity of a target with `driver` over inputs with `hashouts`.
-    pub fn of(driver: &Driver, hashouts: &[&str]) -> Self {
-        let mut inputs: Vec<String> = hashouts.iter().map(|h| h.to_string()).collect();
+    /// The identity of a target with `driver` and definition bytes `def` over inputs with
+    /// `hashouts`.
+    pub fn of(driver: &Driver, def: &[u8], hashouts: &[&str]) -> Self {
+        let mut inputs = hashouts.to_vec();
         inputs.sort_unstable();
-        Identity {
-            driver: driver_name(driver),
-            def: def_bytes(driver),
-            inputs,
+        let mut state = xxhash_rust::xxh3::Xxh3::new();
+        for part in [driver_name(driver).as_bytes(), def] {
+            state.update(&(part.len() as u64).to_le_bytes());
+            state.update(part);
         }
+        for input in inputs {
+            state.update(&(input.len() as u64).to_le_bytes());
+            state.update(input.as_bytes());
+        }
+        Identity(state.digest128())
     }
 }
 
@@ -199,9 +246,15 @@ mod tests {
             patterns: vec![p.into()],
             excludes: vec![],
         };
-        let a = Identity::of(&glob("*.txt"), &["b", "a"]);
-        assert_eq!(a, Identity::of(&glob("*.txt"), &["a", "b"]));
-        assert_ne!(a, Identity::of(&glob("*.md"), &["a", "b"]));
-        assert_ne!(a, Identity::of(&glob("*.txt"), &["a"]));
+        let of = |p: &str, inputs: &[&str]| Identity::of(&glob(p), &def_bytes(&glob(p)), inputs);
+        let a = of("*.txt", &["b", "a"]);
+        assert_eq!(a, of("*.txt", &["a", "b"]));
+        assert_ne!(a, of("*.md", &["a", "b"]));
+        assert_ne!(a, of("*.txt", &["a"]));
+        assert_ne!(
+            of("*.txt", &["a", "ab"]),
+            of("*.txt", &["aa", "b"]),
+            "delimited"
+        );
     }
 }

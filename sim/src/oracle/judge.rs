@@ -14,7 +14,7 @@ use engine::{BuildOutput, ConsumePath, Event, TargetResult};
 
 use super::consumers::{by_path, judge_cleanup, judge_left_for_diagnosis};
 use super::definition::{def_bytes, driver_name, Identity};
-use super::gating::{judge_artifacts, judge_cache_write};
+use super::gating::{judge_artifacts, judge_cache_write, judge_live_reads, Written};
 use super::guard::guard_of;
 use super::hashing::oracle_hashin;
 use super::ledger::Check;
@@ -42,10 +42,14 @@ pub struct BuildInput<'a> {
     pub journal: &'a Journal,
     /// The file system.
     pub fs: &'a dyn Fs,
-    /// The engine's caches (only the tmp cache's raw blobs are read from it).
+    /// The engine's caches (only the tmp cache's in-memory blobs are looked at, read-only).
     pub store: &'a Store,
+    /// The tmp cache's configured memory limits (SPEC §5: about 1 MiB an entry, 64 MiB in all).
+    pub tmp_limits: engine::cache::TmpLimits,
     /// Where the engine keeps its cache, tmp spill and sandboxes.
     pub state_dir: &'a Path,
+    /// What the tap saw the engine do (workspace reads, cache writes), by target.
+    pub seen: &'a [crate::tap::Seen],
     /// The I/O faults that fired so far (in any build).
     pub faults: &'a [crate::faults::FiredFault],
 }
@@ -75,6 +79,16 @@ pub struct Oracle {
     pub(super) poisoned_uses: u64,
     /// Hash acts the walker model could not resolve because a violation explains why.
     pub(super) reported_acts: BTreeSet<u64>,
+    /// The tmp cache's in-memory blobs at the end of the previous build.
+    pub(super) tmp_held: BTreeSet<PathBuf>,
+    /// The tmp cache's in-memory blobs new in this build.
+    pub(super) tmp_new: Vec<PathBuf>,
+    /// The cache writes the tap saw in this build.
+    pub(super) cache_writes: Vec<crate::tap::Seen>,
+    /// The plan of the schedule's builds, made once.
+    pub(super) plan: Option<plan::Plan>,
+    /// Each target's definition bytes (the oracle's own encoding), computed once.
+    pub(super) defs: BTreeMap<String, Vec<u8>>,
     /// Each key the engine computed: the identity the oracle gave it, and the target.
     pub(super) identities: BTreeMap<String, (Identity, String)>,
     /// Violations and findings so far.
@@ -109,13 +123,30 @@ impl Oracle {
         self.fresh_keys.clear();
         self.changed_reads.clear();
         self.resolve_acts(b);
-        let plan = plan::plan(b.targets, b.root);
+        let held = b.store.tmp.memory_paths();
+        self.tmp_new = held
+            .into_iter()
+            .filter(|p| !self.tmp_held.contains(p))
+            .collect();
+        // The definitions do not change between builds: planned once.
+        let plan = self
+            .plan
+            .take()
+            .unwrap_or_else(|| plan::plan(b.targets, b.root));
+        self.cache_writes = b
+            .seen
+            .iter()
+            .filter(|s| s.access == crate::tap::Access::WriteCache && s.build == b.build)
+            .cloned()
+            .collect();
         self.judge_plan(b, &plan);
         for target in b.targets.iter().filter(|t| plan.needs(&t.name)) {
             self.judge_target(b, target);
         }
+        self.plan = Some(plan);
         self.judge_cache_dir(b);
         self.judge_tmp_cache(b);
+        self.tmp_held = b.store.tmp.memory_paths().into_iter().collect();
         self.judge_stop(b);
         for (_, line) in b.journal.conformance.iter().filter(|(n, _)| *n == b.build) {
             self.verdicts.fail(Invariant::Differential, line.clone());
@@ -186,17 +217,17 @@ impl Oracle {
             inputs.extend(artifacts.iter());
         }
         let hashouts: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
-        let key = oracle_hashin(
-            driver_name(&target.driver),
-            &def_bytes(&target.driver),
-            &hashouts,
-        );
+        let def = self
+            .defs
+            .entry(target.name.clone())
+            .or_insert_with(|| def_bytes(&target.driver));
+        let key = oracle_hashin(driver_name(&target.driver), def, &hashouts);
+        let identity = Identity::of(&target.driver, def, &hashouts);
         self.verdicts.ledger.fired(Check::Key);
         if seen.hashin != key {
             let message = format!("{name}'s key is {} but SPEC §1's hashin of its definition and inputs {hashouts:?} is {key}", seen.hashin);
             self.verdicts.fail(Invariant::CacheKey, message);
         }
-        let identity = Identity::of(&target.driver, &hashouts);
         let inputs: Vec<Artifact> = inputs.into_iter().cloned().collect();
         self.judge_identity(name, &seen.hashin, identity);
         let failed = b.out.failure.as_ref().is_some_and(|f| f.target == name);
@@ -256,7 +287,21 @@ impl Oracle {
         judge_artifacts(name, r, &outputs, &mut self.verdicts);
         let packs = outputs.iter().any(|a| !a.passes_through);
         self.verdicts.ledger.fired(Check::CacheWrite);
-        judge_cache_write(name, r, packs, b.events, &mut self.verdicts);
+        let written = Written {
+            state_dir: b.state_dir,
+            seen: &self.cache_writes,
+            new_in_memory: &self.tmp_new,
+            build: b.build,
+        };
+        judge_cache_write(name, r, (packs, key), &written, &mut self.verdicts);
+        if matches!(target.driver, Driver::Exec { .. }) {
+            let entries: Vec<Entry> = inputs
+                .iter()
+                .flat_map(|a| a.entries.iter().cloned())
+                .collect();
+            self.verdicts.ledger.fired(Check::ReadsLive);
+            judge_live_reads(name, b.build, &entries, b.seen, &mut self.verdicts);
+        }
         let refused = match guard::guard(b.policy) {
             Some(model) if packs && !uses_tmp(target) => {
                 self.judge_guard(b, name, r, key, inputs, model)
@@ -349,7 +394,11 @@ impl Oracle {
             }
             let hashouts: Vec<&str> = inputs.iter().map(|a| a.hashout.as_str()).collect();
             let driver = &target.driver;
-            let key = oracle_hashin(driver_name(driver), &def_bytes(driver), &hashouts);
+            let def = self
+                .defs
+                .entry(target.name.clone())
+                .or_insert_with(|| def_bytes(driver));
+            let key = oracle_hashin(driver_name(driver), def, &hashouts);
             // A cacheable target that hashed, materialized and wrote nothing was served.
             let name = target.name.as_str();
             let worked = b

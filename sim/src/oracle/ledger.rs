@@ -40,6 +40,9 @@ pub enum Check {
     /// Nothing to pack writes no cache entry; something to pack writes one
     /// (`gating::judge_cache_write`).
     CacheWrite,
+    /// A consumer read from the workspace exactly the sources SPEC §4 passes through
+    /// (`gating::judge_live_reads`).
+    ReadsLive,
     /// A cache hit is served under the current key from an intact entry a clean build wrote
     /// (`cache::judge_served`).
     CacheHit,
@@ -81,7 +84,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in order.
-    pub const ALL: [Check; 24] = [
+    pub const ALL: [Check; 25] = [
         Check::Plan,
         Check::Started,
         Check::BuildStops,
@@ -92,6 +95,7 @@ impl Check {
         Check::WalkerAnswer,
         Check::Artifacts,
         Check::CacheWrite,
+        Check::ReadsLive,
         Check::CacheHit,
         Check::LocalWrite,
         Check::TmpWrite,
@@ -122,6 +126,7 @@ impl Check {
             WalkerAnswer => "walker_answer",
             Artifacts => "artifacts",
             CacheWrite => "cache_write",
+            ReadsLive => "reads_live",
             CacheHit => "cache_hit",
             LocalWrite => "local_write",
             TmpWrite => "tmp_write",
@@ -152,7 +157,7 @@ impl Check {
             Key | KeyIdentity | CacheHit | TmpWrite => Invariant::CacheKey,
             FreshHash | TornHash => Invariant::HashParity,
             WalkerAnswer => Invariant::WalkerRule,
-            Artifacts | CacheWrite | TmpCache => Invariant::Gating,
+            Artifacts | CacheWrite | ReadsLive | TmpCache => Invariant::Gating,
             LocalWrite | CacheDir | Guard => Invariant::NoPoisoning,
             SandboxRemoved | SandboxKept => Invariant::SandboxCleanup,
             Failure | GlobSkip => Invariant::NoFalseAlarms,
@@ -240,8 +245,17 @@ impl Judged {
     /// Adds one schedule's ledger.
     pub fn add(&mut self, ledger: &Ledger) {
         for check in Check::ALL {
-            let tally = self.checks.entry(check.name().to_string()).or_default();
-            tally.fired += ledger.fired[check.index()];
+            let fired = ledger.fired[check.index()];
+            match self.checks.get_mut(check.name()) {
+                Some(tally) => tally.fired += fired,
+                None => {
+                    let tally = Tally {
+                        fired,
+                        ..Tally::default()
+                    };
+                    self.checks.insert(check.name().to_string(), tally);
+                }
+            }
         }
         for (check, reason) in &ledger.skipped {
             let tally = self.checks.entry(check.name().to_string()).or_default();
