@@ -58,6 +58,8 @@ pub fn apply(
         MutationKind::FaultEnospc => fault(Fault::Enospc),
         MutationKind::FaultShortWrite => fault(Fault::ShortWrite),
         MutationKind::Crash => fault(Fault::Crash),
+        MutationKind::FaultEintrStorm => fault(Fault::EintrStorm),
+        MutationKind::FaultDirEio => fault(Fault::DirEio),
         _ => return None,
     };
     Some(result)

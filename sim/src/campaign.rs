@@ -12,7 +12,7 @@ use crate::oracle::Invariant;
 use crate::panics;
 use crate::report::{Report, Timing, Violation};
 use crate::scenario::{generate, Scenario};
-use crate::schedule::{run, FsKind, RunOptions, ScheduleResult, Variant};
+use crate::schedule::{run, FsKind, PolicyCell, RunOptions, ScheduleResult, Variant};
 use crate::shrink::shrink;
 
 /// At most this many schedules in one campaign.
@@ -55,10 +55,23 @@ pub struct CampaignOptions {
     pub swarm: bool,
 }
 
+/// One schedule in this many of a MemFs campaign runs under a cell of the policy matrix (every
+/// walker policy and pipeline guard but heph's, at every granularity, in turn), so that the
+/// main job judges them all: `sim replay` then needs the cell's `--policy` and `--granularity`.
+pub const POLICY_LANE: u64 = 8;
+
+/// The policy cell schedule `index` of a campaign runs under, if it is one of the lane's.
+pub fn cell_of(options: &CampaignOptions, index: u64) -> Option<PolicyCell> {
+    let lane = options.fs == FsChoice::Mem && index % POLICY_LANE == POLICY_LANE - 1;
+    lane.then(|| crate::policies::lane_cell(index / POLICY_LANE))
+}
+
 /// The per-schedule work a campaign merges.
 pub struct Ran {
     /// Schedule index.
     pub index: u64,
+    /// The policy cell it ran under (the campaign's lane), if any.
+    pub cell: Option<PolicyCell>,
     /// The scenario.
     pub scenario: Scenario,
     /// One result per file system run.
@@ -70,7 +83,10 @@ pub fn replay_command(seed: u64, index: u64, fs: FsKind, options: &CampaignOptio
     let fs = if fs == FsKind::Mem { "mem" } else { "disk" };
     let racy = if options.racy { " --racy" } else { "" };
     let swarm = if options.swarm { " --swarm" } else { "" };
-    format!("sim replay --seed {seed} --schedule {index} --fs {fs}{racy}{swarm}")
+    let cell = cell_of(options, index).map_or(String::new(), |c| {
+        format!(" --policy {} --granularity {}ns", c.policy.name(), c.granularity_ns)
+    });
+    format!("sim replay --seed {seed} --schedule {index} --fs {fs}{racy}{swarm}{cell}")
 }
 
 /// Schedule `index` of the campaign `options` describe.
@@ -93,7 +109,7 @@ fn kinds(choice: FsChoice) -> &'static [FsKind] {
 pub fn run_on(
     scenario: &Scenario,
     index: u64,
-    choice: FsChoice,
+    (choice, cell): (FsChoice, Option<PolicyCell>),
     racy: bool,
     variant: Variant,
 ) -> Ran {
@@ -109,7 +125,7 @@ pub fn run_on(
                         racy,
                         variant,
                         keep_trace: false,
-                        cell: None,
+                        cell,
                         digest: choice == FsChoice::Both,
                     },
                 ),
@@ -118,6 +134,7 @@ pub fn run_on(
         .collect();
     Ran {
         index,
+        cell,
         scenario: scenario.clone(),
         results,
     }
@@ -293,7 +310,7 @@ fn work(
             let ran = run_on(
                 &scenario_of(options, index),
                 index,
-                options.fs,
+                (options.fs, cell_of(options, index)),
                 options.racy,
                 options.variant,
             );
@@ -510,7 +527,7 @@ fn shrink_for(ran: &Ran, fs: FsKind, invariant: Invariant, options: &CampaignOpt
                 racy: options.racy,
                 variant: options.variant,
                 keep_trace: false,
-                cell: None,
+                cell: ran.cell,
                 digest: options.fs == FsChoice::Both,
             },
         )

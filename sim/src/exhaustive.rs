@@ -442,7 +442,7 @@ fn run_all(
                     (t..cases.len())
                         .step_by(threads)
                         .map(|i| {
-                            let run = || run_on(&cases[i].scenario, i as u64, fs, racy, variant);
+                            let run = || run_on(&cases[i].scenario, i as u64, (fs, None), racy, variant);
                             (i, crate::panics::catch(run))
                         })
                         .collect::<Vec<_>>()

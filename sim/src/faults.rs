@@ -39,13 +39,19 @@ pub enum Fault {
     ShortWrite,
     /// The next cache write stops after half its bytes: the engine process dies.
     Crash,
+    /// The file's next reader is interrupted (EINTR) on every read, forever: a correct engine
+    /// gives up after its bound (`engine::retry::MAX_INTERRUPTS_IN_A_ROW`) and fails.
+    EintrStorm,
+    /// The engine's next directory operation (`create_dir_all`, `rename`, `read_dir`) fails
+    /// with EIO.
+    DirEio,
 }
 
 impl Fault {
     /// The errno a failing fault returns (`None`: it must be invisible to a correct engine).
     pub fn errno(self) -> Option<i32> {
         match self {
-            Fault::Eio => Some(EIO),
+            Fault::Eio | Fault::DirEio => Some(EIO),
             Fault::Enospc => Some(ENOSPC),
             _ => None,
         }
@@ -94,8 +100,8 @@ impl Faults {
 
     /// Arms `fault` for the file at `path` (reads) or for the state directory (writes).
     pub fn arm(&self, fault: Fault, path: &Path) {
-        let target = matches!(fault, Fault::Eio | Fault::Eintr | Fault::ShortRead)
-            .then(|| path.to_path_buf());
+        let reads = [Fault::Eio, Fault::Eintr, Fault::ShortRead, Fault::EintrStorm];
+        let target = reads.contains(&fault).then(|| path.to_path_buf());
         self.lock().armed.push((fault, target));
     }
 
@@ -129,9 +135,32 @@ impl Faults {
             .iter()
             .position(|(fault, target)| match (fault, target) {
                 (Fault::Crash, _) => write && cache(),
+                (Fault::DirEio, _) => false, // directory operations only: `trigger_dir`
                 (_, None) => write && under_state(),
                 (_, Some(target)) => !write && target == path,
             })
+    }
+
+    /// Takes an armed directory fault for an operation on `path`, recording it as fired.
+    fn trigger_dir(&self, path: &Path) -> Option<Fault> {
+        let mut state = self.lock();
+        let i = state.armed.iter().position(|(f, _)| *f == Fault::DirEio)?;
+        let (fault, _) = state.armed.remove(i);
+        let build = state.build;
+        state.fired.push(FiredFault {
+            fault,
+            path: path.to_path_buf(),
+            build,
+        });
+        Some(fault)
+    }
+
+    /// Fails a directory operation on `path` if a directory fault is armed.
+    fn dir_op(&self, path: &Path) -> io::Result<()> {
+        match self.trigger_dir(path) {
+            Some(_) => Err(io::Error::from_raw_os_error(EIO)),
+            None => Ok(()),
+        }
     }
 
     /// Takes the armed fault that an operation on `path` triggers, recording it as fired.
@@ -181,6 +210,7 @@ impl Read for FaultReader {
                 self.interrupts += 1;
                 Err(io::Error::from_raw_os_error(EINTR))
             }
+            Fault::EintrStorm if !buf.is_empty() => Err(io::Error::from_raw_os_error(EINTR)),
             Fault::ShortRead => {
                 let n = buf.len().min(1);
                 self.inner.read(&mut buf[..n])
@@ -250,9 +280,11 @@ impl Fs for FaultFs {
         self.inner.symlink_metadata(path)
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        self.faults.dir_op(path)?;
         self.inner.read_dir(path)
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.faults.dir_op(path)?;
         self.inner.create_dir_all(path)
     }
     fn set_len(&self, path: &Path, len: u64) -> io::Result<()> {
@@ -265,6 +297,7 @@ impl Fs for FaultFs {
         self.inner.remove_dir_all(path)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.faults.dir_op(to)?;
         self.inner.rename(from, to)
     }
     fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
@@ -337,6 +370,24 @@ mod tests {
             b"123456",
             "write_all"
         );
+    }
+
+    #[test]
+    fn a_storm_interrupts_every_read_and_a_directory_fault_the_next_directory_operation() {
+        let (fs, faults) = setup();
+        faults.arm(Fault::EintrStorm, Path::new("src/a"));
+        let mut reader = fs.open(Path::new("src/a")).unwrap();
+        for _ in 0..10_000 {
+            let err = reader.read(&mut [0u8; 4]).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(EINTR));
+        }
+        faults.arm(Fault::DirEio, Path::new("src/a"));
+        fs.write(Path::new("src/b"), b"x").unwrap(); // a write is not a directory operation
+        let err = fs.create_dir_all(Path::new(".heph/sandbox/c0")).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(EIO));
+        fs.create_dir_all(Path::new(".heph/sandbox/c0")).unwrap(); // once
+        let fired = faults.fired();
+        assert_eq!(fired.last().map(|f| (f.fault, f.path.as_path())), Some((Fault::DirEio, Path::new(".heph/sandbox/c0"))));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::exhaustive::scenarios;
 use crate::oracle::Invariant;
-use crate::policies::{other_policies, GRANULARITIES};
+use crate::policies::lane_cell;
 use crate::report::Timing;
 use crate::scenario::{generate, Scenario};
 use crate::schedule::{run, FsKind, PolicyCell, RunOptions};
@@ -136,17 +136,6 @@ pub struct KillMatrix {
     pub max_ms: u64,
     /// Wall-clock figures.
     pub timing: Timing,
-}
-
-/// The policy lane's `k`th cell: every policy but heph's and the racy one (lanes of their
-/// own) at every granularity of the matrix, in turn.
-fn lane_cell(k: u64) -> PolicyCell {
-    let policies = other_policies().len() as u64;
-    let granularities = GRANULARITIES.len() as u64;
-    PolicyCell {
-        policy: other_policies()[(k % policies) as usize],
-        granularity_ns: GRANULARITIES[((k / policies) % granularities) as usize],
-    }
 }
 
 /// The `i`th schedule of a hunt and how to run it: the exhaustive cases (mix only), generated

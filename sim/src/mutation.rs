@@ -97,11 +97,15 @@ pub enum MutationKind {
     FaultShortWrite,
     /// The engine dies in the middle of its next cache write; a fresh engine builds again.
     Crash,
+    /// The file's next reader is interrupted on every read, forever.
+    FaultEintrStorm,
+    /// The engine's next directory operation (mkdir, rename, listing) fails with EIO.
+    FaultDirEio,
 }
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 40] = [
+    pub const ALL: [MutationKind; 42] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -142,6 +146,8 @@ impl MutationKind {
         MutationKind::FaultEnospc,
         MutationKind::FaultShortWrite,
         MutationKind::Crash,
+        MutationKind::FaultEintrStorm,
+        MutationKind::FaultDirEio,
     ];
 
     /// True for the kinds that damage the engine's state or arm a fault, not the workspace.

@@ -24,6 +24,17 @@ pub const GRANULARITIES: [u64; 5] = [1, 1_000, 10_000_000, 1_000_000_000, 2_000_
 pub const MAX_SCHEDULES: u64 = 10_000_000;
 /// At most this many granularities.
 pub const MAX_GRANULARITIES: usize = 16;
+/// The policy lane's `k`th cell: every policy but heph's and the racy one (lanes of their
+/// own) at every granularity of the matrix, in turn (the kill matrix's and `sim run`'s lane).
+pub fn lane_cell(k: u64) -> PolicyCell {
+    let policies = other_policies().len() as u64;
+    let granularities = GRANULARITIES.len() as u64;
+    PolicyCell {
+        policy: other_policies()[(k % policies) as usize],
+        granularity_ns: GRANULARITIES[((k / policies) % granularities) as usize],
+    }
+}
+
 /// Every policy but heph's and the racy one, in table order: what the kill matrix's policy
 /// lane and the fuzz target draw from, beside their heph and racy runs.
 pub fn other_policies() -> &'static [Policy] {

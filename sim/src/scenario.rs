@@ -128,6 +128,72 @@ pub struct MutationSpec {
     pub point: Point,
 }
 
+/// The glob target's definition: patterns and excludes that tell SPEC §3's matching apart
+/// (a path's directories, one character against many, several patterns and excludes), all
+/// selecting only `g`-named files, so no glob overlaps an fs:file target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GlobShape {
+    /// `src/g*.txt`, excluding `src/*.sim-new`.
+    #[default]
+    Plain,
+    /// `src/g*.txt`, excluding `src/g*d/*`: nested files are left out by a directory part.
+    NotNested,
+    /// `src/g?.txt` and `src/g?d/g?.txt`: one character only (links' and long names miss).
+    OneChar,
+    /// `src/g*`, excluding `src/g0*` and `*.sim-new`: the first file left out by its name.
+    NotFirst,
+    /// `src/g*.txt`, excluding `src/*-a-name-long-*`: long names left out.
+    NotLong,
+}
+
+impl GlobShape {
+    /// Every shape.
+    pub const ALL: [GlobShape; 5] = [
+        GlobShape::Plain,
+        GlobShape::NotNested,
+        GlobShape::OneChar,
+        GlobShape::NotFirst,
+        GlobShape::NotLong,
+    ];
+
+    /// Its patterns and excludes.
+    pub fn patterns(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            GlobShape::Plain => (&["src/g*.txt"], &["src/*.sim-new"]),
+            GlobShape::NotNested => (&["src/g*.txt"], &["src/g*d/*"]),
+            GlobShape::OneChar => (&["src/g?.txt", "src/g?d/g?.txt"], &[]),
+            GlobShape::NotFirst => (&["src/g*"], &["src/g0*", "*.sim-new"]),
+            GlobShape::NotLong => (&["src/g*.txt"], &["src/*-a-name-long-*"]),
+        }
+    }
+}
+
+/// A defect of the build graph, so that planning is judged both ways (SPEC: targets name their
+/// inputs; a build plans its dependencies first): each must fail before any target starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphDefect {
+    /// The first consumer takes the root `all` as an input: a cycle.
+    Cycle,
+    /// The first consumer names an input no target defines.
+    UnknownInput,
+    /// A second target named like the first consumer.
+    DuplicateName,
+    /// A chain of groups one longer than the engine's limit in front of `all`.
+    DeepChain,
+}
+
+impl GraphDefect {
+    /// Every defect.
+    pub const ALL: [GraphDefect; 4] = [
+        GraphDefect::Cycle,
+        GraphDefect::UnknownInput,
+        GraphDefect::DuplicateName,
+        GraphDefect::DeepChain,
+    ];
+}
+
 /// How the engine runs a build.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -174,6 +240,12 @@ pub struct Scenario {
     /// to the file system (where a mutation can damage them).
     #[serde(default, skip_serializing_if = "is_default")]
     pub spill: bool,
+    /// The glob target's patterns and excludes.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub glob: GlobShape,
+    /// A defect of the graph: nothing can be built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defect: Option<GraphDefect>,
 }
 
 /// The tmp cache's per-blob memory limit when a scenario spills.
@@ -252,7 +324,8 @@ impl Scenario {
             }
         }
         if self.has_glob() {
-            targets.push(Target::fs_glob("glob", &["src/g*.txt"], &["src/*.sim-new"]));
+            let (patterns, excludes) = self.glob.patterns();
+            targets.push(Target::fs_glob("glob", patterns, excludes));
         }
         if !self.view.is_empty() {
             let names: Vec<String> = self.view.iter().map(|i| format!("file{i}")).collect();
@@ -279,6 +352,9 @@ impl Scenario {
             if let Some(cache) = self.caching.get(&target.name) {
                 target.cache = *cache;
             }
+        }
+        if let Some(defect) = self.defect {
+            with_defect(&mut targets, defect);
         }
         targets
     }
@@ -385,6 +461,34 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+}
+
+/// `targets` (the last one the root `all`, the first consumer `c0`) with `defect` made.
+fn with_defect(targets: &mut Vec<Target>, defect: GraphDefect) {
+    let first = Scenario::consumer_name(0);
+    let Some(k) = targets.iter().position(|t| t.name == first) else {
+        return;
+    };
+    match defect {
+        GraphDefect::Cycle => targets[k].inputs.push("all".into()),
+        GraphDefect::UnknownInput => targets[k].inputs.push("missing".into()),
+        GraphDefect::DuplicateName => targets.push(targets[k].clone()),
+        GraphDefect::DeepChain => {
+            let n = engine::target::MAX_CHAIN;
+            for i in 0..n {
+                let inputs: Vec<String> = match i {
+                    0 => vec![],
+                    _ => vec![format!("chain{}", i - 1)],
+                };
+                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                targets.push(Target::group(&format!("chain{i}"), &inputs, "chain"));
+            }
+            let root = targets.iter_mut().find(|t| t.name == "all");
+            if let Some(root) = root {
+                root.inputs.push(format!("chain{}", n - 1));
+            }
+        }
     }
 }
 
@@ -583,6 +687,12 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             consumer.steps = *rng.pick(&ExecShape::ALL[1..]);
         }
     }
+    if scenario.has_glob() && rng.chance(1, 2) {
+        scenario.glob = *rng.pick(&GlobShape::ALL[1..]);
+    }
+    if rng.chance(1, 64) {
+        scenario.defect = Some(*rng.pick(&GraphDefect::ALL));
+    }
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }
@@ -740,7 +850,8 @@ mod tests {
             let a = generate(42, index);
             assert_eq!(a, generate(42, index));
             assert_eq!(a.validate(), Ok(()), "schedule {index}: {a:?}");
-            engine::Graph::new(a.targets()).unwrap();
+            let refused = crate::oracle::plan::refused(&a.targets());
+            assert_eq!(engine::Graph::new(a.targets()).is_err(), refused.is_some(), "{refused:?}");
         }
     }
 

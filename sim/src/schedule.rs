@@ -363,9 +363,15 @@ pub const MAX_BUILDS: u8 = 3;
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, String> {
     scenario.validate()?;
     let world = World::new(scenario, options)?;
-    let mut engine = world.engine()?;
     let mut oracle = Oracle::default();
     let mut result = ScheduleResult::default();
+    if let Some(refused) = judge_refusal(&world, &mut oracle) {
+        result.outcomes.push(refused);
+        result.ledger = std::mem::take(&mut oracle.verdicts.ledger);
+        result.broken = oracle.verdicts.broken;
+        return Ok(result);
+    }
+    let mut engine = world.engine()?;
     let mut builds = 2;
     let mut build = 1;
     let mut stale_before = 0;
@@ -451,6 +457,31 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     result.findings = oracle.verdicts.findings;
     result.fired = world.observer.fired();
     Ok(result)
+}
+
+/// Whether the engine refuses the scenario's graph as a whole, judged against the oracle's own
+/// planning (duplicate names, unknown inputs): `Some(outcome)` when either refuses, with any
+/// disagreement a violation; `None` when both accept it and the builds can run.
+fn judge_refusal(world: &World, oracle: &mut Oracle) -> Option<String> {
+    let engine = Graph::new(world.targets.clone());
+    let model = crate::oracle::plan::refused(&world.targets);
+    if engine.is_err() || model.is_some() {
+        oracle.verdicts.ledger.fired(crate::oracle::ledger::Check::Plan);
+    }
+    match (engine, model) {
+        (Ok(_), None) => None,
+        (Err(_), Some(_)) => Some("graph_refused".into()),
+        (Err(e), None) => {
+            let message = format!("the engine refused a valid graph: {e}");
+            oracle.verdicts.fail(Invariant::NoFalseAlarms, message);
+            Some("graph_refused".into())
+        }
+        (Ok(_), Some(why)) => {
+            let message = format!("the engine accepted a graph it must refuse: {why}");
+            oracle.verdicts.fail(Invariant::Integrity, message);
+            Some("graph_accepted".into())
+        }
+    }
 }
 
 /// Runs `judge` on what the oracle sees of one build, under `catch_unwind`: a panic of the

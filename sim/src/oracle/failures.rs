@@ -45,6 +45,9 @@ pub struct Excuses {
     pub damaged: Vec<std::path::PathBuf>,
     /// Faults that fired: the errno they returned and the path they hit.
     pub faults: Vec<(i32, std::path::PathBuf)>,
+    /// Files whose reader a storm of interruptions hit: a correct engine gives up on it with
+    /// an error of its own (no errno) naming the file.
+    pub storms: Vec<std::path::PathBuf>,
 }
 
 impl Excuses {
@@ -62,6 +65,8 @@ impl Excuses {
                         .iter()
                         .any(|(e, p)| *e == errno && names(message, p))
                 })
+            || error.is_some_and(|e| e.kind() == io::ErrorKind::Other)
+                && self.storms.iter().any(|p| names(message, p))
     }
 }
 

@@ -484,6 +484,12 @@ impl Oracle {
                 .filter(|f| f.build == b.build)
                 .filter_map(|f| f.fault.errno().map(|e| (e, f.path.clone())))
                 .collect(),
+            storms: b
+                .faults
+                .iter()
+                .filter(|f| f.build == b.build && f.fault == crate::faults::Fault::EintrStorm)
+                .map(|f| f.path.clone())
+                .collect(),
         };
         let sources = failures::Sources {
             reads: &reads,
