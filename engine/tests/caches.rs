@@ -99,6 +99,7 @@ fn mem(granularity: u64) -> Arc<MemFs> {
         mtime_granularity_ns: granularity,
         tick_ns: 1_000,
         reuse_inodes: false,
+        privileged: false,
     }))
 }
 

@@ -84,7 +84,11 @@ pub fn replay_command(seed: u64, index: u64, fs: FsKind, options: &CampaignOptio
     let racy = if options.racy { " --racy" } else { "" };
     let swarm = if options.swarm { " --swarm" } else { "" };
     let cell = cell_of(options, index).map_or(String::new(), |c| {
-        format!(" --policy {} --granularity {}ns", c.policy.name(), c.granularity_ns)
+        format!(
+            " --policy {} --granularity {}ns",
+            c.policy.name(),
+            c.granularity_ns
+        )
     });
     format!("sim replay --seed {seed} --schedule {index} --fs {fs}{racy}{swarm}{cell}")
 }
@@ -467,45 +471,64 @@ fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
     }
 }
 
-/// Mutations after which MemFs and DiskFs legitimately differ: a process running as root reads
-/// a mode-000 file on a real disk (MemFs models a non-root user), only a real disk holds a
-/// name that is not UTF-8, and an edit left to the clock keeps its mtime within MemFs's
-/// simulated step while a real clock has moved on (so only MemFs's walker is fooled).
-fn incomparable(result: &ScheduleResult) -> bool {
-    use crate::mutation::MutationKind::{AddUndecodable, SameSizeEditInStep, Unreadable};
-    result.fired.iter().any(|f| {
-        matches!(
-            f.mutation.kind,
-            Unreadable | AddUndecodable | SameSizeEditInStep
-        )
-    })
+/// How many builds of a schedule the differential compares: all of them, but after a
+/// same-size edit left to the clock (`same_size_edit_in_step`), which keeps its mtime within
+/// MemFs's simulated step while a real clock has moved on, only the builds up to the one it
+/// fired in (a later build's walker answer tells the two clocks apart, nothing else).
+/// Every other kind is compared whole: a differential MemFs reads mode-000 files when this
+/// process does on the disk (`MemFsConfig::privileged`), and a name that is not UTF-8, which
+/// only a real disk can hold, is compared by what the engine made of it (outcomes and
+/// deliveries), its mutation's applied-or-skipped aside.
+fn compared_builds(result: &ScheduleResult) -> usize {
+    use crate::mutation::MutationKind::SameSizeEditInStep;
+    let in_step = result
+        .fired
+        .iter()
+        .filter(|f| f.mutation.kind == SameSizeEditInStep);
+    in_step
+        .map(|f| usize::from(f.build))
+        .min()
+        .unwrap_or(usize::MAX)
 }
 
 fn differential(mem: &ScheduleResult, disk: &ScheduleResult) -> Option<String> {
-    if incomparable(mem) || incomparable(disk) {
-        return None;
-    }
-    if mem.outcomes != disk.outcomes {
+    let builds = compared_builds(mem).min(compared_builds(disk));
+    let upto = |o: &[String]| o[..o.len().min(builds)].to_vec();
+    let (mem_outcomes, disk_outcomes) = (upto(&mem.outcomes), upto(&disk.outcomes));
+    if mem_outcomes != disk_outcomes {
         return Some(format!(
-            "MemFs outcomes {:?} but DiskFs outcomes {:?}",
-            mem.outcomes, disk.outcomes
+            "MemFs outcomes {mem_outcomes:?} but DiskFs outcomes {disk_outcomes:?}"
         ));
     }
-    if mem.deliveries != disk.deliveries {
-        let first = mem
-            .deliveries
+    // A delivery line starts `b{build} `.
+    let delivered = |d: &[String]| -> Vec<String> {
+        d.iter()
+            .filter(|line| {
+                line.get(1..2)
+                    .and_then(|b| b.parse::<usize>().ok())
+                    .is_some_and(|b| b <= builds)
+            })
+            .cloned()
+            .collect()
+    };
+    let (mem_deliveries, disk_deliveries) =
+        (delivered(&mem.deliveries), delivered(&disk.deliveries));
+    if mem_deliveries != disk_deliveries {
+        let first = mem_deliveries
             .iter()
-            .zip(&disk.deliveries)
+            .zip(&disk_deliveries)
             .find(|(a, b)| a != b);
         return Some(format!(
             "MemFs and DiskFs delivered different bytes: {first:?} ({} vs {} entries)",
-            mem.deliveries.len(),
-            disk.deliveries.len()
+            mem_deliveries.len(),
+            disk_deliveries.len()
         ));
     }
     let skipped = |r: &ScheduleResult| {
         r.fired
             .iter()
+            .filter(|f| f.mutation.kind != crate::mutation::MutationKind::AddUndecodable)
+            .filter(|f| usize::from(f.build) <= builds)
             .map(|f| (f.index, f.skipped.is_some()))
             .collect::<Vec<_>>()
     };

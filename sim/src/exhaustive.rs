@@ -442,7 +442,8 @@ fn run_all(
                     (t..cases.len())
                         .step_by(threads)
                         .map(|i| {
-                            let run = || run_on(&cases[i].scenario, i as u64, (fs, None), racy, variant);
+                            let run =
+                                || run_on(&cases[i].scenario, i as u64, (fs, None), racy, variant);
                             (i, crate::panics::catch(run))
                         })
                         .collect::<Vec<_>>()

@@ -100,7 +100,12 @@ impl Faults {
 
     /// Arms `fault` for the file at `path` (reads) or for the state directory (writes).
     pub fn arm(&self, fault: Fault, path: &Path) {
-        let reads = [Fault::Eio, Fault::Eintr, Fault::ShortRead, Fault::EintrStorm];
+        let reads = [
+            Fault::Eio,
+            Fault::Eintr,
+            Fault::ShortRead,
+            Fault::EintrStorm,
+        ];
         let target = reads.contains(&fault).then(|| path.to_path_buf());
         self.lock().armed.push((fault, target));
     }
@@ -383,11 +388,16 @@ mod tests {
         }
         faults.arm(Fault::DirEio, Path::new("src/a"));
         fs.write(Path::new("src/b"), b"x").unwrap(); // a write is not a directory operation
-        let err = fs.create_dir_all(Path::new(".heph/sandbox/c0")).unwrap_err();
+        let err = fs
+            .create_dir_all(Path::new(".heph/sandbox/c0"))
+            .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(EIO));
         fs.create_dir_all(Path::new(".heph/sandbox/c0")).unwrap(); // once
         let fired = faults.fired();
-        assert_eq!(fired.last().map(|f| (f.fault, f.path.as_path())), Some((Fault::DirEio, Path::new(".heph/sandbox/c0"))));
+        assert_eq!(
+            fired.last().map(|f| (f.fault, f.path.as_path())),
+            Some((Fault::DirEio, Path::new(".heph/sandbox/c0")))
+        );
     }
 
     #[test]

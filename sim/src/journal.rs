@@ -334,8 +334,11 @@ pub struct Journal {
     pub guards: Vec<GuardSeen>,
     /// The file system clock when the running build started (after `BetweenBuilds`).
     pub build_start: u64,
-    /// (build, line): where the engine's DiskFs and the OS disagreed about a `stat`.
+    /// (build, line): where the engine's DiskFs and the OS disagreed (`stat`, `read`,
+    /// `read_dir`, links followed).
     pub conformance: Vec<(u8, String)>,
+    /// How many conformance checks were made (DiskFs only).
+    pub conformance_checks: u64,
     next: u64,
 }
 

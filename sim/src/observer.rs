@@ -223,13 +223,9 @@ impl SimObserver {
 
     fn before_hash(&self, state: &mut State, fs: &dyn Fs, path: &Path) {
         if let Some(root) = &self.disk_root {
-            let kept = &mut state.journal.conformance;
-            let build = state.build;
-            for line in crate::conformance::disagreements(fs, root, path) {
-                if kept.len() < crate::conformance::MAX_KEPT {
-                    kept.push((build, line));
-                }
-            }
+            let lines = crate::conformance::disagreements(fs, root, path);
+            let read = crate::conformance::read_disagreement(fs, root, path);
+            conform(state, lines.into_iter().chain(read));
         }
         let read = read_live(fs, path);
         let unreadable = read.as_ref().err().copied();
@@ -299,6 +295,17 @@ impl SimObserver {
             problems,
         };
         state.journal.snapshots.push(snapshot);
+    }
+}
+
+/// Keeps what the DiskFs conformance check found (one check more, whatever it found).
+fn conform(state: &mut State, lines: impl Iterator<Item = String>) {
+    let build = state.build;
+    state.journal.conformance_checks += 1;
+    for line in lines {
+        if state.journal.conformance.len() < crate::conformance::MAX_KEPT {
+            state.journal.conformance.push((build, line));
+        }
     }
 }
 
@@ -431,6 +438,12 @@ impl Observer for SimObserver {
                 state.journal.lookups.push(lookup);
             }
             Probe::AfterHashin { target, .. } if self.glob_targets.contains(*target) => {
+                if let Some(root) = &self.disk_root {
+                    conform(
+                        &mut state,
+                        crate::conformance::tree_disagreements(fs, root).into_iter(),
+                    );
+                }
                 let seq = state.journal.tick();
                 let files = list_workspace(fs);
                 state.watched.extend(files.iter().cloned());

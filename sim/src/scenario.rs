@@ -851,7 +851,11 @@ mod tests {
             assert_eq!(a, generate(42, index));
             assert_eq!(a.validate(), Ok(()), "schedule {index}: {a:?}");
             let refused = crate::oracle::plan::refused(&a.targets());
-            assert_eq!(engine::Graph::new(a.targets()).is_err(), refused.is_some(), "{refused:?}");
+            assert_eq!(
+                engine::Graph::new(a.targets()).is_err(),
+                refused.is_some(),
+                "{refused:?}"
+            );
         }
     }
 

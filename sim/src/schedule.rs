@@ -172,6 +172,8 @@ fn make_fs(kind: FsKind, options: &RunOptions, granularity_ns: u64) -> Result<Ma
             let config = MemFsConfig {
                 mtime_granularity_ns: granularity,
                 reuse_inodes: options.cell.is_some(),
+                // Compared with a real disk: read as this process reads there.
+                privileged: options.digest && disk_reads_unreadable(),
                 ..MemFsConfig::default()
             };
             let mem = MemFs::new(config);
@@ -192,6 +194,23 @@ fn make_fs(kind: FsKind, options: &RunOptions, granularity_ns: u64) -> Result<Ma
             })
         }
     }
+}
+
+/// True when this process reads a file with no read bit on the disk under `TMPDIR` (as root
+/// does): a differential run's MemFs must then read such files too, so that both file systems
+/// give the same outcomes. Found out once, by trying.
+pub fn disk_reads_unreadable() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(dir) = tempfile::tempdir() else {
+            return false;
+        };
+        let path = dir.path().join("mode-000");
+        let made = std::fs::write(&path, b"x")
+            .and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0)));
+        made.is_ok() && std::fs::read(&path).is_ok()
+    })
 }
 
 /// How long a pause before each build lasts on MemFs's clock: past the racy rule's granularity.
@@ -466,7 +485,10 @@ fn judge_refusal(world: &World, oracle: &mut Oracle) -> Option<String> {
     let engine = Graph::new(world.targets.clone());
     let model = crate::oracle::plan::refused(&world.targets);
     if engine.is_err() || model.is_some() {
-        oracle.verdicts.ledger.fired(crate::oracle::ledger::Check::Plan);
+        oracle
+            .verdicts
+            .ledger
+            .fired(crate::oracle::ledger::Check::Plan);
     }
     match (engine, model) {
         (Ok(_), None) => None,

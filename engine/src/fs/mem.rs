@@ -41,6 +41,9 @@ pub struct MemFsConfig {
     /// Reuse the lowest freed inode number for the next new file, as real file systems do
     /// (off: numbers only grow, so an inode names one file forever).
     pub reuse_inodes: bool,
+    /// Reads ignore permission bits, as a privileged process's do (root, `CAP_DAC_OVERRIDE`):
+    /// what a differential run sets when the real disk it is compared with behaves so.
+    pub privileged: bool,
 }
 
 impl Default for MemFsConfig {
@@ -49,6 +52,7 @@ impl Default for MemFsConfig {
             mtime_granularity_ns: 1,
             tick_ns: 1_000,
             reuse_inodes: false,
+            privileged: false,
         }
     }
 }
@@ -62,11 +66,12 @@ pub struct MemFs {
 impl MemFs {
     /// An empty file system with a root directory, its logical clock at 0.
     pub fn new(config: MemFsConfig) -> Self {
-        let tree = Tree::new(
+        let mut tree = Tree::new(
             config.tick_ns,
             config.mtime_granularity_ns,
             config.reuse_inodes,
         );
+        tree.privileged = config.privileged;
         Self {
             state: Arc::new(Mutex::new(tree)),
         }

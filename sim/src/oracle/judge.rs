@@ -85,6 +85,8 @@ pub struct Oracle {
     pub(super) tmp_new: Vec<PathBuf>,
     /// The cache writes the tap saw in this build.
     pub(super) cache_writes: Vec<crate::tap::Seen>,
+    /// Conformance checks counted so far.
+    pub(super) conformance_seen: u64,
     /// The plan of the schedule's builds, made once.
     pub(super) plan: Option<plan::Plan>,
     /// Each target's definition bytes (the oracle's own encoding), computed once.
@@ -148,6 +150,10 @@ impl Oracle {
         self.judge_tmp_cache(b);
         self.tmp_held = b.store.tmp.memory_paths().into_iter().collect();
         self.judge_stop(b);
+        for _ in self.conformance_seen..b.journal.conformance_checks {
+            self.verdicts.ledger.fired(Check::Conformance);
+        }
+        self.conformance_seen = b.journal.conformance_checks;
         for (_, line) in b.journal.conformance.iter().filter(|(n, _)| *n == b.build) {
             self.verdicts.fail(Invariant::Differential, line.clone());
         }

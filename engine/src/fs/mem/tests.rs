@@ -485,6 +485,7 @@ fn mtime_granularity_and_clock() {
         mtime_granularity_ns: second,
         tick_ns: 1_000,
         reuse_inodes: false,
+        privileged: false,
     });
     assert_eq!(fs.mtime_granularity_ns(), second);
     assert_eq!(fs.now_nanos(), 0);
@@ -510,6 +511,7 @@ fn mtime_granularity_and_clock() {
         mtime_granularity_ns: 0,
         tick_ns: 7,
         reuse_inodes: false,
+        privileged: false,
     });
     assert_eq!(zero.mtime_granularity_ns(), 1);
     zero.write(p("f"), b"").unwrap();
@@ -554,6 +556,7 @@ fn set_mtime_restores_exactly_without_ticking() {
         mtime_granularity_ns: 1_000_000,
         tick_ns: 333,
         reuse_inodes: false,
+        privileged: false,
     });
     fs.write(p("f"), b"v1").unwrap();
     fs.symlink(p("f"), p("l")).unwrap();
@@ -849,5 +852,25 @@ fn freed_inodes_are_reused_only_when_configured() {
         fs.write(Path::new("a"), b"2").unwrap();
         let after = fs.metadata(Path::new("a")).unwrap().ino;
         assert_eq!(before == after, reuse, "reuse_inodes={reuse}");
+    }
+}
+
+#[test]
+fn a_privileged_file_system_reads_through_missing_read_bits() {
+    for (privileged, expected) in [
+        (false, Err(io::ErrorKind::PermissionDenied)),
+        (true, Ok(b"x".to_vec())),
+    ] {
+        let fs = MemFs::new(MemFsConfig {
+            privileged,
+            ..MemFsConfig::default()
+        });
+        fs.write(Path::new("f"), b"x").unwrap();
+        fs.set_mode(Path::new("f"), 0).unwrap();
+        assert_eq!(
+            fs.read(Path::new("f"), 10).map_err(|e| e.kind()),
+            expected,
+            "privileged: {privileged}"
+        );
     }
 }

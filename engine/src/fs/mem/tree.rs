@@ -155,6 +155,8 @@ pub(super) struct Tree {
     /// Freed inode numbers, reused lowest first when `reuse_inodes` is on (as ext4 does).
     free_inos: std::collections::BTreeSet<Ino>,
     reuse_inodes: bool,
+    /// Reads ignore permission bits (a privileged process).
+    pub(super) privileged: bool,
     clock_ns: u64,
     tick_ns: u64,
     granularity_ns: u64,
@@ -176,6 +178,7 @@ impl Tree {
             next_ino: ROOT + 1,
             free_inos: std::collections::BTreeSet::new(),
             reuse_inodes,
+            privileged: false,
             clock_ns: 0,
             tick_ns,
             granularity_ns: granularity_ns.max(1),
