@@ -208,7 +208,7 @@ pub fn disk_reads_unreadable() -> bool {
         };
         let path = dir.path().join("mode-000");
         let made = std::fs::write(&path, b"x")
-            .and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0)));
+            .and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)));
         made.is_ok() && std::fs::read(&path).is_ok()
     })
 }
