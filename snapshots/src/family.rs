@@ -110,6 +110,10 @@ struct ScenarioDef {
     granularity_ns: u64,
     #[serde(default)]
     spill: bool,
+    #[serde(default)]
+    glob: sim::scenario::GlobShape,
+    #[serde(default)]
+    defect: Option<sim::scenario::GraphDefect>,
 }
 
 #[derive(Deserialize)]
@@ -277,6 +281,8 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         pause: def.pause,
         granularity_ns: def.granularity_ns,
         spill: def.spill,
+        glob: def.glob,
+        defect: def.defect,
     };
     scenario.validate()?;
     if def.policy.is_some() && def.racy {
