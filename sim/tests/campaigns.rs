@@ -115,7 +115,7 @@ fn exhaustive_slice_sampled_on_diskfs() {
         let ran = sim::campaign::run_on(
             &case.scenario,
             i as u64,
-            FsChoice::Disk,
+            (FsChoice::Disk, None),
             false,
             Variant::Reference,
         );

@@ -36,7 +36,7 @@ fn the_reference_engine_is_not_a_regression() {
         sim::campaign::run_on(
             &sim::scenario::generate(1, 0),
             0,
-            sim::campaign::FsChoice::Mem,
+            (sim::campaign::FsChoice::Mem, None),
             false,
             sim::schedule::Variant::Reference,
         )
