@@ -449,7 +449,13 @@ fn plugin(
     let mut outputs = Vec::with_capacity(sources.len() + 1);
     for (index, source) in sources.iter().enumerate() {
         check_source_path(source)?;
-        let artifact = source_artifact(driver, &format!("src{index}"), source)?;
+        let group = format!("src{index}");
+        let artifact = match driver.walker.recorded(source) {
+            Some((stamp, hashout)) if crate::regressed!(PluginReusesRecordedHash) => {
+                Artifact::source_file(&group, source, source, stamp.mode & 0o111 != 0, hashout)
+            }
+            _ => source_artifact(driver, &group, source)?,
+        };
         if crate::regressed!(AbiKeepsPassthrough) {
             outputs.push(artifact);
             continue;

@@ -82,7 +82,17 @@ impl VerifyingReader {
         } else {
             self.x
         };
-        let got = self.hasher.finish(x);
+        let live = crate::regressed!(VerifyRehashesPath)
+            .then(|| self.ctx.fs.read(&self.path, u64::MAX).ok())
+            .flatten();
+        let got = match live {
+            Some(live) => {
+                let mut hasher = StreamHasher::new();
+                hasher.update(&live);
+                hasher.finish(x)
+            }
+            None => self.hasher.finish(x),
+        };
         let skipped = crate::regressed!(SkipSmallVerify) && self.hasher.len() < 4096;
         if got != self.expected && self.ctx.reads_unverified {
             // Bazel reads an input as it is: the change is for the guard to find.

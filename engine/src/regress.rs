@@ -95,11 +95,27 @@ pub enum Regression {
     GlobSkipsIoErrors,
     /// Fs:glob fails on a matched file it may not read instead of skipping it.
     GlobFailsOnDenied,
+    /// A plugin exposes a source with the hash the walker recorded for it earlier, without asking the walker (no stat, no read).
+    PluginReusesRecordedHash,
+    /// Ordering takes a target reached a second time (a diamond) for a dependency cycle.
+    SpuriousCycle,
+    /// A read loop retries interrupted reads without its bound.
+    InterruptsUnbounded,
+    /// The async consumer paths no longer report EOF at their probe point.
+    AsyncSkipsEofProbe,
+    /// A glob's definition hash leaves out its excludes (a serde skip on the field).
+    DefHashSkipsExcludes,
+    /// The walker hashes exactly the size its stat gave: zeros past an early EOF, nothing past it.
+    HashPadsToStatSize,
+    /// Verification at EOF re-hashes the file at its path instead of the bytes it streamed.
+    VerifyRehashesPath,
+    /// The tmp cache keeps a blob over its per-entry limit in memory instead of spilling it.
+    TmpKeepsOversizedBlobs,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 38] = [
+    pub const ALL: [Regression; 46] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -138,6 +154,14 @@ impl Regression {
         Regression::TooNewIgnoresCtime,
         Regression::GlobSkipsIoErrors,
         Regression::GlobFailsOnDenied,
+        Regression::PluginReusesRecordedHash,
+        Regression::SpuriousCycle,
+        Regression::InterruptsUnbounded,
+        Regression::AsyncSkipsEofProbe,
+        Regression::DefHashSkipsExcludes,
+        Regression::HashPadsToStatSize,
+        Regression::VerifyRehashesPath,
+        Regression::TmpKeepsOversizedBlobs,
     ];
 
     /// The snake_case name.
@@ -227,6 +251,15 @@ impl Regression {
             Regression::GlobFailsOnDenied => {
                 "fs:glob fails on a matched file it may not read instead of skipping it"
             }
+            Regression::PluginReusesRecordedHash => "a plugin exposes a source with the walker's recorded hash, without asking the walker",
+            Regression::SpuriousCycle => "ordering takes a target reached a second time (a diamond) for a cycle",
+            Regression::InterruptsUnbounded => "a read loop retries interrupted reads without its bound",
+            Regression::AsyncSkipsEofProbe => "the async consumer paths no longer report EOF at their probe point",
+            Regression::DefHashSkipsExcludes => "a glob's definition hash leaves out its excludes",
+            Regression::HashPadsToStatSize => "the walker hashes exactly the size its stat gave (zeros past an early EOF)",
+            Regression::VerifyRehashesPath => "verification at EOF re-hashes the file at its path instead of the bytes streamed",
+            Regression::TmpKeepsOversizedBlobs => "the tmp cache keeps a blob over its per-entry limit in memory instead of spilling it",
+
         }
     }
 

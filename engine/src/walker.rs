@@ -108,7 +108,16 @@ impl WalkerCache {
             inner: file,
             index: 0,
         };
-        let hashout = hash_reader(&mut chunks, x).map_err(|e| source_error(path, e))?;
+        let hashout = if crate::regressed!(HashPadsToStatSize) {
+            let mut padded = PadTo {
+                inner: &mut chunks,
+                left: meta.len,
+            };
+            hash_reader(&mut padded, x)
+        } else {
+            hash_reader(&mut chunks, x)
+        }
+        .map_err(|e| source_error(path, e))?;
         let stamp = Stamp {
             len: meta.len,
             mtime_ns: meta.mtime_ns,
@@ -185,6 +194,33 @@ impl WalkerCache {
 }
 
 /// A source being hashed, reporting each chunk read (`AfterHashChunk`) to the observer.
+/// Exactly `left` bytes of `inner`: zeros past its end, nothing past `left` (the seeded
+/// regression that hashes the size a stat gave).
+struct PadTo<'a, R> {
+    inner: &'a mut R,
+    left: u64,
+}
+
+impl<R: io::Read> io::Read for PadTo<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = match self.inner.read(&mut buf[..want])? {
+            0 => {
+                buf[..want].fill(0);
+                want
+            }
+            n => n,
+        };
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 struct ChunkProbe<'a> {
     ctx: &'a Ctx,
     path: &'a Path,
