@@ -119,6 +119,15 @@ fn fs_file(driver: &DriverCtx<'_>, path: &Path) -> Result<DriverRun> {
     if is_generated(path) {
         return Ok(DriverRun::default());
     }
+    if crate::regressed!(DirectoryYieldsNothing)
+        && driver
+            .ctx
+            .fs
+            .metadata(path)
+            .is_ok_and(|m| m.kind == crate::fs::FileKind::Dir)
+    {
+        return Ok(DriverRun::default());
+    }
     Ok(DriverRun {
         outputs: vec![source_artifact(driver, "out", path)?],
         ..DriverRun::default()
@@ -292,7 +301,12 @@ fn exec(
         inputs,
         &sandbox,
         consume,
-    )?;
+    )
+    .inspect_err(|_| {
+        if crate::regressed!(SandboxRemovedOnFailure) {
+            let _ = ctx.fs.remove_dir_all(&sandbox);
+        }
+    })?;
     let mut log = Vec::new();
     for step in steps {
         run_step(driver, &sandbox, &delivered, step)?;

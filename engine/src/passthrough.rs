@@ -61,6 +61,13 @@ impl VerifyingReader {
     }
 
     fn failure(&self, got: &str) -> io::Error {
+        if crate::regressed!(VerifyMessageOmitsPath) {
+            let message = format!(
+                "passthrough source was modified after it was hashed: read hash {got}, expected {}",
+                self.expected
+            );
+            return io::Error::new(io::ErrorKind::InvalidData, message);
+        }
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!(

@@ -111,11 +111,25 @@ pub enum Regression {
     VerifyRehashesPath,
     /// The tmp cache keeps a blob over its per-entry limit in memory instead of spilling it.
     TmpKeepsOversizedBlobs,
+    /// A consumer whose materialization fails removes its sandbox (a cleanup on the error path).
+    SandboxRemovedOnFailure,
+    /// A verification failure's message leaves out the source path.
+    VerifyMessageOmitsPath,
+    /// An fs:file target whose path is a directory produces no artifact instead of failing.
+    DirectoryYieldsNothing,
+    /// The walker takes the exec bit from a symlink's own mode instead of its target's.
+    ExecBitFromLink,
+    /// Cache tars are named after their group alone, without the role prefix.
+    TarNameOmitsRole,
+    /// A local entry's manifest is written even when one of its tars could not be.
+    CommitDespiteFailedTar,
+    /// A target with nothing to pack still writes an (empty) cache entry.
+    WritesEmptyEntries,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 46] = [
+    pub const ALL: [Regression; 53] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -162,6 +176,13 @@ impl Regression {
         Regression::HashPadsToStatSize,
         Regression::VerifyRehashesPath,
         Regression::TmpKeepsOversizedBlobs,
+        Regression::SandboxRemovedOnFailure,
+        Regression::VerifyMessageOmitsPath,
+        Regression::DirectoryYieldsNothing,
+        Regression::ExecBitFromLink,
+        Regression::TarNameOmitsRole,
+        Regression::CommitDespiteFailedTar,
+        Regression::WritesEmptyEntries,
     ];
 
     /// The snake_case name.
@@ -259,6 +280,13 @@ impl Regression {
             Regression::HashPadsToStatSize => "the walker hashes exactly the size its stat gave (zeros past an early EOF)",
             Regression::VerifyRehashesPath => "verification at EOF re-hashes the file at its path instead of the bytes streamed",
             Regression::TmpKeepsOversizedBlobs => "the tmp cache keeps a blob over its per-entry limit in memory instead of spilling it",
+            Regression::SandboxRemovedOnFailure => "a consumer whose materialization fails removes its sandbox",
+            Regression::VerifyMessageOmitsPath => "a verification failure's message leaves out the source path",
+            Regression::DirectoryYieldsNothing => "an fs:file target whose path is a directory produces no artifact instead of failing",
+            Regression::ExecBitFromLink => "the walker takes the exec bit from a symlink's own mode, not its target's",
+            Regression::TarNameOmitsRole => "cache tars are named after their group alone, without the role prefix",
+            Regression::CommitDespiteFailedTar => "a local entry's manifest is written even when one of its tars could not be",
+            Regression::WritesEmptyEntries => "a target with nothing to pack still writes an empty cache entry",
 
         }
     }

@@ -101,7 +101,10 @@ impl WalkerCache {
         }
         ctx.probe(Probe::BeforeOpen { path });
         let file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
-        let x = meta.exec();
+        let x = match ctx.fs.symlink_metadata(path) {
+            Ok(link) if crate::regressed!(ExecBitFromLink) => link.exec(),
+            _ => meta.exec(),
+        };
         let mut chunks = ChunkProbe {
             ctx,
             path,

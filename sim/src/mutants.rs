@@ -65,6 +65,13 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::AsyncSkipsEofProbe => Harness,
         R::DefHashSkipsExcludes => CacheKey,
         R::TmpKeepsOversizedBlobs => NoPoisoning,
+        // SPEC sentences that had no seeded regression (`sim/SPEC-TRACE.md`).
+        R::SandboxRemovedOnFailure => SandboxCleanup,
+        R::VerifyMessageOmitsPath => NoFalseAlarms,
+        R::DirectoryYieldsNothing => Integrity,
+        R::ExecBitFromLink => HashParity,
+        R::TarNameOmitsRole | R::CommitDespiteFailedTar => NoPoisoning,
+        R::WritesEmptyEntries => Gating,
     }
 }
 

@@ -385,7 +385,8 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     let mut oracle = Oracle::default();
     let mut result = ScheduleResult::default();
     if let Some(refused) = judge_refusal(&world, &mut oracle) {
-        result.outcomes.push(refused);
+        // Neither build can run: each has the refusal for its outcome.
+        result.outcomes = vec![refused.clone(), refused];
         result.ledger = std::mem::take(&mut oracle.verdicts.ledger);
         result.broken = oracle.verdicts.broken;
         return Ok(result);

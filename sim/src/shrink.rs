@@ -63,6 +63,8 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         build: Default::default(),
         pause: false,
         granularity_ns: 0,
+        glob: Default::default(),
+        defect: None,
         ..s.clone()
     };
     out.push(plain);
@@ -211,6 +213,13 @@ pub fn describe(s: &Scenario) -> String {
             )),
         }
     }
+    if s.has_glob() && s.glob != Default::default() {
+        let (patterns, excludes) = s.glob.patterns();
+        lines.push(format!("glob: {patterns:?} excluding {excludes:?}"));
+    }
+    if let Some(defect) = s.defect {
+        lines.push(format!("graph defect: {defect:?}"));
+    }
     if !s.view.is_empty() {
         let files: Vec<String> = s.view.iter().map(|i| s.path(*i)).collect();
         lines.push(format!("view: group under lib/ of {}", files.join(", ")));
@@ -254,7 +263,8 @@ mod tests {
                     assert!(
                         c.files.len() <= s.files.len() && c.mutations.len() <= s.mutations.len()
                     );
-                    engine::Graph::new(c.targets()).unwrap();
+                    let refused = crate::oracle::plan::refused(&c.targets());
+                    assert_eq!(engine::Graph::new(c.targets()).is_err(), refused.is_some());
                 }
             }
         }

@@ -77,6 +77,8 @@ pub struct Sources<'a> {
     pub reads: &'a [Origin],
     /// The origins of its own hash acts.
     pub acts: &'a [Origin],
+    /// The hashout each read was expected to verify against (one per read; `None`: unknown).
+    pub expected: &'a [Option<String>],
     /// Its live reads verify what they read (heph's pipeline); under a pipeline that reads
     /// inputs as they are (Bazel's, ccache's) a changed source never fails a read.
     pub reads_verify: bool,
@@ -97,6 +99,7 @@ pub fn judge(
     let Sources {
         reads,
         acts,
+        expected,
         reads_verify,
     } = sources;
     let message = error.to_string();
@@ -126,10 +129,24 @@ pub fn judge(
         .map(|((_, live), h)| (h, live))
         .collect();
     let justified = match io_error(error) {
+        // SPEC §7: the failure itself (the io::Error, not a wrapper around it) names the source
+        // path and both hashes, saying it changed after hashing.
         Some(e) if e.kind() == io::ErrorKind::InvalidData => {
             let verifying = |live: bool| reads_verify || !live;
-            message.contains(MODIFIED)
-                && named.iter().any(|(h, live)| h.changed && verifying(*live))
+            let own = e.to_string();
+            let says = |o: &Origin, hashout: Option<&String>| {
+                names(&own, &o.path) && hashout.is_none_or(|h| own.contains(h.as_str()))
+            };
+            own.contains(MODIFIED)
+                && reads
+                    .iter()
+                    .map(|o| (o, true))
+                    .chain(acts.iter().map(|o| (o, false)))
+                    .zip(&histories)
+                    .zip(expected.iter().map(Some).chain(std::iter::repeat(None)))
+                    .any(|(((o, live), h), hashout)| {
+                        h.changed && verifying(live) && says(o, hashout.and_then(Option::as_ref))
+                    })
         }
         Some(e) => named
             .iter()

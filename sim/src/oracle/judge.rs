@@ -451,6 +451,10 @@ impl Oracle {
             .filter(|e| e.live)
             .filter_map(|e| e.origin.clone())
             .collect();
+        let hashouts: Vec<Option<String>> = reads
+            .iter()
+            .map(|o| self.resolved.get(&o.act_seq).map(|r| r.hashout.clone()))
+            .collect();
         let mut acts = Vec::new();
         for act in b
             .journal
@@ -500,6 +504,7 @@ impl Oracle {
         let sources = failures::Sources {
             reads: &reads,
             acts: &acts,
+            expected: &hashouts,
             // A pipeline policy reads unverified in consumers only; packing still verifies.
             reads_verify: guard::guard(b.policy).is_none() || !consumer,
         };

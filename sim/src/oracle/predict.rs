@@ -63,12 +63,20 @@ impl Oracle {
         path: &Path,
     ) -> Predicted<(Entry, String)> {
         let Some(act) = act(b, &target.name, path) else {
-            let message = format!(
-                "{} produced an artifact for {} without hashing it",
-                target.name,
-                path.display()
-            );
-            self.verdicts.fail(Invariant::HashParity, message);
+            let made = b
+                .out
+                .get(&target.name)
+                .is_some_and(|r| !r.artifacts.is_empty());
+            let message = match made {
+                true => format!("{} produced an artifact for {} without hashing it", target.name, path.display()),
+                false => format!("{} succeeded without hashing {} or producing its artifact (SPEC §3: a source must be hashed; a missing path or a directory is an error)", target.name, path.display()),
+            };
+            let invariant = if made {
+                Invariant::HashParity
+            } else {
+                Invariant::Integrity
+            };
+            self.verdicts.fail(invariant, message);
             return Err(Unpredicted::Reported);
         };
         if let Some(resolved) = self.resolved.get(&act.seq) {
