@@ -116,7 +116,7 @@ fn check_source_path(path: &Path) -> Result<()> {
 
 fn fs_file(driver: &DriverCtx<'_>, path: &Path) -> Result<DriverRun> {
     check_source_path(path)?;
-    if is_generated(path) {
+    if is_generated(path) && !crate::regressed!(GeneratedPathsHashed) {
         return Ok(DriverRun::default());
     }
     if crate::regressed!(DirectoryYieldsNothing)

@@ -125,11 +125,15 @@ pub enum Regression {
     CommitDespiteFailedTar,
     /// A target with nothing to pack still writes an (empty) cache entry.
     WritesEmptyEntries,
+    /// A path generated in place (`.heph*`) is hashed like a source and gets an artifact.
+    GeneratedPathsHashed,
+    /// Caching accepts a target whose outputs repeat a group name.
+    DuplicateGroupsAccepted,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 53] = [
+    pub const ALL: [Regression; 55] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -183,6 +187,8 @@ impl Regression {
         Regression::TarNameOmitsRole,
         Regression::CommitDespiteFailedTar,
         Regression::WritesEmptyEntries,
+        Regression::GeneratedPathsHashed,
+        Regression::DuplicateGroupsAccepted,
     ];
 
     /// The snake_case name.
@@ -287,6 +293,8 @@ impl Regression {
             Regression::TarNameOmitsRole => "cache tars are named after their group alone, without the role prefix",
             Regression::CommitDespiteFailedTar => "a local entry's manifest is written even when one of its tars could not be",
             Regression::WritesEmptyEntries => "a target with nothing to pack still writes an empty cache entry",
+            Regression::GeneratedPathsHashed => "a path generated in place (.heph*) is hashed like a source and gets an artifact",
+            Regression::DuplicateGroupsAccepted => "caching accepts a target whose outputs repeat a group name",
 
         }
     }

@@ -72,6 +72,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::ExecBitFromLink => HashParity,
         R::TarNameOmitsRole | R::CommitDespiteFailedTar => NoPoisoning,
         R::WritesEmptyEntries => Gating,
+        R::GeneratedPathsHashed | R::DuplicateGroupsAccepted => Integrity,
     }
 }
 

@@ -46,6 +46,10 @@ pub struct FileSpec {
     /// seed's scenario keeps its meaning).
     #[serde(default, skip_serializing_if = "is_default")]
     pub external: bool,
+    /// It is generated in place (named `.heph-…`): SPEC §3's fs:file produces no artifact
+    /// for it, and no glob ever sees it.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub generated: bool,
 }
 
 impl FileSpec {
@@ -108,11 +112,19 @@ pub enum ExecShape {
     ChmodX,
     /// Then `Write` a fixed `stamp` file, declared as a second output group `stamp`.
     Stamp,
+    /// Then `Write` the `stamp` file, declared under the group `out` a second time: SPEC §5's
+    /// caching rejects duplicate group names, so the target must fail.
+    DuplicateGroup,
 }
 
 impl ExecShape {
     /// Every shape.
-    pub const ALL: [ExecShape; 3] = [ExecShape::Concat, ExecShape::ChmodX, ExecShape::Stamp];
+    pub const ALL: [ExecShape; 4] = [
+        ExecShape::Concat,
+        ExecShape::ChmodX,
+        ExecShape::Stamp,
+        ExecShape::DuplicateGroup,
+    ];
     /// The bytes the `Stamp` step writes.
     pub const STAMP: &'static [u8] = b"stamp\n";
 }
@@ -274,6 +286,9 @@ impl Scenario {
             (true, None) => ("g", ""),
             (false, None) => ("f", ""),
         };
+        if file.generated {
+            return format!("src/.heph-gen{i}.txt");
+        }
         let dir = if file.external {
             format!("{}/repo/", engine::guard::EXTERNAL)
         } else if file.nested {
@@ -299,7 +314,10 @@ impl Scenario {
     /// The file a plugin consumer exposes as an output of its own: the first plain file with
     /// an fs:file target, if any.
     pub fn exposed(&self) -> Option<usize> {
-        (0..self.files.len()).find(|&i| !self.files[i].globbed && self.files[i].link_to.is_none())
+        (0..self.files.len()).find(|&i| {
+            let f = &self.files[i];
+            !f.globbed && f.link_to.is_none() && !f.generated
+        })
     }
 
     /// The names of the scenario's glob targets.
@@ -413,6 +431,11 @@ impl Scenario {
                     return Err(format!("file {i} is a link and cannot be nested"));
                 }
             }
+            if file.generated && (file.nested || file.globbed || file.external) {
+                return Err(format!(
+                    "file {i} is generated: it cannot also be nested, globbed or external"
+                ));
+            }
             if file.external && (file.nested || file.globbed || file.link_to.is_some()) {
                 return Err(format!(
                     "file {i} is external: it cannot also be nested, globbed or a link"
@@ -505,13 +528,18 @@ fn with_shape(mut target: Target, shape: ExecShape) -> Target {
             path: "out".into(),
             x: true,
         }),
-        ExecShape::Stamp => {
+        ExecShape::Stamp | ExecShape::DuplicateGroup => {
             steps.push(ExecStep::Write {
                 path: "stamp".into(),
                 data: ExecShape::STAMP.to_vec(),
             });
+            let group = if shape == ExecShape::Stamp {
+                "stamp"
+            } else {
+                "out"
+            };
             outputs.push(ExecOutput {
-                group: "stamp".into(),
+                group: group.into(),
                 path: "stamp".into(),
             });
         }
@@ -620,6 +648,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             nested: rng.chance(1, 6),
             long_name: rng.chance(1, 8),
             external: false,
+            generated: false,
         });
     }
     if rng.chance(1, 5) {
@@ -634,6 +663,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             nested: false,
             long_name: false,
             external: false,
+            generated: false,
         });
     }
     let singles: Vec<usize> = (0..files.len()).filter(|&i| !files[i].globbed).collect();
@@ -692,6 +722,13 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
     }
     if rng.chance(1, 64) {
         scenario.defect = Some(*rng.pick(&GraphDefect::ALL));
+    }
+    let plain = |f: &FileSpec| !f.globbed && !f.nested && f.link_to.is_none();
+    let linked: Vec<usize> = scenario.files.iter().filter_map(|f| f.link_to).collect();
+    for (i, file) in scenario.files.iter_mut().enumerate() {
+        if plain(file) && !linked.contains(&i) && rng.chance(1, 24) {
+            file.generated = true;
+        }
     }
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario

@@ -86,7 +86,8 @@ pub struct Sources<'a> {
 
 /// Judges a failure of `target` with `error`: justified only when it names a source of the
 /// target whose history shows the matching change, or damage or a fault the simulator caused.
-/// `collision` says the model expects two inputs at one path.
+/// `collision` says the model expects the engine to refuse the definition (two inputs at one
+/// path, an output group declared twice).
 pub fn judge(
     target: &str,
     error: &(dyn Error + 'static),
@@ -151,7 +152,8 @@ pub fn judge(
         Some(e) => named
             .iter()
             .any(|(h, _)| h.unreadable.iter().any(|why| why.explains(e))),
-        None => collision && message.contains("collision"),
+        // A definition the engine must refuse (two inputs at one path, an output group twice).
+        None => collision && (message.contains("collision") || message.contains("duplicate")),
     };
     if !justified {
         let kind = io_kind(error).map_or("no io kind".to_string(), |k| format!("{k:?}"));

@@ -274,6 +274,11 @@ impl Oracle {
         inputs: &[Artifact],
     ) {
         let name = target.name.as_str();
+        if let Some(group) = super::predict::duplicate_groups(&target.driver) {
+            let message = format!("{name} succeeded though its definition declares the output group {group} twice (SPEC §5: caching rejects duplicate group names)");
+            self.verdicts.fail(Invariant::Integrity, message);
+            return self.verdicts.ledger.judged += 1;
+        }
         let outputs = self.predict(b, target, inputs);
         if let Driver::Exec { consume, .. } = &target.driver {
             self.judge_open_order(b, name, *consume, inputs);
@@ -477,7 +482,8 @@ impl Oracle {
             .flat_map(|a| a.entries.iter().cloned())
             .collect();
         let consumer = matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. });
-        let collision = consumer && by_path(&expected).is_none();
+        let collision = consumer && by_path(&expected).is_none()
+            || super::predict::duplicate_groups(&target.driver).is_some();
         self.verdicts.ledger.judged += 1;
         let excuses = failures::Excuses {
             // Damage excuses only the entry (or sandbox) it hit, until that is made again.

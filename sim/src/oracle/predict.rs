@@ -105,6 +105,18 @@ impl Oracle {
         target: &Target,
         path: &Path,
     ) -> Predicted<Vec<Artifact>> {
+        if generated(path) {
+            // SPEC §3: a path generated in place produces zero artifacts (and is not hashed).
+            if act(b, &target.name, path).is_some() {
+                let message = format!(
+                    "{} hashed {}, a path generated in place (SPEC §3: no artifact)",
+                    target.name,
+                    path.display()
+                );
+                self.verdicts.fail(Invariant::Integrity, message);
+            }
+            return Ok(Vec::new());
+        }
         let (entry, hashout) = self.source(b, target, path)?;
         Ok(vec![source_artifact(target, "out", entry, hashout)])
     }
@@ -222,6 +234,26 @@ impl Oracle {
         outputs.push(concat);
         Ok(outputs)
     }
+}
+
+/// SPEC §3's paths generated in place, by the oracle's own reading: a `.heph*` name anywhere
+/// in the path.
+pub fn generated(path: &Path) -> bool {
+    path.components()
+        .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b".heph"))
+}
+
+/// A target's definition declares an output group twice (SPEC §5: caching rejects it).
+pub fn duplicate_groups(driver: &Driver) -> Option<&str> {
+    let Driver::Exec { outputs, .. } = driver else {
+        return None;
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    outputs
+        .iter()
+        .map(|o| o.group.as_str())
+        .chain(std::iter::once("log"))
+        .find(|g| !seen.insert(*g))
 }
 
 fn act<'a>(b: &BuildInput<'a>, target: &str, path: &Path) -> Option<&'a HashAct> {
