@@ -33,6 +33,10 @@ pub struct Entry {
     /// `sim::mutants::must_catch`; for a campaign's failure, the invariant it broke).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invariant: Option<crate::oracle::Invariant>,
+    /// Every mutation must fire and change something (an exhaustive case): a case that does
+    /// not is a `harness` violation, as in `sim exhaustive`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_fire: bool,
     /// Run with the racy walker rule.
     #[serde(default)]
     pub racy: bool,
@@ -155,6 +159,7 @@ mod tests {
             name: "a b/c".into(),
             catches: Some("drop_exec_byte".into()),
             invariant: Some(crate::oracle::Invariant::HashParity),
+            must_fire: false,
             racy: false,
             cell: Some(PolicyCell {
                 policy: engine::walker::Policy::Cargo,

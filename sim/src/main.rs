@@ -156,9 +156,14 @@ fn main() -> ExitCode {
             if let Some(dir) = corpus {
                 let entries = report.violations.iter().filter_map(|v| {
                     let name = format!("seed{seed}-schedule{}-{:?}", v.schedule, v.invariant);
-                    v.shrunk
-                        .clone()
-                        .map(|scenario| (name, (None, Some(v.invariant)), (racy, None), scenario))
+                    v.shrunk.clone().map(|scenario| {
+                        (
+                            name,
+                            (None, Some(v.invariant)),
+                            (racy, None, false),
+                            scenario,
+                        )
+                    })
                 });
                 if let Err(message) = save_corpus(&dir, entries) {
                     eprintln!("sim: error: {message}");
@@ -286,7 +291,7 @@ fn main() -> ExitCode {
 type NewEntry = (
     String,
     (Option<String>, Option<sim::oracle::Invariant>),
-    (bool, Option<PolicyCell>),
+    (bool, Option<PolicyCell>, bool),
     Scenario,
 );
 
@@ -295,12 +300,13 @@ fn save_corpus(
     dir: &std::path::Path,
     entries: impl Iterator<Item = NewEntry>,
 ) -> Result<(), String> {
-    for (name, (catches, invariant), (racy, cell), scenario) in entries {
+    for (name, (catches, invariant), (racy, cell, must_fire), scenario) in entries {
         let entry = sim::corpus::Entry {
             version: sim::corpus::VERSION,
             name,
             catches,
             invariant,
+            must_fire,
             racy,
             cell,
             scenario,
@@ -440,11 +446,15 @@ fn mutants(
     if let Some(dir) = corpus {
         let entries = matrix.regressions.iter().filter_map(|kill| {
             let catches = Some(kill.regression.clone());
+            let must_fire = kill
+                .source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("exhaustive"));
             let scenario = kill.shrunk.clone()?;
             Some((
                 kill.regression.clone(),
                 (catches, Some(kill.expected)),
-                (kill.racy, kill.cell),
+                (kill.racy, kill.cell, must_fire),
                 scenario,
             ))
         });

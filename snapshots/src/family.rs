@@ -314,6 +314,7 @@ impl FileDef {
             nested: self.nested,
             long_name: self.long_name,
             external: self.external,
+            generated: false,
         }
     }
 }
