@@ -104,6 +104,14 @@ bench:
     if [ -d /dev/shm ]; then TMPDIR=/dev/shm cargo bench -p bench --locked --bench sim_throughput; fi
     python3 bench/report.py
 
+# The SPEC trace's "fires / 10^5" column, measured: a 10^5-schedule default campaign and a
+# 2,000-schedule differential run (sim/SPEC-TRACE.md; its test keeps the rest of it true).
+spec-trace:
+    cargo build --release --locked -p sim
+    ./target/release/sim run --seed 1 --schedules 100000 --fs mem --threads {{threads}} --no-shrink --json target/spec-trace-mem.json
+    ./target/release/sim run --seed 1 --schedules 2000 --fs both --threads {{threads}} --no-shrink --json target/spec-trace-both.json
+    python3 scripts/spec-trace target/spec-trace-mem.json target/spec-trace-both.json
+
 # Callgrind instructions per schedule of the default MemFs mix, against the budget (1.98 M + 30 %).
 cost schedules="500":
     bash scripts/cost {{schedules}}

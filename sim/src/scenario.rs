@@ -961,4 +961,62 @@ mod tests {
         assert_eq!(kinds.len(), MutationKind::ALL.len());
         assert_eq!(points.len(), Point::KINDS);
     }
+
+    /// The rules that hold "for any" depth, position, count, shape are exercised beyond their
+    /// first case: every glob shape, graph defect and exec shape; nested, generated, linked and
+    /// long-named files; mutation points at later consumers and later chunks; several
+    /// mutations, several inputs, consumers of consumers.
+    #[test]
+    fn generation_goes_beyond_the_first_case_of_every_for_any() {
+        use std::collections::BTreeSet;
+        let (mut globs, mut defects, mut shapes) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let (mut later_consumer, mut later_chunk) = (BTreeSet::new(), BTreeSet::new());
+        let mut seen = BTreeSet::new();
+        for index in 0..10_000 {
+            let s = generate(1, index);
+            if s.has_glob() {
+                globs.insert(s.glob);
+            }
+            defects.extend(s.defect);
+            for c in &s.consumers {
+                shapes.insert(c.steps);
+                if c.inputs.len() > 2 {
+                    seen.insert("three or more inputs");
+                }
+                if c.inputs.iter().any(|i| matches!(i, Input::Consumer(_))) {
+                    seen.insert("a consumer of a consumer");
+                }
+            }
+            for f in &s.files {
+                for (flag, name) in [
+                    (f.nested, "nested"),
+                    (f.generated, "generated"),
+                    (f.long_name, "long name"),
+                    (f.link_to.is_some(), "link"),
+                ] {
+                    if flag {
+                        seen.insert(name);
+                    }
+                }
+            }
+            if s.mutations.len() == MAX_MUTATIONS {
+                seen.insert("the most mutations");
+            }
+            for m in &s.mutations {
+                if let Some(k) = m.point.consumer() {
+                    later_consumer.insert(k);
+                }
+                if let Point::AfterChunk { chunk } | Point::AfterHashChunk { chunk } = m.point {
+                    later_chunk.insert(chunk);
+                }
+            }
+        }
+        assert_eq!(globs.len(), GlobShape::ALL.len(), "{globs:?}");
+        assert_eq!(defects.len(), GraphDefect::ALL.len(), "{defects:?}");
+        assert_eq!(shapes.len(), ExecShape::ALL.len(), "{shapes:?}");
+        assert_eq!(later_consumer.len(), MAX_CONSUMERS, "{later_consumer:?}");
+        assert_eq!(later_chunk, BTreeSet::from([0, 1, 2]));
+        assert_eq!(seen.len(), 7, "{seen:?}");
+    }
 }
