@@ -368,6 +368,15 @@ impl Journal {
         }
     }
 
+    /// The targets build `build` started (reported a hashin for), in order.
+    pub fn started(&self, build: u8) -> Vec<&str> {
+        self.hashins
+            .iter()
+            .filter(|h| h.build == build)
+            .map(|h| h.target.as_str())
+            .collect()
+    }
+
     /// When `key` was last written (0: never, as far as the journal knows).
     pub fn last_write(&self, key: &str) -> u64 {
         self.writes
@@ -463,14 +472,19 @@ pub fn history(journal: &Journal, origin: &Origin, opened: u64, until: u64) -> H
 /// since it was hashed (`u64::MAX`: some read did not get there): verification at EOF sees no
 /// change made after its last byte was read.
 pub fn read_to_end(journal: &Journal, target: &str, origin: &Origin, entries: usize) -> u64 {
-    let eofs: Vec<u64> = journal
-        .eofs
+    last_of_every(&journal.eofs, target, origin, entries)
+}
+
+/// The last of `target`'s records of `origin`'s source since its hash act, when there are at
+/// least `entries` of them (`u64::MAX` otherwise).
+fn last_of_every(records: &[Opened], target: &str, origin: &Origin, entries: usize) -> u64 {
+    let seqs: Vec<u64> = records
         .iter()
-        .filter(|e| e.seq > origin.act_seq && e.target == target && e.path == origin.path)
-        .map(|e| e.seq)
+        .filter(|o| o.seq > origin.act_seq && o.target == target && o.path == origin.path)
+        .map(|o| o.seq)
         .collect();
-    match eofs.last() {
-        Some(last) if eofs.len() >= entries => *last,
+    match seqs.last() {
+        Some(last) if seqs.len() >= entries => *last,
         _ => u64::MAX,
     }
 }
@@ -479,16 +493,7 @@ pub fn read_to_end(journal: &Journal, target: &str, origin: &Origin, entries: us
 /// hashed, if it opened it as many times as it had entries of it to read (else an open of it
 /// failed, later).
 pub fn opened_for_good(journal: &Journal, target: &str, origin: &Origin, entries: usize) -> u64 {
-    let opens: Vec<u64> = journal
-        .opens
-        .iter()
-        .filter(|o| o.seq > origin.act_seq && o.target == target && o.path == origin.path)
-        .map(|o| o.seq)
-        .collect();
-    match opens.last() {
-        Some(last) if opens.len() >= entries => *last,
-        _ => u64::MAX,
-    }
+    last_of_every(&journal.opens, target, origin, entries)
 }
 
 /// True when the journal explains why a glob left out `act`'s file: it was not a readable file

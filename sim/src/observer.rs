@@ -309,6 +309,16 @@ fn conform(state: &mut State, lines: impl Iterator<Item = String>) {
     }
 }
 
+/// What the running target did to `path`, at the next journal position.
+fn opened(state: &mut State, path: &Path) -> crate::journal::Opened {
+    crate::journal::Opened {
+        seq: state.journal.tick(),
+        build: state.build,
+        target: state.target.clone(),
+        path: path.to_path_buf(),
+    }
+}
+
 /// A `(target, key)` record at the next journal position of the running build.
 fn written(state: &mut State, target: String, key: String) -> crate::journal::Written {
     crate::journal::Written {
@@ -393,13 +403,7 @@ impl Observer for SimObserver {
                 state.journal.writes.push(written);
             }
             Probe::AtEof { path } => {
-                let seq = state.journal.tick();
-                let eof = crate::journal::Opened {
-                    seq,
-                    build: state.build,
-                    target: state.target.clone(),
-                    path: path.to_path_buf(),
-                };
+                let eof = opened(&mut state, path);
                 state.journal.eofs.push(eof);
             }
             Probe::BeforeConsume { consumer } => {
@@ -412,14 +416,8 @@ impl Observer for SimObserver {
                 state.journal.first_reads.push(read);
             }
             Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
-                let seq = state.journal.tick();
-                let opened = crate::journal::Opened {
-                    seq,
-                    build: state.build,
-                    target: state.target.clone(),
-                    path: path.to_path_buf(),
-                };
-                state.journal.opens.push(opened);
+                let open = opened(&mut state, path);
+                state.journal.opens.push(open);
             }
             _ => {}
         }

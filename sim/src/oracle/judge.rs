@@ -383,13 +383,7 @@ impl Oracle {
         self.outputs.clear();
         self.fresh_keys.clear();
         self.resolve_acts(b);
-        let started: Vec<&str> = b
-            .journal
-            .hashins
-            .iter()
-            .filter(|h| h.build == b.build)
-            .map(|h| h.target.as_str())
-            .collect();
+        let started = b.journal.started(b.build);
         let completed = &started[..started.len().saturating_sub(1)];
         for target in b
             .targets

@@ -103,13 +103,7 @@ impl Oracle {
     /// target it started; an invalid graph fails before any target starts.
     pub(super) fn judge_plan(&mut self, b: &BuildInput, plan: &Plan) {
         self.verdicts.ledger.fired(Check::Plan);
-        let started: Vec<&str> = b
-            .journal
-            .hashins
-            .iter()
-            .filter(|h| h.build == b.build)
-            .map(|h| h.target.as_str())
-            .collect();
+        let started = b.journal.started(b.build);
         let failure = b.out.failure.as_ref();
         match plan {
             Plan::Invalid(why) => {
