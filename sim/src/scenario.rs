@@ -714,7 +714,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
     // Drawn last, so every earlier choice of a seed keeps its meaning.
     for consumer in scenario.consumers.iter_mut().filter(|c| !c.plugin) {
         if rng.chance(1, 3) {
-            consumer.steps = *rng.pick(&ExecShape::ALL[1..]);
+            consumer.steps = *rng.pick(&[ExecShape::ChmodX, ExecShape::Stamp]);
         }
     }
     if scenario.has_glob() && rng.chance(1, 2) {
@@ -722,6 +722,12 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
     }
     if rng.chance(1, 64) {
         scenario.defect = Some(*rng.pick(&GraphDefect::ALL));
+    }
+    // A definition the engine must refuse fails its build: rare, so the rest of the mix runs.
+    for consumer in scenario.consumers.iter_mut().filter(|c| !c.plugin) {
+        if rng.chance(1, 48) {
+            consumer.steps = ExecShape::DuplicateGroup;
+        }
     }
     let plain = |f: &FileSpec| !f.globbed && !f.nested && f.link_to.is_none();
     let linked: Vec<usize> = scenario.files.iter().filter_map(|f| f.link_to).collect();
