@@ -172,7 +172,9 @@ pub fn chaos_in(seed: u64, schedules: u64, root: &Path) -> Report {
     };
     for index in 0..schedules {
         let mut scenario = generate(seed, index);
+        // The mutator is the chaos; a graph defect would only refuse the build.
         scenario.mutations.clear();
+        scenario.defect = None;
         let rng = Rng::for_schedule(seed ^ 0xc4a05, index);
         match one(&scenario, rng, root) {
             Ok((broken, outcome)) => {
