@@ -13,6 +13,7 @@ pub mod coverage;
 pub mod exhaustive;
 pub mod faults;
 pub mod fuzz;
+pub mod generate;
 pub mod journal;
 #[cfg(feature = "regressions")]
 pub mod mutants;
