@@ -32,6 +32,14 @@ sim:
     ./target/release/sim run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs mem --threads {{threads}} --json sim-report.json
     ./target/release/sim run --seed {{sim_seed}} --schedules 2000 --fs both --threads {{threads}} --json sim-report-differential.json
 
+# Real-tool conformance (issue 24): installs git and Mercurial when missing, then holds the
+# models of their stat rules against the real binaries, on the disk's file system and on tmpfs.
+tools sequences="1000" seed="1":
+    . scripts/ensure-tools && cargo build --release --locked -p sim
+    mkdir -p policies
+    ./target/release/sim tools --sequences {{sequences}} --seed {{seed}} --root "${TMPDIR:-/tmp}" --markdown policies/tools-disk.md
+    ./target/release/sim tools --sequences {{sequences}} --seed {{seed}} --root /dev/shm --markdown policies/tools-tmpfs.md
+
 # The bounded-exhaustive enumeration: everything (singles and pairs) on MemFs with its coverage
 # map, then the slice on DiskFs. `just test` runs only the slice, on MemFs.
 exhaustive:

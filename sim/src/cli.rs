@@ -176,6 +176,26 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Real-tool conformance: the policy models of git and Mercurial against the real binaries
+    /// on a real directory (issue 24). Exit 1 on a disagreement, 2 when a tool is missing.
+    Tools {
+        /// Random edit sequences per tool configuration (beside the stories).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+        sequences: u64,
+        /// Seed of the random sequences.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Tool configurations: git, git_no_ctime, mercurial (comma-separated; default all).
+        #[arg(long, value_delimiter = ',')]
+        tools: Vec<String>,
+        /// Where the sequences' directories are made (default: the temporary directory; e.g.
+        /// /dev/shm for tmpfs).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Write the agreement table (Markdown) here (`-` for stdout).
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+    },
     /// The kill matrix: hunt every seeded engine regression (needs the `regressions` feature).
     /// Exit 1 if any regression survives its budget.
     #[cfg(feature = "regressions")]

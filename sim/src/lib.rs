@@ -30,4 +30,5 @@ pub mod schedule;
 pub mod shrink;
 pub mod structural;
 pub mod tap;
+pub mod tools;
 pub mod watchdog;

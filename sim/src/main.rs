@@ -266,6 +266,13 @@ fn main() -> ExitCode {
             threads,
             [json, markdown, svg],
         ),
+        Command::Tools {
+            sequences,
+            seed,
+            tools,
+            root,
+            markdown,
+        } => tools_command(sequences, seed, &tools, root, markdown),
         #[cfg(feature = "regressions")]
         Command::Mutants { list: true, .. } => {
             engine::regress::Regression::ALL
@@ -283,6 +290,60 @@ fn main() -> ExitCode {
             corpus,
             ..
         } => mutants(seed, (budget_schedules, source), &only, (json, corpus)),
+    }
+}
+
+/// `sim tools`: the real tools against their models.
+fn tools_command(
+    sequences: u64,
+    seed: u64,
+    names: &[String],
+    root: Option<PathBuf>,
+    markdown: Option<PathBuf>,
+) -> ExitCode {
+    use sim::tools::Tool;
+    let mut chosen = Vec::new();
+    for name in names {
+        let tool = Tool::ALL.into_iter().find(|t| {
+            serde_json::to_value(t)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .as_deref()
+                == Some(name)
+        });
+        match tool {
+            Some(t) => chosen.push(t),
+            None => {
+                eprintln!("sim: error: unknown tool {name:?}; known: git, git_no_ctime, mercurial");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        chosen = Tool::ALL.to_vec();
+    }
+    let root = root.unwrap_or_else(sim::tools::default_root);
+    let table = match sim::tools::conformance(&chosen, sequences, seed, &root) {
+        Ok(table) => table,
+        Err(message) => {
+            eprintln!("sim tools: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = table.markdown();
+    eprint!("{text}");
+    if let Some(path) = markdown {
+        if let Err(message) = write_output(&path, &text) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    let disagreeing = table.disagreeing();
+    eprintln!("sim tools: {} disagreement(s)", disagreeing);
+    if disagreeing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -21,6 +21,17 @@ pub struct Recorded {
     pub build_start: u64,
 }
 
+/// git's stat match: size, mtime, ctime (when trusted), inode and mode, timestamps compared at
+/// `resolution` (real git: whole seconds; ours: the file system's own).
+fn git_stat(trust_ctime: bool, w: &Stat, n: &Stat, resolution: u64) -> bool {
+    let r = resolution.max(1);
+    w.len == n.len
+        && w.mtime_ns / r == n.mtime_ns / r
+        && (!trust_ctime || w.ctime_ns / r == n.ctime_ns / r)
+        && w.ino == n.ino
+        && w.mode == n.mode
+}
+
 /// True when `policy` lets a hash recorded as `was` stand for a file whose `stat` is `now`.
 pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -> bool {
     let g = granularity_ns.max(1);
@@ -33,9 +44,10 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
         Policy::Heph => same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns),
         Policy::Racy => same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns) && !racy,
         Policy::Git | Policy::GitNoCtime => {
-            let ctime = policy == Policy::GitNoCtime || same(w.ctime_ns, n.ctime_ns);
-            let stat = same(w.len, n.len) && same(w.mtime_ns, n.mtime_ns) && ctime;
-            stat && same(w.ino, n.ino) && w.mode == n.mode && !racy
+            // git's racy test compares whole seconds (built without USE_NSEC).
+            let step = g.max(SECOND_NS);
+            let racy_in_seconds = floor(w.mtime_ns, step) >= floor(was.recorded_at, step);
+            git_stat(policy == Policy::Git, w, n, SECOND_NS) && !racy_in_seconds
         }
         Policy::Mercurial => {
             let step = g.max(SECOND_NS);
@@ -57,9 +69,10 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
         Policy::Cargo => n.mtime_ns <= floor(was.build_start, g),
         Policy::AlwaysHash => false,
         Policy::Ours => {
-            // git's rule, and an entry whose ctime is not older than its recording is racy too.
+            // git's stat match and racy test at the file system's step, and an entry whose
+            // ctime is not older than its recording is racy too.
             let ctime_racy = was.recorded_at < w.ctime_ns.saturating_add(g);
-            allows(Policy::Git, was, now, granularity_ns) && !ctime_racy
+            git_stat(true, w, n, 1) && !racy && !ctime_racy
         }
     }
 }

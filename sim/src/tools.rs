@@ -1,0 +1,530 @@
+//! Real-tool conformance (issue 24): the policy matrix's models of git's and Mercurial's stat
+//! rules held against the real binaries on a real directory. A sequence records a file with the
+//! tool (`git add` + `commit`, `hg add` + `commit`), applies edits with `std::fs` (same-size
+//! edits, restored or backdated mtimes, chmod, a recreated file, a rename over it, A→B→A…),
+//! and asks the tool whether it sees a change (`git status`, `hg status`). The `stat` data the
+//! tool could have seen (the file's before and after, the recording's time: the index's or
+//! dirstate's mtime) goes to both models of the tool's rule, the engine's (`walker::Policy`)
+//! and the oracle's (`oracle::rules`): a rule that trusts the stat predicts "clean" whatever the
+//! bytes are (a stale answer), one that does not predicts what the bytes and exec bit say.
+//! Each disagreement is printed with its operations and stat data, a script to replay it.
+//!
+//! Architecture Invariant: the tool decides; the models only predict. A run without the tool
+//! installed fails and names its install command, never a silent skip.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use engine::walker::{Policy, Stamp};
+use serde::Serialize;
+
+use crate::journal::Stat;
+use crate::oracle::rules::{allows, Recorded};
+use crate::rng::{Choices, Rng};
+
+/// A tool and the configuration it runs with, and the policy that models it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tool {
+    /// `git status`, default configuration (ctime trusted).
+    Git,
+    /// `git -c core.trustctime=false status`.
+    GitNoCtime,
+    /// `hg status`.
+    Mercurial,
+}
+
+impl Tool {
+    /// Every tool configuration.
+    pub const ALL: [Tool; 3] = [Tool::Git, Tool::GitNoCtime, Tool::Mercurial];
+
+    /// The walker policy that models it.
+    pub fn policy(self) -> Policy {
+        match self {
+            Tool::Git => Policy::Git,
+            Tool::GitNoCtime => Policy::GitNoCtime,
+            Tool::Mercurial => Policy::Mercurial,
+        }
+    }
+
+    /// The binary it runs.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Tool::Git | Tool::GitNoCtime => "git",
+            Tool::Mercurial => "hg",
+        }
+    }
+
+    /// How to install it, for a message when it is missing.
+    pub fn install(self) -> &'static str {
+        match self {
+            Tool::Git | Tool::GitNoCtime => "apt-get install -y git",
+            Tool::Mercurial => "python3 -m pip install mercurial",
+        }
+    }
+
+    /// Its version line, or why it cannot run.
+    pub fn version(self) -> Result<String, String> {
+        let out = Command::new(self.binary())
+            .arg("--version")
+            .output()
+            .map_err(|e| {
+                format!(
+                    "{} is not installed ({e}); install it: {}",
+                    self.binary(),
+                    self.install()
+                )
+            })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.lines().next().unwrap_or_default().trim().to_string())
+    }
+}
+
+/// One edit of the recorded file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Overwrite in place with other bytes of the same size.
+    SameSizeEdit,
+    /// Set the mtime back to what it was when the tool recorded the file.
+    RestoreMtime,
+    /// Append a byte.
+    Append,
+    /// Cut to half.
+    Truncate,
+    /// Set the exec bits.
+    ChmodX,
+    /// Clear the exec bits.
+    ChmodNoX,
+    /// Move the mtime a second forward, bytes unchanged.
+    Touch,
+    /// Move the mtime a second back.
+    Backdate,
+    /// Delete and write the same bytes again (a new inode, most likely).
+    Recreate,
+    /// Write other bytes to a new file and rename it over the recorded one.
+    RenameOver,
+    /// Write the first bytes back (A→B→A after an edit).
+    Undo,
+}
+
+impl Op {
+    /// Every edit.
+    pub const ALL: [Op; 11] = [
+        Op::SameSizeEdit,
+        Op::RestoreMtime,
+        Op::Append,
+        Op::Truncate,
+        Op::ChmodX,
+        Op::ChmodNoX,
+        Op::Touch,
+        Op::Backdate,
+        Op::Recreate,
+        Op::RenameOver,
+        Op::Undo,
+    ];
+}
+
+/// The bytes the file starts with.
+const FIRST: &[u8] = b"the recorded content of the file, 64 bytes long, for the tools.\n";
+
+/// What one sequence found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trial {
+    /// The tool configuration.
+    pub tool: Tool,
+    /// The file's mtime was set two seconds back before the tool recorded it (a file written a
+    /// while before the recording, out of every racy window; otherwise written just before).
+    pub aged: bool,
+    /// The edits, in order.
+    pub ops: Vec<Op>,
+    /// The file's stat when the tool recorded it.
+    pub was: StatData,
+    /// The recording's time (the index's or dirstate's mtime), ns.
+    pub recorded_at: u64,
+    /// The file's stat when the tool was asked.
+    pub now: StatData,
+    /// Its bytes or exec bit differ from what was recorded.
+    pub changed: bool,
+    /// The oracle's model says the tool reports it clean.
+    pub rules_clean: bool,
+    /// The engine's model says so.
+    pub engine_clean: bool,
+    /// The tool reported it clean.
+    pub tool_clean: bool,
+}
+
+/// The stat fields the rules read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StatData {
+    /// Size.
+    pub len: u64,
+    /// mtime, ns.
+    pub mtime_ns: u64,
+    /// ctime, ns.
+    pub ctime_ns: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+impl Trial {
+    /// True when both models predict what the tool said.
+    pub fn agrees(&self) -> bool {
+        self.rules_clean == self.tool_clean && self.engine_clean == self.tool_clean
+    }
+
+    /// A shell script that replays it (for a disagreement's report).
+    pub fn script(&self) -> String {
+        let ops: Vec<String> = self.ops.iter().map(|o| format!("{o:?}")).collect();
+        format!(
+            "# {:?}: aged={} edits {} | recorded {:?} at {} | now {:?} | changed={} tool_clean={} rules_clean={} engine_clean={}",
+            self.tool,
+            self.aged,
+            ops.join(" "),
+            self.was,
+            self.recorded_at,
+            self.now,
+            self.changed,
+            self.tool_clean,
+            self.rules_clean,
+            self.engine_clean
+        )
+    }
+}
+
+fn stat_of(path: &Path) -> Result<StatData, String> {
+    let m = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let ns = |s: i64, n: i64| (s.max(0) as u64) * 1_000_000_000 + n.max(0) as u64;
+    Ok(StatData {
+        len: m.len(),
+        mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+        ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+        ino: m.ino(),
+        mode: m.mode() & 0o777,
+    })
+}
+
+fn run(dir: &Path, tool: Tool, args: &[&str]) -> Result<String, String> {
+    let mut command = Command::new(tool.binary());
+    command
+        .current_dir(dir)
+        .env("HGUSER", "sim")
+        .env("HGRCPATH", "");
+    command.env("GIT_CONFIG_NOSYSTEM", "1").env("HOME", dir);
+    let out = command.args(args).output().map_err(|e| {
+        format!(
+            "{} {}: {e} (install: {})",
+            tool.binary(),
+            args.join(" "),
+            tool.install()
+        )
+    })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "{} {} failed: {}",
+            tool.binary(),
+            args.join(" "),
+            err.trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Records `f` with the tool; returns the recording's time (its index or dirstate mtime).
+fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
+    match tool {
+        Tool::Git | Tool::GitNoCtime => {
+            run(dir, tool, &["init", "-q"])?;
+            run(
+                dir,
+                tool,
+                &[
+                    "-c",
+                    "user.name=sim",
+                    "-c",
+                    "user.email=sim@sim",
+                    "add",
+                    "f",
+                ],
+            )?;
+            run(
+                dir,
+                tool,
+                &[
+                    "-c",
+                    "user.name=sim",
+                    "-c",
+                    "user.email=sim@sim",
+                    "commit",
+                    "-q",
+                    "-m",
+                    "0",
+                ],
+            )?;
+            Ok(stat_of(&dir.join(".git/index"))?.mtime_ns)
+        }
+        Tool::Mercurial => {
+            run(dir, tool, &["init"])?;
+            run(dir, tool, &["add", "f"])?;
+            run(dir, tool, &["commit", "-m", "0"])?;
+            // A commit leaves the file to be looked up (`hg debugstate`: mtime unset); the
+            // next status that finds it clean records its stat in the dirstate.
+            run(dir, tool, &["status"])?;
+            Ok(stat_of(&dir.join(".hg/dirstate"))?.mtime_ns)
+        }
+    }
+}
+
+/// Asks the tool whether `f` changed: true when it reports it clean.
+fn ask(dir: &Path, tool: Tool) -> Result<bool, String> {
+    let out = match tool {
+        Tool::Git => run(
+            dir,
+            tool,
+            &["status", "--porcelain", "--untracked-files=no"],
+        )?,
+        Tool::GitNoCtime => run(
+            dir,
+            tool,
+            &[
+                "-c",
+                "core.trustctime=false",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+        )?,
+        Tool::Mercurial => run(dir, tool, &["status", "-mard"])?,
+    };
+    Ok(out.trim().is_empty())
+}
+
+fn set_mtime(path: &Path, mtime_ns: u64) -> Result<(), String> {
+    let file = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let when = SystemTime::UNIX_EPOCH + Duration::from_nanos(mtime_ns);
+    file.set_times(std::fs::FileTimes::new().set_modified(when))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Applies `op` to `path`, whose recorded stat was `was`.
+fn apply(path: &Path, op: Op, was: &StatData) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{op:?} on {}: {e}", path.display());
+    let bytes = std::fs::read(path).map_err(err)?;
+    let now = stat_of(path)?;
+    let mode = |m: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(m));
+    match op {
+        Op::SameSizeEdit => {
+            let other: Vec<u8> = bytes.iter().map(|b| b ^ 0x20).collect();
+            std::fs::write(path, other).map_err(err)
+        }
+        Op::RestoreMtime => set_mtime(path, was.mtime_ns),
+        Op::Append => std::fs::write(path, [bytes.as_slice(), b"+"].concat()).map_err(err),
+        Op::Truncate => std::fs::write(path, &bytes[..bytes.len() / 2]).map_err(err),
+        Op::ChmodX => mode(now.mode | 0o111).map_err(err),
+        Op::ChmodNoX => mode(now.mode & !0o111).map_err(err),
+        Op::Touch => set_mtime(path, now.mtime_ns + 1_000_000_000),
+        Op::Backdate => set_mtime(path, now.mtime_ns.saturating_sub(1_000_000_000)),
+        Op::Recreate => {
+            std::fs::remove_file(path).map_err(err)?;
+            std::fs::write(path, &bytes).map_err(err)?;
+            mode(now.mode).map_err(err)
+        }
+        Op::RenameOver => {
+            let new = path.with_extension("new");
+            let other: Vec<u8> = bytes.iter().map(|b| b ^ 0x01).collect();
+            std::fs::write(&new, other).map_err(err)?;
+            std::fs::set_permissions(&new, std::fs::Permissions::from_mode(now.mode))
+                .map_err(err)?;
+            std::fs::rename(&new, path).map_err(err)
+        }
+        Op::Undo => std::fs::write(path, FIRST).map_err(err),
+    }
+}
+
+fn as_stat(s: &StatData) -> Stat {
+    Stat {
+        len: s.len,
+        mtime_ns: s.mtime_ns,
+        x: s.mode & 0o111 != 0,
+        ctime_ns: s.ctime_ns,
+        ino: s.ino,
+        mode: s.mode,
+    }
+}
+
+/// How far back an aged file's mtime is set: past every tool's one-second racy window.
+const AGE_NS: u64 = 2_000_000_000;
+
+/// Runs one sequence of `ops` under `tool` in a fresh directory under `root`, the file `aged`
+/// or written just before the recording.
+pub fn trial(tool: Tool, aged: bool, ops: &[Op], root: &Path) -> Result<Trial, String> {
+    assert!(
+        ops.len() as u64 <= MAX_OPS.max(STORY_OPS),
+        "a sequence has at most {STORY_OPS} edits"
+    );
+    let dir = tempfile::tempdir_in(root)
+        .map_err(|e| format!("a directory in {}: {e}", root.display()))?;
+    let dir = dir.path();
+    let path = dir.join("f");
+    std::fs::write(&path, FIRST).map_err(|e| format!("{}: {e}", path.display()))?;
+    if aged {
+        set_mtime(&path, stat_of(&path)?.mtime_ns.saturating_sub(AGE_NS))?;
+    }
+    let recorded_at = record(dir, tool)?;
+    let was = stat_of(&path)?;
+    for op in ops {
+        apply(&path, *op, &was)?;
+    }
+    let now = stat_of(&path)?;
+    let changed = std::fs::read(&path).map_err(|e| e.to_string())? != FIRST
+        || (now.mode & 0o111 != 0) != (was.mode & 0o111 != 0);
+    let tool_clean = ask(dir, tool)?;
+    let policy = tool.policy();
+    let recorded = Recorded {
+        stat: as_stat(&was),
+        recorded_at,
+        build_start: recorded_at,
+    };
+    let rules_trust = allows(policy, &recorded, &as_stat(&now), 1);
+    let stamp = Stamp {
+        len: was.len,
+        mtime_ns: was.mtime_ns,
+        ctime_ns: was.ctime_ns,
+        ino: was.ino,
+        mode: was.mode,
+        recorded_at_ns: recorded_at,
+        build_start_ns: recorded_at,
+    };
+    let meta = engine::fs::Metadata {
+        kind: engine::fs::FileKind::File,
+        len: now.len,
+        mtime_ns: now.mtime_ns,
+        ctime_ns: now.ctime_ns,
+        mode: now.mode,
+        ino: now.ino,
+    };
+    let engine_trust = policy.trusts(&stamp, &meta, 1);
+    Ok(Trial {
+        tool,
+        aged,
+        ops: ops.to_vec(),
+        was,
+        recorded_at,
+        now,
+        changed,
+        rules_clean: rules_trust || !changed,
+        engine_clean: engine_trust || !changed,
+        tool_clean,
+    })
+}
+
+/// At most this many edits in a story.
+pub const STORY_OPS: u64 = 3;
+
+/// The hole stories of the policy matrix, as edit sequences a real tool can run (each on an
+/// aged file, and on a fresh one).
+pub const STORIES: [&[Op]; 8] = [
+    &[Op::SameSizeEdit],
+    &[Op::SameSizeEdit, Op::RestoreMtime],
+    &[Op::Append, Op::RestoreMtime],
+    &[Op::ChmodX],
+    &[Op::Recreate],
+    &[Op::RenameOver, Op::RestoreMtime],
+    &[Op::SameSizeEdit, Op::Undo, Op::RestoreMtime],
+    &[Op::Backdate, Op::SameSizeEdit, Op::RestoreMtime],
+];
+
+/// Per tool configuration and first edit: sequences run, agreed, disagreed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Table {
+    /// Tool versions measured.
+    pub versions: Vec<(Tool, String)>,
+    /// (tool, first edit) to (run, agree, disagree).
+    pub cells: std::collections::BTreeMap<(Tool, Op), (u64, u64, u64)>,
+    /// Every disagreement.
+    pub disagreements: Vec<Trial>,
+}
+
+/// At most this many random sequences per tool configuration.
+pub const MAX_SEQUENCES: u64 = 100_000;
+/// At most this many edits in a random sequence.
+pub const MAX_OPS: u64 = 3;
+
+/// Runs the stories and `sequences` random sequences (from `seed`) under each of `tools`.
+pub fn conformance(
+    tools: &[Tool],
+    sequences: u64,
+    seed: u64,
+    root: &Path,
+) -> Result<Table, String> {
+    assert!(
+        sequences <= MAX_SEQUENCES,
+        "at most {MAX_SEQUENCES} sequences"
+    );
+    let mut table = Table::default();
+    for &tool in tools {
+        table.versions.push((tool, tool.version()?));
+        let mut all: Vec<(bool, Vec<Op>)> = Vec::new();
+        for story in STORIES {
+            all.extend([(true, story.to_vec()), (false, story.to_vec())]);
+        }
+        let mut rng = Rng::for_schedule(seed, tool as u64);
+        for _ in 0..sequences {
+            let n = 1 + rng.below(MAX_OPS) as usize;
+            let aged = rng.chance(1, 2);
+            all.push((aged, (0..n).map(|_| *rng.pick(&Op::ALL)).collect()));
+        }
+        for (aged, ops) in all {
+            let trial = trial(tool, aged, &ops, root)?;
+            let cell = table.cells.entry((tool, ops[0])).or_default();
+            cell.0 += 1;
+            match trial.agrees() {
+                true => cell.1 += 1,
+                false => {
+                    cell.2 += 1;
+                    table.disagreements.push(trial);
+                }
+            }
+        }
+    }
+    Ok(table)
+}
+
+impl Table {
+    /// The agreement table in Markdown, then every disagreement's replay line.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("| tool | version | first edit | sequences | agree | disagree |\n|---|---|---|---:|---:|---:|\n");
+        for ((tool, op), (run, agree, disagree)) in &self.cells {
+            let version = self
+                .versions
+                .iter()
+                .find(|(t, _)| t == tool)
+                .map_or("", |(_, v)| v.as_str());
+            out.push_str(&format!(
+                "| {tool:?} | {version} | {op:?} | {run} | {agree} | {disagree} |\n"
+            ));
+        }
+        for trial in &self.disagreements {
+            out.push_str(&format!("\n{}", trial.script()));
+        }
+        out
+    }
+
+    /// Disagreements in all.
+    pub fn disagreeing(&self) -> u64 {
+        self.cells.values().map(|c| c.2).sum()
+    }
+}
+
+/// Where sequences run when no root is given: the system's temporary directory.
+pub fn default_root() -> PathBuf {
+    std::env::temp_dir()
+}
