@@ -129,11 +129,13 @@ pub enum Regression {
     GeneratedPathsHashed,
     /// Caching accepts a target whose outputs repeat a group name.
     DuplicateGroupsAccepted,
+    /// Ours stamps a hash with the path's `stat` taken before the open, not the opened file's.
+    OursStampsFromPath,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 55] = [
+    pub const ALL: [Regression; 56] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -189,6 +191,7 @@ impl Regression {
         Regression::WritesEmptyEntries,
         Regression::GeneratedPathsHashed,
         Regression::DuplicateGroupsAccepted,
+        Regression::OursStampsFromPath,
     ];
 
     /// The snake_case name.
@@ -295,6 +298,7 @@ impl Regression {
             Regression::WritesEmptyEntries => "a target with nothing to pack still writes an empty cache entry",
             Regression::GeneratedPathsHashed => "a path generated in place (.heph*) is hashed like a source and gets an artifact",
             Regression::DuplicateGroupsAccepted => "caching accepts a target whose outputs repeat a group name",
+            Regression::OursStampsFromPath => "ours stamps a hash with the path's stat taken before the open, not the opened file's",
 
         }
     }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use crate::ctx::Ctx;
 use crate::error::{EngineError, Result};
-use crate::fs::FileKind;
+use crate::fs::{FileKind, Metadata};
 use crate::hash::hash_reader;
 use crate::probe::Probe;
 use crate::trace::Event;
@@ -100,7 +100,7 @@ impl WalkerCache {
             return Ok(hit);
         }
         ctx.probe(Probe::BeforeOpen { path });
-        let file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
+        let (file, opened) = self.open(ctx, path)?;
         let x = match ctx.fs.symlink_metadata(path) {
             Ok(link) if crate::regressed!(ExecBitFromLink) => link.exec(),
             _ => meta.exec(),
@@ -121,12 +121,16 @@ impl WalkerCache {
             hash_reader(&mut chunks, x)
         }
         .map_err(|e| source_error(path, e))?;
+        // Architecture Invariant: ours stamps what it hashed, the opened file's own `fstat`,
+        // and remembers nothing when the path's `stat` described another file (or another
+        // state of it): the stat→open gap cannot put one file's hash under another's stamp.
+        let stamped = opened.unwrap_or(meta);
         let stamp = Stamp {
-            len: meta.len,
-            mtime_ns: meta.mtime_ns,
-            ctime_ns: meta.ctime_ns,
-            ino: meta.ino,
-            mode: meta.mode,
+            len: stamped.len,
+            mtime_ns: stamped.mtime_ns,
+            ctime_ns: stamped.ctime_ns,
+            ino: stamped.ino,
+            mode: stamped.mode,
             recorded_at_ns: ctx.fs.now_nanos(),
             build_start_ns: self
                 .build_start_ns
@@ -137,7 +141,9 @@ impl WalkerCache {
             hashout: hashout.clone(),
             x,
         };
-        self.remember(path, remembered);
+        if opened.is_none_or(|o| same_file_state(&o, &meta)) {
+            self.remember(path, remembered);
+        }
         ctx.emit(Event::Hash {
             path: path.into(),
             hashout: hashout.clone(),
@@ -153,6 +159,21 @@ impl WalkerCache {
             x,
             cached: false,
         })
+    }
+
+    /// Opens `path` to hash it: ours with the `fstat` of the handle it reads (`Some`), every
+    /// other policy by path alone, as its tool does (heph's stat, then open by path).
+    fn open(
+        &self,
+        ctx: &Ctx,
+        path: &Path,
+    ) -> Result<(Box<dyn crate::fs::FsRead>, Option<Metadata>)> {
+        if self.policy == Policy::Ours && !crate::regressed!(OursStampsFromPath) {
+            let (file, meta) = ctx.fs.open_stat(path).map_err(|e| source_error(path, e))?;
+            return Ok((file, Some(meta)));
+        }
+        let file = ctx.fs.open(path).map_err(|e| source_error(path, e))?;
+        Ok((file, None))
     }
 
     fn lookup(&self, path: &Path, now: &crate::fs::Metadata, granularity: u64) -> Option<Hashed> {
@@ -194,6 +215,11 @@ impl WalkerCache {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
     }
+}
+
+/// True when two `stat`s describe the same file in the same state (every field a rule reads).
+fn same_file_state(a: &Metadata, b: &Metadata) -> bool {
+    (a.len, a.mtime_ns, a.ctime_ns, a.ino, a.mode) == (b.len, b.mtime_ns, b.ctime_ns, b.ino, b.mode)
 }
 
 /// A source being hashed, reporting each chunk read (`AfterHashChunk`) to the observer.

@@ -249,17 +249,28 @@ impl Write for FaultWriter {
     }
 }
 
-impl Fs for FaultFs {
-    fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
-        let inner = self.inner.open(path)?;
-        Ok(match self.faults.trigger(path, false) {
+impl FaultFs {
+    /// A handle opened on `path`, with the fault waiting for it, if any.
+    fn reader(&self, path: &Path, inner: Box<dyn FsRead>) -> Box<dyn FsRead> {
+        match self.faults.trigger(path, false) {
             Some(fault) => Box::new(FaultReader {
                 inner,
                 fault,
                 interrupts: 0,
             }),
             None => inner,
-        })
+        }
+    }
+}
+
+impl Fs for FaultFs {
+    fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
+        let inner = self.inner.open(path)?;
+        Ok(self.reader(path, inner))
+    }
+    fn open_stat(&self, path: &Path) -> io::Result<(Box<dyn FsRead>, Metadata)> {
+        let (inner, meta) = self.inner.open_stat(path)?;
+        Ok((self.reader(path, inner), meta))
     }
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         // The inner file system's whole-file read unless a fault waits for this file.

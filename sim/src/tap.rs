@@ -257,17 +257,29 @@ impl Read for TapReader {
     }
 }
 
+impl TapFs {
+    /// A handle opened on `path`, logged, its reads counted and recorded.
+    fn reader(&self, path: &Path, inner: Box<dyn FsRead>) -> Box<dyn FsRead> {
+        self.tap.log(path, false);
+        let recorded = self.tap.recording(path).then(|| path.to_path_buf());
+        Box::new(TapReader {
+            inner,
+            tap: self.tap.clone(),
+            recorded,
+        })
+    }
+}
+
 impl Fs for TapFs {
     fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
         self.tap.step();
         let inner = self.inner.open(path)?;
-        self.tap.log(path, false);
-        let recorded = self.tap.recording(path).then(|| path.to_path_buf());
-        Ok(Box::new(TapReader {
-            inner,
-            tap: self.tap.clone(),
-            recorded,
-        }))
+        Ok(self.reader(path, inner))
+    }
+    fn open_stat(&self, path: &Path) -> io::Result<(Box<dyn FsRead>, Metadata)> {
+        self.tap.step();
+        let (inner, meta) = self.inner.open_stat(path)?;
+        Ok((self.reader(path, inner), meta))
     }
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         self.tap.step();

@@ -70,6 +70,18 @@ impl Fs for DiskFs {
         Ok(Box::new(file))
     }
 
+    fn open_stat(&self, path: &Path) -> io::Result<(Box<dyn FsRead>, Metadata)> {
+        let file = fs::File::open(self.full(path)?)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory",
+            ));
+        }
+        Ok((Box::new(file), convert(&meta)))
+    }
+
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>> {
         let file = OpenOptions::new()
             .write(true)

@@ -167,6 +167,20 @@ impl Fs for MemFs {
         Ok(Box::new(Reader(self.handle(ino, 0))))
     }
 
+    fn open_stat(&self, path: &Path) -> io::Result<(Box<dyn FsRead>, Metadata)> {
+        let names = components(path)?;
+        let (ino, meta) = self.with(|tree| {
+            let ino = tree.open_read(names)?;
+            let meta = tree.inode_metadata(ino);
+            if meta.is_err() {
+                tree.close(ino);
+            }
+            meta.map(|m| (ino, m))
+        })?;
+        debug_assert_eq!(meta.ino, ino, "fstat describes the opened inode");
+        Ok((Box::new(Reader(self.handle(ino, 0))), meta))
+    }
+
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         self.read_shared(path, limit)
             .map(std::sync::Arc::unwrap_or_clone)

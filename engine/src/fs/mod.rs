@@ -64,6 +64,9 @@ impl<T: Write + Send> FsWrite for T {}
 pub trait Fs: Send + Sync + 'static {
     /// Opens a file for reading, following symlinks.
     fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>>;
+    /// Opens a file for reading and stats the file it opened (`fstat` of the handle): the
+    /// metadata describes exactly what the handle reads, whatever has become of the path.
+    fn open_stat(&self, path: &Path) -> io::Result<(Box<dyn FsRead>, Metadata)>;
     /// Creates or truncates a file (keeping its inode if it exists) and opens it for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn FsWrite>>;
     /// Opens an existing file for writing at `offset` without truncating it.

@@ -265,6 +265,12 @@ impl WalkerModel {
         let stale = memory.stale_for(act.before.as_ref());
         let mode_only = memory.stat.x != before.x;
         let answered = memory.answer(act, stale);
+        if stale && rule.policy == engine::walker::Policy::Ours {
+            // Ours, the rule we propose, stamps the opened file's own `fstat` and applies the
+            // racy test to mtime and ctime: no edit it can miss (POLICIES.md, 10^7 schedules).
+            let message = format!("{mode} answered a stale hash for {path}: ours must accept none (its stamp is the file it hashed, and racy entries are hashed again)");
+            verdicts.fail(Invariant::WalkerRule, message);
+        }
         if stale {
             self.stale_answers += 1;
             let message = format!("{mode}: {path} changed in a way its rule does not see; its stale hash is used, so consumers fail as \"modified after it was hashed\" or cached outputs of the old bytes are served");

@@ -156,6 +156,11 @@ impl Tree {
         follow_last: bool,
     ) -> io::Result<Metadata> {
         let ino = self.resolve(names, follow_last)?;
+        self.inode_metadata(ino)
+    }
+
+    /// `fstat`: the metadata of inode `ino` (a handle's file, whatever its path is now).
+    pub(in crate::fs::mem) fn inode_metadata(&self, ino: Ino) -> io::Result<Metadata> {
         let node = self.node(ino)?;
         let (kind, len) = match &node.body {
             Body::File(data) => (FileKind::File, data.len() as u64),
