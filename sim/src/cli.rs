@@ -163,6 +163,10 @@ pub enum Command {
         /// Draw the heat map of stale content delivered as an SVG at this path.
         #[arg(long)]
         svg: Option<PathBuf>,
+        /// The file system: `mem` (the granularities simulated) or `disk` (real timestamps,
+        /// ctime and inode reuse in fresh directories; `--granularity 1ns` only).
+        #[arg(long, value_enum, default_value_t = crate::schedule::FsKind::Mem)]
+        fs: crate::schedule::FsKind,
     },
     /// A real thread mutates files on DiskFs while the engine runs (not deterministic).
     Chaos {

@@ -259,8 +259,9 @@ fn main() -> ExitCode {
             json,
             markdown,
             svg,
+            fs,
         } => policies(
-            seed,
+            (fs, seed),
             schedules,
             (&chosen.0, &granularity.0),
             threads,
@@ -330,7 +331,17 @@ fn tools_command(
             return ExitCode::from(2);
         }
     };
-    let text = table.markdown();
+    let steps = match sim::tools::timestamp_steps(&root, 10_000) {
+        Ok(steps) => steps,
+        Err(message) => {
+            eprintln!("sim tools: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut text = table.markdown();
+    text.push_str("\n| file system under | write pairs | same mtime | same ctime | smallest mtime step (ns) | largest (ns) |\n|---|---:|---:|---:|---:|---:|\n");
+    text.push_str(&steps.row());
+    text.push('\n');
     eprint!("{text}");
     if let Some(path) = markdown {
         if let Err(message) = write_output(&path, &text) {
@@ -407,13 +418,23 @@ fn merge(paths: &[PathBuf], json: Option<PathBuf>) -> ExitCode {
 
 /// Runs the validation-policy matrix and writes what was asked for.
 fn policies(
-    seed: u64,
+    (fs, seed): (sim::schedule::FsKind, u64),
     schedules: u64,
     (chosen, granularities): (&[engine::walker::Policy], &[u64]),
     threads: u64,
     [json, markdown, svg]: [Option<PathBuf>; 3],
 ) -> ExitCode {
-    let matrix = sim::policies::matrix(seed, schedules, (chosen, granularities), threads as usize);
+    if fs == sim::schedule::FsKind::Disk && granularities != [1] {
+        eprintln!("sim: error: --fs disk runs at the kernel's own timestamps: pass --granularity 1ns (the other granularities are MemFs's to simulate)");
+        return ExitCode::from(2);
+    }
+    let matrix = sim::policies::matrix_on(
+        fs,
+        seed,
+        schedules,
+        (chosen, granularities),
+        threads as usize,
+    );
     let markdown_path = markdown.unwrap_or_else(|| PathBuf::from("-"));
     let outputs = [
         json.map(|p| {

@@ -116,6 +116,10 @@ pub struct Matrix {
     pub policies: Vec<Policy>,
     /// Cells, policy-major.
     pub cells: Vec<Cell>,
+    /// The file system the schedules ran on: MemFs (the granularities simulated) or DiskFs
+    /// (the kernel's own timestamps, ctime and inode numbers; one granularity, the real one).
+    #[serde(default)]
+    pub fs: FsKind,
 }
 
 impl Matrix {
@@ -167,7 +171,29 @@ pub fn matrix(
     (policies, granularities): (&[Policy], &[u64]),
     threads: usize,
 ) -> Matrix {
+    matrix_on(
+        FsKind::Mem,
+        seed,
+        schedules,
+        (policies, granularities),
+        threads,
+    )
+}
+
+/// [`matrix`] on `fs`. On DiskFs the timestamps are the kernel's: the one granularity must be
+/// 1 ns (what `DiskFs` tells the walker and the oracle), the others are MemFs's to simulate.
+pub fn matrix_on(
+    fs: FsKind,
+    seed: u64,
+    schedules: u64,
+    (policies, granularities): (&[Policy], &[u64]),
+    threads: usize,
+) -> Matrix {
     assert!(schedules <= MAX_SCHEDULES, "schedules out of range");
+    assert!(
+        fs == FsKind::Mem || granularities == [1],
+        "DiskFs runs at the kernel's granularity only"
+    );
     assert!(!policies.is_empty(), "at least one policy");
     assert!(
         !granularities.is_empty() && granularities.len() <= MAX_GRANULARITIES,
@@ -191,7 +217,7 @@ pub fn matrix(
                 scope.spawn(move || {
                     let mut sums = vec![(Counts::default(), BTreeMap::new()); cells.len()];
                     for index in (t..schedules).step_by(threads as usize) {
-                        one_schedule(seed, index, cells, &mut sums);
+                        one_schedule((fs, seed), index, cells, &mut sums);
                     }
                     sums
                 })
@@ -225,12 +251,13 @@ pub fn matrix(
         granularities: granularities.to_vec(),
         policies: policies.to_vec(),
         cells: out,
+        fs,
     }
 }
 
 /// Runs schedule `index` under every cell, adding what it counted to `sums`.
 fn one_schedule(
-    seed: u64,
+    (fs, seed): (FsKind, u64),
     index: u64,
     cells: &[PolicyCell],
     sums: &mut [(Counts, BTreeMap<String, Counts>)],
@@ -238,7 +265,7 @@ fn one_schedule(
     let scenario = generate(seed, index);
     for (cell, (total, by_kind)) in cells.iter().zip(sums.iter_mut()) {
         let options = RunOptions {
-            fs: FsKind::Mem,
+            fs,
             cell: Some(*cell),
             ..RunOptions::default()
         };
@@ -375,8 +402,13 @@ pub fn markdown(m: &Matrix) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "Seed {}, {} schedules per cell, MemFs reusing inode numbers.\n",
-        m.seed, m.schedules
+        "Seed {}, {} schedules per cell, {}.\n",
+        m.seed,
+        m.schedules,
+        match m.fs {
+            FsKind::Mem => "MemFs reusing inode numbers",
+            FsKind::Disk => "DiskFs: the kernel's own timestamps, ctime and inode numbers",
+        }
     );
     for (title, value) in [
         (

@@ -19,10 +19,13 @@ use crate::panics;
 use crate::scenario::{BuildMode, Scenario};
 
 /// Which file system a schedule runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FsKind {
     /// The in-memory MemFs.
+    #[default]
     Mem,
     /// A real temporary directory.
     Disk,

@@ -70,6 +70,19 @@ fn bad_usage_exits_2_with_a_clear_message() {
     check(&["run", "--seed", "1"], "--schedules");
     check(&["frobnicate"], "unrecognized subcommand");
     check(
+        &[
+            "policies",
+            "--seed",
+            "1",
+            "--schedules",
+            "2",
+            "--fs",
+            "disk",
+        ],
+        "--granularity 1ns",
+    );
+    check(&["tools", "--tools", "svn"], "unknown tool \"svn\"");
+    check(
         &["replay", "--scenario", "/nonexistent/s.json"],
         "cannot read scenario /nonexistent/s.json",
     );
@@ -188,4 +201,37 @@ fn policies_writes_the_same_matrix_twice_and_every_format() {
         svg.starts_with("<svg") && svg.contains("always_hash"),
         "{svg}"
     );
+}
+
+#[test]
+fn policies_run_on_the_disk_at_the_kernels_granularity() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("d.json").to_string_lossy().into_owned();
+    let (code, out, err) = sim(&[
+        "policies",
+        "--seed",
+        "1",
+        "--schedules",
+        "3",
+        "--fs",
+        "disk",
+        "--granularity",
+        "1ns",
+        "--policies",
+        "heph,ours",
+        "--threads",
+        "1",
+        "--json",
+        &json,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("2 policies x 1 granularities x 3 schedules, 0 failures"),
+        "{err}"
+    );
+    assert!(out.contains("DiskFs: the kernel's own timestamps"), "{out}");
+    let matrix: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(matrix["fs"], "disk");
+    assert_eq!(matrix["cells"].as_array().unwrap().len(), 2);
 }

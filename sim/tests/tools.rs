@@ -76,3 +76,17 @@ fn the_restored_mtime_hole_is_the_tools_own() {
         assert!(fresh.agrees(), "{tool:?}: {}", fresh.script());
     }
 }
+
+/// The kernel's timestamp steps are measured, not assumed: every pair is counted, and a pair
+/// whose mtimes differ moved it forward.
+#[test]
+fn timestamp_steps_are_counted() {
+    let root = tempfile::tempdir().expect("a temporary directory");
+    let steps = sim::tools::timestamp_steps(root.path(), 200).expect("writes succeed");
+    assert_eq!(steps.pairs, 200);
+    assert!(steps.same_mtime <= 200 && steps.same_ctime <= 200);
+    if steps.same_mtime < 200 {
+        assert!(steps.min_step_ns > 0 && steps.max_step_ns >= steps.min_step_ns, "{steps:?}");
+    }
+    assert!(steps.row().starts_with(&format!("| {} | 200 |", root.path().display())));
+}
