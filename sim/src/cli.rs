@@ -189,7 +189,7 @@ pub enum Command {
         /// Seed of the random sequences.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Tool configurations: git, git_no_ctime, mercurial (comma-separated; default all).
+        /// Tool configurations: git, git_no_ctime, mercurial, cargo (comma-separated; default all).
         #[arg(long, value_delimiter = ',')]
         tools: Vec<String>,
         /// Where the sequences' directories are made (default: the temporary directory; e.g.

@@ -315,7 +315,9 @@ fn tools_command(
         match tool {
             Some(t) => chosen.push(t),
             None => {
-                eprintln!("sim: error: unknown tool {name:?}; known: git, git_no_ctime, mercurial");
+                eprintln!(
+                    "sim: error: unknown tool {name:?}; known: git, git_no_ctime, mercurial, cargo"
+                );
                 return ExitCode::from(2);
             }
         }

@@ -34,11 +34,13 @@ pub enum Tool {
     GitNoCtime,
     /// `hg status`.
     Mercurial,
+    /// `cargo check` of a one-file crate: fresh or dirty, from its JSON messages.
+    Cargo,
 }
 
 impl Tool {
     /// Every tool configuration.
-    pub const ALL: [Tool; 3] = [Tool::Git, Tool::GitNoCtime, Tool::Mercurial];
+    pub const ALL: [Tool; 4] = [Tool::Git, Tool::GitNoCtime, Tool::Mercurial, Tool::Cargo];
 
     /// The walker policy that models it.
     pub fn policy(self) -> Policy {
@@ -46,6 +48,7 @@ impl Tool {
             Tool::Git => Policy::Git,
             Tool::GitNoCtime => Policy::GitNoCtime,
             Tool::Mercurial => Policy::Mercurial,
+            Tool::Cargo => Policy::Cargo,
         }
     }
 
@@ -54,6 +57,7 @@ impl Tool {
         match self {
             Tool::Git | Tool::GitNoCtime => "git",
             Tool::Mercurial => "hg",
+            Tool::Cargo => "cargo",
         }
     }
 
@@ -62,7 +66,15 @@ impl Tool {
         match self {
             Tool::Git | Tool::GitNoCtime => "apt-get install -y git",
             Tool::Mercurial => "python3 -m pip install mercurial",
+            Tool::Cargo => "rustup toolchain install stable",
         }
+    }
+
+    /// True when the tool's answer is its rule's own verdict (Cargo's `fresh`: it trusted the
+    /// stamps), not only whether the bytes differ (git's and Mercurial's status, which reads
+    /// an untrusted file and then says clean when its bytes are the same).
+    pub fn shows_its_rule(self) -> bool {
+        self == Tool::Cargo
     }
 
     /// Its version line, or why it cannot run.
@@ -127,8 +139,12 @@ impl Op {
     ];
 }
 
-/// The bytes the file starts with.
-const FIRST: &[u8] = b"the recorded content of the file, 64 bytes long, for the tools.\n";
+/// The bytes the file starts with (a Rust comment, so that Cargo's crate builds; every edit
+/// but `Undo` makes it invalid Rust, so a build that looks at it fails).
+const FIRST: &[u8] = b"// the recorded content of the file, 64 bytes long, for tools.\n";
+
+/// A one-file crate's manifest, for Cargo.
+const MANIFEST: &str = "[package]\nname = \"f\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\npath = \"f\"\n\n[workspace]\n";
 
 /// What one sequence found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -148,7 +164,7 @@ pub struct Trial {
     pub now: StatData,
     /// Its bytes or exec bit differ from what was recorded.
     pub changed: bool,
-    /// The oracle's model says the tool reports it clean.
+    /// The oracle's model says the tool reports it clean (for Cargo: fresh).
     pub rules_clean: bool,
     /// The engine's model says so.
     pub engine_clean: bool,
@@ -268,10 +284,19 @@ fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
             )?;
             Ok(stat_of(&dir.join(".git/index"))?.mtime_ns)
         }
+        Tool::Cargo => {
+            std::fs::write(dir.join("Cargo.toml"), MANIFEST).map_err(|e| e.to_string())?;
+            let (ok, out) = cargo_check(dir)?;
+            if !ok || fresh_verdict(&out) != Some(false) {
+                return Err(format!(
+                    "cargo check of the first bytes did not build the crate:\n{out}"
+                ));
+            }
+            dep_info_mtime(dir)
+        }
         Tool::Mercurial => {
             run(dir, tool, &["init"])?;
-            run(dir, tool, &["add", "f"])?;
-            run(dir, tool, &["commit", "-m", "0"])?;
+            run(dir, tool, &["commit", "-A", "-m", "0"])?;
             // A commit leaves the file to be looked up (`hg debugstate`: mtime unset); the
             // next status that finds it clean records its stat in the dirstate.
             run(dir, tool, &["status"])?;
@@ -300,8 +325,52 @@ fn ask(dir: &Path, tool: Tool) -> Result<bool, String> {
             ],
         )?,
         Tool::Mercurial => run(dir, tool, &["status", "-mard"])?,
+        // A failed build looked at the edited (invalid) bytes: dirty.
+        Tool::Cargo => {
+            let (ok, out) = cargo_check(dir)?;
+            return Ok(ok && fresh_verdict(&out) == Some(true));
+        }
     };
     Ok(out.trim().is_empty())
+}
+
+/// `cargo check` in `dir` (its own target directory, offline): whether it succeeded, and its
+/// JSON messages.
+fn cargo_check(dir: &Path) -> Result<(bool, String), String> {
+    let out = Command::new("cargo")
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .args(["check", "--offline", "--quiet", "--message-format=json"])
+        .output()
+        .map_err(|e| format!("cargo check: {e} (install: {})", Tool::Cargo.install()))?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
+}
+
+/// Cargo's verdict on the crate `f`: `fresh` of its compiler-artifact message.
+fn fresh_verdict(messages: &str) -> Option<bool> {
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "f")
+        .and_then(|m| m["fresh"].as_bool())
+}
+
+/// The mtime of the crate's dep-info, what Cargo compares each source's mtime with (it sets
+/// it to the recording build's start).
+fn dep_info_mtime(dir: &Path) -> Result<u64, String> {
+    let fingerprints = dir.join("target/debug/.fingerprint");
+    let entries =
+        std::fs::read_dir(&fingerprints).map_err(|e| format!("{}: {e}", fingerprints.display()))?;
+    for entry in entries.flatten() {
+        let dep_info = entry.path().join("dep-lib-f");
+        if dep_info.exists() {
+            return Ok(stat_of(&dep_info)?.mtime_ns);
+        }
+    }
+    Err(format!("no dep-lib-f under {}", fingerprints.display()))
 }
 
 fn set_mtime(path: &Path, mtime_ns: u64) -> Result<(), String> {
@@ -420,8 +489,8 @@ pub fn trial(tool: Tool, aged: bool, ops: &[Op], root: &Path) -> Result<Trial, S
         recorded_at,
         now,
         changed,
-        rules_clean: rules_trust || !changed,
-        engine_clean: engine_trust || !changed,
+        rules_clean: rules_trust || (!tool.shows_its_rule() && !changed),
+        engine_clean: engine_trust || (!tool.shows_its_rule() && !changed),
         tool_clean,
     })
 }
@@ -447,8 +516,9 @@ pub const STORIES: [&[Op]; 8] = [
 pub struct Table {
     /// Tool versions measured.
     pub versions: Vec<(Tool, String)>,
-    /// (tool, first edit) to (run, agree, disagree).
-    pub cells: std::collections::BTreeMap<(Tool, Op), (u64, u64, u64)>,
+    /// (tool, first edit) to (run, agree, disagree, holes: the tool said clean although the
+    /// bytes or exec bit had changed).
+    pub cells: std::collections::BTreeMap<(Tool, Op), (u64, u64, u64, u64)>,
     /// Every disagreement.
     pub disagreements: Vec<Trial>,
 }
@@ -486,6 +556,7 @@ pub fn conformance(
             let trial = trial(tool, aged, &ops, root)?;
             let cell = table.cells.entry((tool, ops[0])).or_default();
             cell.0 += 1;
+            cell.3 += u64::from(trial.tool_clean && trial.changed);
             match trial.agrees() {
                 true => cell.1 += 1,
                 false => {
@@ -501,15 +572,15 @@ pub fn conformance(
 impl Table {
     /// The agreement table in Markdown, then every disagreement's replay line.
     pub fn markdown(&self) -> String {
-        let mut out = String::from("| tool | version | first edit | sequences | agree | disagree |\n|---|---|---|---:|---:|---:|\n");
-        for ((tool, op), (run, agree, disagree)) in &self.cells {
+        let mut out = String::from("| tool | version | first edit | sequences | agree | disagree | holes shown by the tool |\n|---|---|---|---:|---:|---:|---:|\n");
+        for ((tool, op), (run, agree, disagree, holes)) in &self.cells {
             let version = self
                 .versions
                 .iter()
                 .find(|(t, _)| t == tool)
                 .map_or("", |(_, v)| v.as_str());
             out.push_str(&format!(
-                "| {tool:?} | {version} | {op:?} | {run} | {agree} | {disagree} |\n"
+                "| {tool:?} | {version} | {op:?} | {run} | {agree} | {disagree} | {holes} |\n"
             ));
         }
         for trial in &self.disagreements {
