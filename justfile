@@ -18,7 +18,7 @@ test:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
     INSTA_UPDATE=no cargo nextest run --workspace --locked
-    cargo nextest run --locked -p sim --features regressions --test kill_matrix --test crash --test fuzz_corpus --test spec_trace
+    cargo nextest run --locked -p sim --features regressions --test kill_matrix --test crash --test fuzz_corpus --test spec_trace --test diff
     just loom-bounded
     bash scripts/hang-check
 

@@ -86,6 +86,22 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Compare two campaign reports of the same seed and size (a base engine's and a head's):
+    /// per mutation kind × probe point, the outcome shares that moved beyond chance, findings,
+    /// checks fired, cost and violations new and gone. Exit 0 when nothing moved, 1 when
+    /// behaviour moved, 2 on bad input (reports of other schedules are refused).
+    Diff {
+        /// The base engine's report (`sim run --json`).
+        base: PathBuf,
+        /// The head engine's report, same seed, schedules, file system and options.
+        head: PathBuf,
+        /// Write the diff as Markdown here (`-` for stdout), for a pull-request comment.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Write the diff as JSON here (`-` for stdout).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Print the full trace of one schedule.
     Replay {
         /// Campaign seed.

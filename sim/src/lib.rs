@@ -10,6 +10,7 @@ pub mod cli;
 pub mod conformance;
 pub mod corpus;
 pub mod coverage;
+pub mod diff;
 pub mod exhaustive;
 pub mod faults;
 pub mod fuzz;

@@ -173,6 +173,12 @@ fn main() -> ExitCode {
             finish_with_coverage(&report, json, &coverage)
         }
         Command::Merge { reports, json } => merge(&reports, json),
+        Command::Diff {
+            base,
+            head,
+            markdown,
+            json,
+        } => diff(&base, &head, [markdown, json]),
         Command::Replay {
             seed,
             schedule,
@@ -392,15 +398,60 @@ fn save_corpus(
 }
 
 /// `sim merge`: reads every shard's report, merges them, reports like `sim run`.
+/// Reads a campaign report, or says what is wrong with it and where.
+fn read_report(path: &std::path::Path) -> Result<Report, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+        .and_then(|text| {
+            serde_json::from_str::<sim::report::Report>(&text)
+                .map_err(|e| format!("{}: not a sim report: {e}", path.display()))
+        })
+}
+
+/// `sim diff`: the head's behaviour against the base's on the same schedules.
+fn diff(
+    base: &std::path::Path,
+    head: &std::path::Path,
+    [markdown, json]: [Option<PathBuf>; 2],
+) -> ExitCode {
+    let compared = read_report(base)
+        .and_then(|b| read_report(head).map(|h| (b, h)))
+        .and_then(|(b, h)| sim::diff::compare(&b, &h));
+    let diff = match compared {
+        Ok(diff) => diff,
+        Err(message) => {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = diff.markdown();
+    eprint!("{text}");
+    let outputs = [
+        markdown.map(|p| (p, text.clone())),
+        json.map(|p| {
+            (
+                p,
+                serde_json::to_string_pretty(&diff).unwrap_or_default() + "\n",
+            )
+        }),
+    ];
+    for (path, body) in outputs.into_iter().flatten() {
+        if let Err(message) = write_output(&path, &body) {
+            eprintln!("sim: error: {message}");
+            return ExitCode::from(2);
+        }
+    }
+    if diff.unchanged() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn merge(paths: &[PathBuf], json: Option<PathBuf>) -> ExitCode {
     let mut shards = Vec::with_capacity(paths.len());
     for path in paths {
-        let report = std::fs::read_to_string(path)
-            .map_err(|e| format!("{}: {e}", path.display()))
-            .and_then(|text| {
-                serde_json::from_str::<sim::report::Report>(&text)
-                    .map_err(|e| format!("{}: not a sim report: {e}", path.display()))
-            });
+        let report = read_report(path);
         match report {
             Ok(report) => shards.push(report),
             Err(message) => {

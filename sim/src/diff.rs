@@ -1,0 +1,337 @@
+//! `sim diff` (issue 25): what an engine change did to behaviour, for the reviewer of a pull
+//! request. Two campaign reports of the same seed, size, file system and options (the base
+//! engine's and the head's) are compared cell by cell: per mutation kind × probe point, each
+//! outcome's share of the builds that cell's mutation fired in, before and after (and the same
+//! for each kind at any point, each point for any kind, and every build). A cell has
+//! *moved* when a two-proportion z-test rejects "same share" at a family-wise level of 0.001,
+//! Bonferroni-corrected over every (cell, outcome) compared, so that two runs of one engine
+//! show no moved cell and a change that turns thousands of `invalid_data` outcomes into `ok`
+//! shows at once. Beside the cells: outcome totals, findings, checks fired, cached walker
+//! answers, and violations new and gone.
+//!
+//! Architecture Invariant: a diff is a pure function of the two reports (no timing field is
+//! read), and reports that do not describe the same schedules are refused, naming the field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::report::Report;
+
+/// The family-wise false-alarm rate: the chance that two runs of one engine show a moved cell.
+pub const FAMILY_ALPHA: f64 = 0.001;
+/// At most this many (cell, outcome) pairs are compared (the map has 70 kinds × 16 points).
+pub const MAX_TESTS: usize = 100_000;
+
+/// One (cell, outcome) whose share moved beyond chance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Moved {
+    /// `kind@point`, a margin (`kind@*`, `*@point`) or `*` (every build).
+    pub cell: String,
+    /// The outcome (`ok`, `invalid_data`, …).
+    pub outcome: String,
+    /// Builds with that outcome, and builds in the cell, in the base report.
+    pub before: (u64, u64),
+    /// The same in the head report.
+    pub after: (u64, u64),
+    /// Two-sided p-value of the two-proportion z-test.
+    pub p_value: f64,
+}
+
+/// A count before and after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delta {
+    /// What is counted.
+    pub name: String,
+    /// In the base report.
+    pub before: u64,
+    /// In the head report.
+    pub after: u64,
+}
+
+/// What the head changed against the base.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diff {
+    /// Seed of both campaigns.
+    pub seed: u64,
+    /// Schedules of both campaigns.
+    pub schedules: u64,
+    /// (cell, outcome) pairs compared.
+    pub tests: u64,
+    /// The per-test level: [`FAMILY_ALPHA`] / tests.
+    pub alpha: f64,
+    /// Cells that moved, most significant first.
+    pub moved: Vec<Moved>,
+    /// Outcome totals that changed.
+    pub outcomes: Vec<Delta>,
+    /// Findings that changed.
+    pub findings: Vec<Delta>,
+    /// Checks whose fired count changed (what the oracle had to judge).
+    pub checks: Vec<Delta>,
+    /// Cached walker answers (a cost: files not read).
+    pub cached_walker_answers: Delta,
+    /// Violations of the head that the base did not have (`invariant: message`).
+    pub violations_new: Vec<String>,
+    /// Violations of the base that the head no longer has.
+    pub violations_gone: Vec<String>,
+}
+
+/// Refuses two reports that do not describe the same schedules, naming the field.
+fn same_schedules(base: &Report, head: &Report) -> Result<(), String> {
+    let fields = [
+        ("mode", base.mode.clone(), head.mode.clone()),
+        ("seed", base.seed.to_string(), head.seed.to_string()),
+        (
+            "schedules",
+            base.schedules.to_string(),
+            head.schedules.to_string(),
+        ),
+        ("fs", base.fs.clone(), head.fs.clone()),
+        ("racy", base.racy.to_string(), head.racy.to_string()),
+        ("swarm", base.swarm.to_string(), head.swarm.to_string()),
+        (
+            "shard",
+            format!("{:?}", base.shard),
+            format!("{:?}", head.shard),
+        ),
+    ];
+    for (field, b, h) in fields {
+        if b != h {
+            return Err(format!("the reports differ in {field} ({b} against {h}): a diff compares the same schedules run by two engines"));
+        }
+    }
+    Ok(())
+}
+
+/// Compares `head` with `base`.
+pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
+    same_schedules(base, head)?;
+    let mut moved = Vec::new();
+    let mut tests = 0u64;
+    let (gb, gh) = (groups(base), groups(head));
+    let names: BTreeSet<&String> = gb.keys().chain(gh.keys()).collect();
+    let mut pairs = Vec::new();
+    for name in names {
+        let empty = BTreeMap::new();
+        let b = gb.get(name).unwrap_or(&empty);
+        let h = gh.get(name).unwrap_or(&empty);
+        let (nb, nh) = (b.values().sum::<u64>(), h.values().sum::<u64>());
+        let outcomes: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
+        for outcome in outcomes {
+            let cb = b.get(outcome).copied().unwrap_or(0);
+            let ch = h.get(outcome).copied().unwrap_or(0);
+            pairs.push((name.clone(), outcome.clone(), (cb, nb), (ch, nh)));
+        }
+    }
+    if pairs.len() > MAX_TESTS {
+        return Err(format!(
+            "{} (cell, outcome) pairs: more than {MAX_TESTS}",
+            pairs.len()
+        ));
+    }
+    tests += pairs.len() as u64;
+    let alpha = FAMILY_ALPHA / tests.max(1) as f64;
+    for (cell, outcome, before, after) in pairs {
+        let p_value = two_proportion_p(before, after);
+        if p_value < alpha {
+            moved.push(Moved {
+                cell,
+                outcome,
+                before,
+                after,
+                p_value,
+            });
+        }
+    }
+    moved.sort_by(|a, b| {
+        a.p_value
+            .total_cmp(&b.p_value)
+            .then_with(|| a.cell.cmp(&b.cell))
+    });
+    let checks_of = |r: &Report| -> BTreeMap<String, u64> {
+        r.judged
+            .checks
+            .iter()
+            .map(|(k, t)| (k.clone(), t.fired))
+            .collect()
+    };
+    let render = |v: &crate::report::Violation| format!("{:?}: {}", v.invariant, v.message);
+    let (vb, vh): (BTreeSet<String>, BTreeSet<String>) = (
+        base.violations.iter().map(render).collect(),
+        head.violations.iter().map(render).collect(),
+    );
+    Ok(Diff {
+        seed: base.seed,
+        schedules: base.schedules,
+        tests,
+        alpha,
+        moved,
+        outcomes: deltas(&base.outcomes, &head.outcomes),
+        findings: deltas(&base.findings.counts, &head.findings.counts),
+        checks: deltas(&checks_of(base), &checks_of(head)),
+        cached_walker_answers: Delta {
+            name: "cached_walker_answers".into(),
+            before: base.cached_walker_answers,
+            after: head.cached_walker_answers,
+        },
+        violations_new: vh.difference(&vb).cloned().collect(),
+        violations_gone: vb.difference(&vh).cloned().collect(),
+    })
+}
+
+/// Outcome counts per group of builds: every `kind@point` cell of the coverage map, its
+/// margins (`kind@*`: the kind at any point; `*@point`: any kind at the point), and `*`: every
+/// build of the campaign. A change spread thin over many cells still moves a margin.
+fn groups(r: &Report) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for (name, cell) in &r.coverage.cells {
+        let (kind, point) = name.split_once('@').unwrap_or((name.as_str(), "?"));
+        for key in [name.clone(), format!("{kind}@*"), format!("*@{point}")] {
+            let group = out.entry(key).or_default();
+            for (outcome, n) in &cell.outcomes {
+                *group.entry(outcome.clone()).or_default() += n;
+            }
+        }
+    }
+    out.insert("*".into(), r.outcomes.clone());
+    out
+}
+
+/// The counts of two maps that differ.
+fn deltas(base: &BTreeMap<String, u64>, head: &BTreeMap<String, u64>) -> Vec<Delta> {
+    let names: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
+    names
+        .into_iter()
+        .map(|n| Delta {
+            name: n.clone(),
+            before: base.get(n).copied().unwrap_or(0),
+            after: head.get(n).copied().unwrap_or(0),
+        })
+        .filter(|d| d.before != d.after)
+        .collect()
+}
+
+/// Two-sided p-value of the pooled two-proportion z-test of `c1/n1` against `c2/n2` (1 when
+/// either side is empty or the pooled share is 0 or 1: nothing to tell apart).
+pub fn two_proportion_p((c1, n1): (u64, u64), (c2, n2): (u64, u64)) -> f64 {
+    assert!(c1 <= n1 && c2 <= n2, "a count above its total");
+    if n1 == 0 || n2 == 0 {
+        return 1.0;
+    }
+    let (c1, n1, c2, n2) = (c1 as f64, n1 as f64, c2 as f64, n2 as f64);
+    let pooled = (c1 + c2) / (n1 + n2);
+    let variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2);
+    if variance <= 0.0 {
+        return 1.0;
+    }
+    let z = ((c1 / n1) - (c2 / n2)).abs() / variance.sqrt();
+    erfc(z / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
+}
+
+/// The complementary error function (Numerical Recipes' `erfcc`: fractional error below
+/// 1.2e-7 everywhere, enough for levels down to 1e-300).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+impl Diff {
+    /// True when the head behaves as the base did on these schedules.
+    pub fn unchanged(&self) -> bool {
+        self.moved.is_empty() && self.violations_new.is_empty() && self.violations_gone.is_empty()
+    }
+
+    /// The diff as Markdown (a pull-request comment).
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "### `sim diff`: seed {}, {} schedules\n",
+            self.seed, self.schedules
+        );
+        let _ = writeln!(
+            out,
+            "{} of {} (mutation kind × probe point, outcome) cells moved beyond chance (two-proportion z-test, family-wise level {FAMILY_ALPHA}, Bonferroni: p < {:.2e}); {} violation(s) new, {} gone.\n",
+            self.moved.len(),
+            self.tests,
+            self.alpha,
+            self.violations_new.len(),
+            self.violations_gone.len()
+        );
+        if !self.moved.is_empty() {
+            out.push_str("| cell | outcome | before | after | p |\n|---|---|---:|---:|---:|\n");
+            for m in &self.moved {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {}/{} | {}/{} | {:.1e} |",
+                    m.cell, m.outcome, m.before.0, m.before.1, m.after.0, m.after.1, m.p_value
+                );
+            }
+            out.push('\n');
+        }
+        for (title, rows) in [
+            ("Outcomes", &self.outcomes),
+            ("Findings", &self.findings),
+            ("Checks fired", &self.checks),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "{title}:\n\n| | before | after |\n|---|---:|---:|");
+            for d in rows.iter() {
+                let _ = writeln!(out, "| {} | {} | {} |", d.name, d.before, d.after);
+            }
+            out.push('\n');
+        }
+        let c = &self.cached_walker_answers;
+        let _ = writeln!(
+            out,
+            "Cached walker answers: {} before, {} after.",
+            c.before, c.after
+        );
+        for (title, list) in [
+            ("New violations", &self.violations_new),
+            ("Violations gone", &self.violations_gone),
+        ] {
+            if !list.is_empty() {
+                let _ = writeln!(out, "\n{title}:\n");
+                for v in list.iter().take(20) {
+                    let _ = writeln!(out, "- {v}");
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_shares_do_not_move_and_far_ones_do() {
+        assert_eq!(two_proportion_p((0, 0), (5, 10)), 1.0);
+        assert!(two_proportion_p((50, 100), (50, 100)) > 0.99);
+        assert!(two_proportion_p((5000, 10000), (4900, 10000)) > 1e-3);
+        assert!(two_proportion_p((5000, 10000), (100, 10000)) < 1e-100);
+        // erfc against known values: erfc(1) = 0.157299207, erfc(3) = 2.20904970e-5.
+        assert!((erfc(1.0) - 0.157_299_207).abs() < 1e-7);
+        assert!((erfc(3.0) / 2.209_049_70e-5 - 1.0).abs() < 1e-6);
+        assert!((erfc(-1.0) - (2.0 - 0.157_299_207)).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,108 @@
+//! `sim diff` (issue 25) from the command line: reports of other schedules are refused naming
+//! the field; two runs of one engine (at different thread counts) show no moved cell; a seeded
+//! regression moves cells (run by `just test` with `--features regressions`).
+#![cfg(feature = "regressions")]
+
+use std::process::Command;
+
+/// Runs `sim` with `regression` switched on (or none): exit code and stderr.
+fn sim(regression: Option<&str>, args: &[&str]) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sim"));
+    if let Some(name) = regression {
+        command.env("ENGINE_REGRESSION", name);
+    }
+    let out = command.args(args).output().expect("sim runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A campaign report of `schedules` schedules of `seed` at `threads` threads.
+fn campaign(
+    dir: &std::path::Path,
+    name: &str,
+    (seed, schedules, threads): (u64, u64, u64),
+    regression: Option<&str>,
+) -> String {
+    let path = dir.join(name).to_string_lossy().into_owned();
+    let (seed, schedules, threads) = (seed.to_string(), schedules.to_string(), threads.to_string());
+    let args = [
+        "run",
+        "--seed",
+        &seed,
+        "--schedules",
+        &schedules,
+        "--threads",
+        &threads,
+        "--no-shrink",
+        "--json",
+        &path,
+    ];
+    let (code, err) = sim(regression, &args);
+    assert!(
+        code == 0 || (regression.is_some() && code == 1),
+        "{args:?}: {err}"
+    );
+    path
+}
+
+#[test]
+fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = campaign(dir.path(), "base.json", (3, 1500, 1), None);
+    let same = campaign(dir.path(), "same.json", (3, 1500, 2), None);
+    let other_seed = campaign(dir.path(), "seed4.json", (4, 1500, 2), None);
+    let shorter = campaign(dir.path(), "short.json", (3, 1000, 2), None);
+    let regressed = campaign(
+        dir.path(),
+        "regressed.json",
+        (3, 1500, 2),
+        Some("skip_small_verify"),
+    );
+
+    let (code, err) = sim(None, &["diff", &base, &other_seed]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("differ in seed (3 against 4)"), "{err}");
+    let (code, err) = sim(None, &["diff", &base, &shorter]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("differ in schedules"), "{err}");
+    let (code, err) = sim(None, &["diff", &base, "/nonexistent/head.json"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/head.json"), "{err}");
+
+    let json = dir.path().join("d.json").to_string_lossy().into_owned();
+    let (code, err) = sim(None, &["diff", &base, &same, "--json", &json]);
+    assert_eq!(code, 0, "one engine at 1 and 2 threads: {err}");
+    let diff: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(diff["moved"].as_array().unwrap().len(), 0, "{diff}");
+    assert!(diff["tests"].as_u64().unwrap() > 100, "{diff}");
+
+    let md = dir.path().join("d.md").to_string_lossy().into_owned();
+    let (code, err) = sim(
+        None,
+        &[
+            "diff",
+            &base,
+            &regressed,
+            "--json",
+            &json,
+            "--markdown",
+            &md,
+        ],
+    );
+    assert_eq!(code, 1, "a regression moves behaviour: {err}");
+    let diff: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let moved = diff["moved"].as_array().unwrap();
+    assert!(
+        moved.iter().any(|m| m["outcome"] == "invalid_data"),
+        "skip_small_verify turns invalid_data into ok: {diff}"
+    );
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains("| cell | outcome | before | after | p |"),
+        "{markdown}"
+    );
+}
