@@ -120,6 +120,11 @@ spec-trace:
     ./target/release/sim run --seed 1 --schedules 2000 --fs both --threads {{threads}} --no-shrink --json target/spec-trace-both.json
     python3 scripts/spec-trace target/spec-trace-mem.json target/spec-trace-both.json
 
+# What the working tree's engine changed against BASE_REF's (default: the merge base with
+# main) on the same schedules: `sim diff` of two campaigns (target/diff/diff.md for a PR).
+diff base_ref="" schedules="20000" seed="1":
+    bash scripts/diff "{{base_ref}}" "{{schedules}}" "{{seed}}"
+
 # Callgrind instructions per schedule of the default MemFs mix, against the budget (1.98 M + 30 %).
 cost schedules="500":
     bash scripts/cost {{schedules}}

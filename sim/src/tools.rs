@@ -255,32 +255,13 @@ fn run(dir: &Path, tool: Tool, args: &[&str]) -> Result<String, String> {
 fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
     match tool {
         Tool::Git | Tool::GitNoCtime => {
+            let user = ["-c", "user.name=sim", "-c", "user.email=sim@sim"];
             run(dir, tool, &["init", "-q"])?;
+            run(dir, tool, &[&user[..], &["add", "f"]].concat())?;
             run(
                 dir,
                 tool,
-                &[
-                    "-c",
-                    "user.name=sim",
-                    "-c",
-                    "user.email=sim@sim",
-                    "add",
-                    "f",
-                ],
-            )?;
-            run(
-                dir,
-                tool,
-                &[
-                    "-c",
-                    "user.name=sim",
-                    "-c",
-                    "user.email=sim@sim",
-                    "commit",
-                    "-q",
-                    "-m",
-                    "0",
-                ],
+                &[&user[..], &["commit", "-q", "-m", "0"]].concat(),
             )?;
             Ok(stat_of(&dir.join(".git/index"))?.mtime_ns)
         }
