@@ -90,3 +90,49 @@ fn test_jobs_partition_nextest_from_one() {
         "{runs:?}"
     );
 }
+
+/// The pull-request diff example (`.github/workflows/sim-diff.yml`): it runs `just diff`
+/// against the base branch with the seed and size it declares, tolerates exit 1 (behaviour
+/// moved: for the reviewer) but not 2, and posts the Markdown `scripts/diff` writes.
+#[test]
+fn the_diff_workflow_diffs_against_the_base_and_posts_the_markdown() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.github/workflows/sim-diff.yml"
+    );
+    let text = std::fs::read_to_string(path).expect("the workflow file");
+    let docs = YamlLoader::load_from_str(&text).expect("valid YAML");
+    let w = &docs[0];
+    assert!(
+        w["on"]["pull_request"].as_hash().is_some(),
+        "runs on pull requests"
+    );
+    assert_eq!(w["env"]["SIM_SEED"].as_str(), Some("1"));
+    assert_eq!(w["env"]["SIM_SCHEDULES"].as_str(), Some("20000"));
+    let job = &w["jobs"]["diff"];
+    let checkout = &job["steps"][0];
+    assert_eq!(
+        checkout["with"]["fetch-depth"].as_i64(),
+        Some(0),
+        "the base commit is fetched"
+    );
+    let runs = run_lines(job).join("\n");
+    assert!(
+        runs.contains(r#"just diff "origin/${{ github.base_ref }}" "$SIM_SCHEDULES" "$SIM_SEED""#),
+        "{runs}"
+    );
+    assert!(
+        runs.contains(r#"if [ "$code" -gt 1 ]; then exit "$code"; fi"#),
+        "{runs}"
+    );
+    let posted = job["steps"]
+        .as_vec()
+        .expect("steps")
+        .iter()
+        .find_map(|s| s["with"]["path"].as_str())
+        .expect("a step posts a file");
+    assert_eq!(posted, "target/diff/diff.md");
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/diff")).unwrap();
+    assert!(script.contains(r#"--markdown "$out/diff.md""#) && script.contains("out=target/diff"));
+}
