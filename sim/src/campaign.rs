@@ -53,6 +53,8 @@ pub struct CampaignOptions {
     pub shard: Option<(u64, u64)>,
     /// Swarm schedules: each from a random subset of kinds, points and consumer paths.
     pub swarm: bool,
+    /// Keep each schedule's fingerprint in the report (`Report::fingerprints`).
+    pub fingerprints: bool,
 }
 
 /// One schedule in this many of a MemFs campaign runs under a cell of the policy matrix (every
@@ -408,6 +410,9 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
             }
         };
         count(report, ran.index, result);
+        if options.fingerprints && *fs == ran.results[0].0 {
+            report.fingerprints.insert(ran.index, fingerprint(result));
+        }
         for broken in &result.broken {
             let shrunk = options
                 .shrink
@@ -434,6 +439,25 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
             ));
         }
     }
+}
+
+/// What one schedule did, compactly: its outcomes, then `kind@point=outcome` per fired
+/// mutation (the outcome of the build it fired in), in firing order.
+fn fingerprint(result: &ScheduleResult) -> String {
+    let short = |o: &str| o.rsplit(':').next().unwrap_or(o).to_string();
+    let outcomes: Vec<String> = result.outcomes.iter().map(|o| short(o)).collect();
+    let mut out = outcomes.join(",");
+    for fired in result.fired.iter().filter(|f| f.skipped.is_none()) {
+        let built = outcomes.get(usize::from(fired.build).saturating_sub(1));
+        let kind = fired.mutation.kind.name();
+        let point = fired.mutation.point.name();
+        out.push_str(&format!(
+            ";{kind}@{point}={}",
+            built.map_or("none", |s| s.as_str())
+        ));
+    }
+    debug_assert!(!out.contains('\n'), "one line per schedule");
+    out
 }
 
 fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
@@ -603,4 +627,5 @@ fn absorb(report: &mut Report, partial: Report) {
     report.findings.examples.extend(partial.findings.examples);
     report.violation_count += partial.violation_count;
     report.violations.extend(partial.violations);
+    report.fingerprints.extend(partial.fingerprints);
 }

@@ -69,6 +69,11 @@ pub enum Command {
         /// consumer paths (replay them with `sim replay --swarm`).
         #[arg(long)]
         swarm: bool,
+        /// Keep a one-line fingerprint of each schedule in the JSON report (its outcomes and
+        /// each fired mutation's outcome), so that `sim diff` names the first schedule whose
+        /// behaviour moved.
+        #[arg(long)]
+        fingerprints: bool,
         /// Save each violation's shrunk scenario here as a corpus entry (`sim/corpus/`).
         #[arg(long)]
         corpus: Option<PathBuf>,

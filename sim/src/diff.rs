@@ -37,6 +37,11 @@ pub struct Moved {
     pub after: (u64, u64),
     /// Two-sided p-value of the two-proportion z-test.
     pub p_value: f64,
+    /// The first schedule whose count of this outcome in this group differs between the two
+    /// runs (both reports made with `sim run --fingerprints`), and the command that replays it
+    /// (run it with each engine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<(u64, String)>,
 }
 
 /// A count before and after.
@@ -135,12 +140,14 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
     for (cell, outcome, before, after) in pairs {
         let p_value = two_proportion_p(before, after);
         if p_value < alpha {
+            let first = first_difference(base, head, &cell, &outcome);
             moved.push(Moved {
                 cell,
                 outcome,
                 before,
                 after,
                 p_value,
+                first,
             });
         }
     }
@@ -196,6 +203,84 @@ fn groups(r: &Report) -> BTreeMap<String, BTreeMap<String, u64>> {
     }
     out.insert("*".into(), r.outcomes.clone());
     out
+}
+
+/// How many builds of group `group` (a cell, a margin or `*`) ended in `outcome` in one
+/// schedule's fingerprint.
+fn count_in(fingerprint: &str, group: &str, outcome: &str) -> usize {
+    let mut parts = fingerprint.split(';');
+    let outcomes = parts.next().unwrap_or_default();
+    if group == "*" {
+        return outcomes.split(',').filter(|o| *o == outcome).count();
+    }
+    let (kind, point) = group.split_once('@').unwrap_or((group, "*"));
+    parts
+        .filter_map(|p| p.split_once('='))
+        .filter(|(c, o)| {
+            let (k, p) = c.split_once('@').unwrap_or((c, ""));
+            *o == outcome && (kind == "*" || k == kind) && (point == "*" || p == point)
+        })
+        .count()
+}
+
+/// The first schedule whose count of `outcome` in `group` differs, with its replay command.
+fn first_difference(
+    base: &Report,
+    head: &Report,
+    group: &str,
+    outcome: &str,
+) -> Option<(u64, String)> {
+    if base.fingerprints.is_empty() || head.fingerprints.is_empty() {
+        return None;
+    }
+    let indices: BTreeSet<&u64> = base
+        .fingerprints
+        .keys()
+        .chain(head.fingerprints.keys())
+        .collect();
+    let index = *indices.into_iter().find(|i| {
+        let of = |r: &Report| {
+            r.fingerprints
+                .get(*i)
+                .map_or(0, |f| count_in(f, group, outcome))
+        };
+        of(base) != of(head)
+    })?;
+    Some((index, replay_command(base, index)))
+}
+
+/// `sim replay` for schedule `index` of the campaign `r` describes (its policy cell named
+/// when it is one of the policy lane's).
+fn replay_command(r: &Report, index: u64) -> String {
+    let fs = match r.fs.as_str() {
+        "mem" => crate::campaign::FsChoice::Mem,
+        "disk" => crate::campaign::FsChoice::Disk,
+        _ => crate::campaign::FsChoice::Both,
+    };
+    let options = crate::campaign::CampaignOptions {
+        seed: r.seed,
+        schedules: r.schedules,
+        fs,
+        threads: 1,
+        racy: r.racy,
+        variant: crate::schedule::Variant::Reference,
+        shrink: false,
+        shard: None,
+        swarm: r.swarm,
+        fingerprints: false,
+    };
+    let mut command = format!("sim replay --seed {} --schedule {index}", r.seed);
+    if r.racy {
+        command.push_str(" --racy");
+    }
+    if r.swarm {
+        command.push_str(" --swarm");
+    }
+    if let Some(cell) = crate::campaign::cell_of(&options, index) {
+        let (policy, g) = (cell.policy.name(), cell.granularity_ns);
+        command.push_str(&format!(" --policy {policy} --granularity {g}ns"));
+    }
+    command
 }
 
 /// The counts of two maps that differ.
@@ -274,11 +359,17 @@ impl Diff {
             self.violations_gone.len()
         );
         if !self.moved.is_empty() {
-            out.push_str("| cell | outcome | before | after | p |\n|---|---|---:|---:|---:|\n");
+            out.push_str("| cell | outcome | before | after | p | first schedule that moved (replay with each engine) |\n|---|---|---:|---:|---:|---|\n");
             for m in &self.moved {
+                let first = m
+                    .first
+                    .as_ref()
+                    .map_or("(run with --fingerprints)".to_string(), |(_, c)| {
+                        format!("`{c}`")
+                    });
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {}/{} | {}/{} | {:.1e} |",
+                    "| {} | {} | {}/{} | {}/{} | {:.1e} | {first} |",
                     m.cell, m.outcome, m.before.0, m.before.1, m.after.0, m.after.1, m.p_value
                 );
             }

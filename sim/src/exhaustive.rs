@@ -532,6 +532,7 @@ pub fn judge_cases(
         shrink: false,
         shard: None,
         swarm: false,
+        fingerprints: false,
     };
     let mut report = Report {
         mode: "exhaustive".into(),

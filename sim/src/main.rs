@@ -137,6 +137,7 @@ fn main() -> ExitCode {
             no_shrink,
             shard,
             swarm,
+            fingerprints,
             corpus,
             coverage,
         } => {
@@ -151,6 +152,7 @@ fn main() -> ExitCode {
                 shrink: !no_shrink,
                 shard,
                 swarm,
+                fingerprints,
             };
             let report = campaign(&options, &progress_reporter(schedules));
             if let Some(dir) = corpus {

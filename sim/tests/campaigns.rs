@@ -16,6 +16,7 @@ fn options(seed: u64, schedules: u64, fs: FsChoice, threads: usize) -> CampaignO
         shrink: true,
         shard: None,
         swarm: false,
+        fingerprints: false,
     }
 }
 

@@ -36,6 +36,7 @@ fn campaign(
         "--threads",
         &threads,
         "--no-shrink",
+        "--fingerprints",
         "--json",
         &path,
     ];
@@ -78,6 +79,17 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(diff["moved"].as_array().unwrap().len(), 0, "{diff}");
     assert!(diff["tests"].as_u64().unwrap() > 100, "{diff}");
+    let fingerprints = |p: &str| {
+        let text = std::fs::read_to_string(p).unwrap();
+        let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+        r["fingerprints"].clone()
+    };
+    assert_eq!(
+        fingerprints(&base),
+        fingerprints(&same),
+        "no thread count moves a schedule"
+    );
+    assert_eq!(fingerprints(&base).as_object().unwrap().len(), 1500);
 
     let md = dir.path().join("d.md").to_string_lossy().into_owned();
     let (code, err) = sim(
@@ -100,6 +112,12 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         moved.iter().any(|m| m["outcome"] == "invalid_data"),
         "skip_small_verify turns invalid_data into ok: {diff}"
     );
+    // Each moved cell names the first schedule that moved, with its replay command.
+    for m in moved {
+        let (index, command) = (&m["first"][0], &m["first"][1]);
+        let expected = format!("sim replay --seed 3 --schedule {index}");
+        assert!(command.as_str().unwrap().starts_with(&expected), "{m}");
+    }
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(
         markdown.contains("| cell | outcome | before | after | p |"),
