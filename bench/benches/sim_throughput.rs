@@ -19,6 +19,7 @@ fn schedules_per_sec(fs: FsChoice, schedules: u64, threads: usize) -> f64 {
         shrink: true,
         shard: None,
         swarm: false,
+        fingerprints: false,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(
