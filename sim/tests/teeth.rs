@@ -18,6 +18,7 @@ fn tampering_wrapper_is_caught_and_shrunk() {
         shrink: true,
         shard: None,
         swarm: false,
+        fingerprints: false,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(report.violation_count > 0);

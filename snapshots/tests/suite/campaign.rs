@@ -17,6 +17,7 @@ fn fixed_seed_campaign_report() {
         shrink: true,
         shard: None,
         swarm: false,
+        fingerprints: false,
     };
     let report = campaign(&options, &|_, _| {});
     assert_eq!(
