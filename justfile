@@ -125,6 +125,15 @@ spec-trace:
 diff base_ref="" schedules="20000" seed="1":
     bash scripts/diff "{{base_ref}}" "{{schedules}}" "{{seed}}"
 
+# The first commit between GOOD and BAD whose engine violates an invariant on SCENARIO (a
+# scenario JSON or a corpus entry), by `git bisect run` over `sim replay` in a worktree.
+bisect good bad scenario:
+    bash scripts/bisect "{{good}}" "{{bad}}" "{{scenario}}"
+
+# `just bisect`'s own test: a clone with a seeded regression switched on in its middle commit.
+bisect-check:
+    cargo nextest run --locked -p sim --test bisect --run-ignored ignored-only
+
 # Callgrind instructions per schedule of the default MemFs mix, against the budget (1.98 M + 30 %).
 cost schedules="500":
     bash scripts/cost {{schedules}}

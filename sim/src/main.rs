@@ -284,9 +284,14 @@ fn main() -> ExitCode {
         } => tools_command(sequences, seed, &tools, root, markdown),
         #[cfg(feature = "regressions")]
         Command::Mutants { list: true, .. } => {
-            engine::regress::Regression::ALL
-                .iter()
-                .for_each(|r| println!("{}", r.name()));
+            // A closed pipe (`| head`) ends the list quietly instead of panicking.
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            for r in engine::regress::Regression::ALL {
+                if writeln!(out, "{}", r.name()).is_err() {
+                    break;
+                }
+            }
             ExitCode::SUCCESS
         }
         #[cfg(feature = "regressions")]
