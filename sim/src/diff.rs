@@ -6,8 +6,10 @@
 //! *moved* when a two-proportion z-test rejects "same share" at a family-wise level of 0.001,
 //! Bonferroni-corrected over every (cell, outcome) compared, so that two runs of one engine
 //! show no moved cell and a change that turns thousands of `invalid_data` outcomes into `ok`
-//! shows at once. Beside the cells: outcome totals, findings, checks fired, cached walker
-//! answers, and violations new and gone.
+//! shows at once. Event counts over the same schedules (violations, each finding kind, each
+//! check's fired count, cached walker answers) are tested in the same family, by the
+//! conditional test for two Poisson counts, and listed as `count` rows. Beside them: outcome
+//! totals, findings, checks fired, cached walker answers, and violations new and gone.
 //!
 //! Architecture Invariant: a diff is a pure function of the two reports (no timing field is
 //! read), and reports that do not describe the same schedules are refused, naming the field.
@@ -135,8 +137,25 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
             pairs.len()
         ));
     }
-    tests += pairs.len() as u64;
+    let counts = counted(base, head);
+    tests += (pairs.len() + counts.len()) as u64;
     let alpha = FAMILY_ALPHA / tests.max(1) as f64;
+    for (name, before, after) in counts {
+        let p_value = two_counts_p(before, after);
+        if p_value < alpha {
+            let (n, outcome) = (base.schedules, name);
+            let (before, after, first) = ((before, n), (after, n), None);
+            let cell = "count".to_string();
+            moved.push(Moved {
+                cell,
+                outcome,
+                before,
+                after,
+                p_value,
+                first,
+            });
+        }
+    }
     for (cell, outcome, before, after) in pairs {
         let p_value = two_proportion_p(before, after);
         if p_value < alpha {
@@ -297,6 +316,54 @@ fn deltas(base: &BTreeMap<String, u64>, head: &BTreeMap<String, u64>) -> Vec<Del
         .collect()
 }
 
+/// The event counts of both campaigns, by name: violations, each finding kind, each check's
+/// fired count (what the oracle had to judge) and cached walker answers (a cost).
+fn counted(base: &Report, head: &Report) -> Vec<(String, u64, u64)> {
+    let mut out = vec![
+        (
+            "violations".to_string(),
+            base.violation_count,
+            head.violation_count,
+        ),
+        (
+            "cached_walker_answers".to_string(),
+            base.cached_walker_answers,
+            head.cached_walker_answers,
+        ),
+    ];
+    let findings = deltas(&base.findings.counts, &head.findings.counts);
+    out.extend(
+        findings
+            .into_iter()
+            .map(|d| (format!("finding {}", d.name), d.before, d.after)),
+    );
+    let fired = |r: &Report| -> BTreeMap<String, u64> {
+        r.judged
+            .checks
+            .iter()
+            .map(|(k, t)| (k.clone(), t.fired))
+            .collect()
+    };
+    let checks = deltas(&fired(base), &fired(head));
+    out.extend(
+        checks
+            .into_iter()
+            .map(|d| (format!("check {} fired", d.name), d.before, d.after)),
+    );
+    out
+}
+
+/// Two-sided p-value that two event counts over the same schedules come from one rate: given
+/// their sum, the first is Binomial(sum, 1/2) (the conditional test for two Poisson counts), in
+/// its normal approximation.
+pub fn two_counts_p(c1: u64, c2: u64) -> f64 {
+    if c1 == c2 {
+        return 1.0;
+    }
+    let z = (c1 as f64 - c2 as f64).abs() / ((c1 + c2) as f64).sqrt();
+    erfc(z / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
+}
+
 /// Two-sided p-value of the pooled two-proportion z-test of `c1/n1` against `c2/n2` (1 when
 /// either side is empty or the pooled share is 0 or 1: nothing to tell apart).
 pub fn two_proportion_p((c1, n1): (u64, u64), (c2, n2): (u64, u64)) -> f64 {
@@ -420,6 +487,9 @@ mod tests {
         assert!(two_proportion_p((50, 100), (50, 100)) > 0.99);
         assert!(two_proportion_p((5000, 10000), (4900, 10000)) > 1e-3);
         assert!(two_proportion_p((5000, 10000), (100, 10000)) < 1e-100);
+        assert_eq!(two_counts_p(7, 7), 1.0);
+        assert!(two_counts_p(100, 110) > 0.1);
+        assert!(two_counts_p(0, 112_059) < 1e-100);
         // erfc against known values: erfc(1) = 0.157299207, erfc(3) = 2.20904970e-5.
         assert!((erfc(1.0) - 0.157_299_207).abs() < 1e-7);
         assert!((erfc(3.0) / 2.209_049_70e-5 - 1.0).abs() < 1e-6);
