@@ -114,7 +114,9 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
     );
     // Its violations are an event count that moved too.
     assert!(
-        moved.iter().any(|m| m["cell"] == "count" && m["outcome"] == "violations"),
+        moved
+            .iter()
+            .any(|m| m["cell"] == "count" && m["outcome"] == "violations"),
         "{diff}"
     );
     // Each moved cell names the first schedule that moved, with its replay command.
