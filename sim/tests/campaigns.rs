@@ -214,17 +214,23 @@ fn an_undecodable_name_does_not_fail_a_glob_on_diskfs() {
 }
 
 /// A campaign split into 4 shards and merged is the unsharded campaign, byte for byte but for
-/// timing: counts, coverage, finding examples and (with an engine that breaks invariants) the
-/// first violations in schedule order, shrunk.
+/// timing: counts, coverage, finding examples, per-schedule fingerprints and (with an engine
+/// that breaks invariants) the first violations in schedule order, shrunk.
 #[test]
 fn four_shards_merged_equal_the_unsharded_campaign() {
     for variant in [Variant::Reference, Variant::TamperDelivered] {
         let base = CampaignOptions {
             variant,
             shrink: variant == Variant::TamperDelivered,
+            fingerprints: true,
             ..options(11, 240, FsChoice::Mem, 2)
         };
         let whole = campaign(&base, &|_, _| {});
+        assert_eq!(
+            whole.fingerprints.len(),
+            240,
+            "one fingerprint per schedule"
+        );
         let shards: Vec<_> = [3, 1, 4, 2]
             .iter()
             .map(|&k| {
