@@ -140,35 +140,28 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
     let counts = counted(base, head);
     tests += (pairs.len() + counts.len()) as u64;
     let alpha = FAMILY_ALPHA / tests.max(1) as f64;
-    for (name, before, after) in counts {
-        let p_value = two_counts_p(before, after);
-        if p_value < alpha {
-            let (n, outcome) = (base.schedules, name);
-            let (before, after, first) = ((before, n), (after, n), None);
-            let cell = "count".to_string();
-            moved.push(Moved {
-                cell,
-                outcome,
-                before,
-                after,
-                p_value,
-                first,
-            });
+    let n = base.schedules;
+    let candidate = |cell: String, outcome: String, before, after, p_value| Moved {
+        cell,
+        outcome,
+        before,
+        after,
+        p_value,
+        first: None,
+    };
+    let mut candidates: Vec<Moved> = counts
+        .into_iter()
+        .map(|(name, b, a)| candidate("count".into(), name, (b, n), (a, n), two_counts_p(b, a)))
+        .collect();
+    candidates.extend(pairs.into_iter().map(|(cell, outcome, b, a)| {
+        let p = two_proportion_p(b, a);
+        candidate(cell, outcome, b, a, p)
+    }));
+    for mut m in candidates.into_iter().filter(|m| m.p_value < alpha) {
+        if m.cell != "count" {
+            m.first = first_difference(base, head, &m.cell, &m.outcome);
         }
-    }
-    for (cell, outcome, before, after) in pairs {
-        let p_value = two_proportion_p(before, after);
-        if p_value < alpha {
-            let first = first_difference(base, head, &cell, &outcome);
-            moved.push(Moved {
-                cell,
-                outcome,
-                before,
-                after,
-                p_value,
-                first,
-            });
-        }
+        moved.push(m);
     }
     moved.sort_by(|a, b| {
         a.p_value
