@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::report::Report;
+use crate::schedule::FsKind;
 
 /// The family-wise false-alarm rate: the chance that two runs of one engine show a moved cell.
 pub const FAMILY_ALPHA: f64 = 0.001;
@@ -114,8 +115,6 @@ fn same_schedules(base: &Report, head: &Report) -> Result<(), String> {
 /// Compares `head` with `base`.
 pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
     same_schedules(base, head)?;
-    let mut moved = Vec::new();
-    let mut tests = 0u64;
     let (gb, gh) = (groups(base), groups(head));
     let names: BTreeSet<&String> = gb.keys().chain(gh.keys()).collect();
     let mut pairs = Vec::new();
@@ -137,8 +136,10 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
             pairs.len()
         ));
     }
-    let counts = counted(base, head);
-    tests += (pairs.len() + counts.len()) as u64;
+    let findings = deltas(&base.findings.counts, &head.findings.counts);
+    let checks = deltas(&fired_checks(base), &fired_checks(head));
+    let counts = counted(base, head, &findings, &checks);
+    let tests = (pairs.len() + counts.len()) as u64;
     let alpha = FAMILY_ALPHA / tests.max(1) as f64;
     let n = base.schedules;
     let candidate = |cell: String, outcome: String, before, after, p_value| Moved {
@@ -157,24 +158,21 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
         let p = two_proportion_p(b, a);
         candidate(cell, outcome, b, a, p)
     }));
-    for mut m in candidates.into_iter().filter(|m| m.p_value < alpha) {
-        if m.cell != "count" {
-            m.first = first_difference(base, head, &m.cell, &m.outcome);
-        }
-        moved.push(m);
-    }
+    let mut moved: Vec<Moved> = candidates
+        .into_iter()
+        .filter(|m| m.p_value < alpha)
+        .map(|mut m| {
+            if m.cell != "count" {
+                m.first = first_difference(base, head, &m.cell, &m.outcome);
+            }
+            m
+        })
+        .collect();
     moved.sort_by(|a, b| {
         a.p_value
             .total_cmp(&b.p_value)
             .then_with(|| a.cell.cmp(&b.cell))
     });
-    let checks_of = |r: &Report| -> BTreeMap<String, u64> {
-        r.judged
-            .checks
-            .iter()
-            .map(|(k, t)| (k.clone(), t.fired))
-            .collect()
-    };
     let render = |v: &crate::report::Violation| format!("{:?}: {}", v.invariant, v.message);
     let (vb, vh): (BTreeSet<String>, BTreeSet<String>) = (
         base.violations.iter().map(render).collect(),
@@ -187,8 +185,8 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
         alpha,
         moved,
         outcomes: deltas(&base.outcomes, &head.outcomes),
-        findings: deltas(&base.findings.counts, &head.findings.counts),
-        checks: deltas(&checks_of(base), &checks_of(head)),
+        findings,
+        checks,
         cached_walker_answers: Delta {
             name: "cached_walker_answers".into(),
             before: base.cached_walker_answers,
@@ -261,15 +259,17 @@ fn first_difference(
     Some((index, replay_command(base, index)))
 }
 
-/// `sim replay` for schedule `index` of the campaign `r` describes (its policy cell named
-/// when it is one of the policy lane's).
+/// `sim replay` for schedule `index` of the campaign `r` describes, as the campaign itself
+/// writes it (fingerprints are of the first file system a schedule ran on: MemFs unless the
+/// campaign ran on DiskFs alone).
 fn replay_command(r: &Report, index: u64) -> String {
-    let fs = match r.fs.as_str() {
-        "mem" => crate::campaign::FsChoice::Mem,
-        "disk" => crate::campaign::FsChoice::Disk,
-        _ => crate::campaign::FsChoice::Both,
+    use crate::campaign::{CampaignOptions, FsChoice};
+    let (fs, kind) = match r.fs.as_str() {
+        "mem" => (FsChoice::Mem, FsKind::Mem),
+        "disk" => (FsChoice::Disk, FsKind::Disk),
+        _ => (FsChoice::Both, FsKind::Mem),
     };
-    let options = crate::campaign::CampaignOptions {
+    let options = CampaignOptions {
         seed: r.seed,
         schedules: r.schedules,
         fs,
@@ -281,18 +281,7 @@ fn replay_command(r: &Report, index: u64) -> String {
         swarm: r.swarm,
         fingerprints: false,
     };
-    let mut command = format!("sim replay --seed {} --schedule {index}", r.seed);
-    if r.racy {
-        command.push_str(" --racy");
-    }
-    if r.swarm {
-        command.push_str(" --swarm");
-    }
-    if let Some(cell) = crate::campaign::cell_of(&options, index) {
-        let (policy, g) = (cell.policy.name(), cell.granularity_ns);
-        command.push_str(&format!(" --policy {policy} --granularity {g}ns"));
-    }
-    command
+    crate::campaign::replay_command(r.seed, index, kind, &options)
 }
 
 /// The counts of two maps that differ.
@@ -309,9 +298,23 @@ fn deltas(base: &BTreeMap<String, u64>, head: &BTreeMap<String, u64>) -> Vec<Del
         .collect()
 }
 
-/// The event counts of both campaigns, by name: violations, each finding kind, each check's
-/// fired count (what the oracle had to judge) and cached walker answers (a cost).
-fn counted(base: &Report, head: &Report) -> Vec<(String, u64, u64)> {
+/// Each check's fired count (what the oracle had to judge), by name.
+fn fired_checks(r: &Report) -> BTreeMap<String, u64> {
+    r.judged
+        .checks
+        .iter()
+        .map(|(k, t)| (k.clone(), t.fired))
+        .collect()
+}
+
+/// The event counts of both campaigns, by name: violations, cached walker answers (a cost),
+/// and the finding kinds and checks' fired counts that changed (`findings`, `checks`).
+fn counted(
+    base: &Report,
+    head: &Report,
+    findings: &[Delta],
+    checks: &[Delta],
+) -> Vec<(String, u64, u64)> {
     let mut out = vec![
         (
             "violations".to_string(),
@@ -324,23 +327,14 @@ fn counted(base: &Report, head: &Report) -> Vec<(String, u64, u64)> {
             head.cached_walker_answers,
         ),
     ];
-    let findings = deltas(&base.findings.counts, &head.findings.counts);
     out.extend(
         findings
-            .into_iter()
+            .iter()
             .map(|d| (format!("finding {}", d.name), d.before, d.after)),
     );
-    let fired = |r: &Report| -> BTreeMap<String, u64> {
-        r.judged
-            .checks
-            .iter()
-            .map(|(k, t)| (k.clone(), t.fired))
-            .collect()
-    };
-    let checks = deltas(&fired(base), &fired(head));
     out.extend(
         checks
-            .into_iter()
+            .iter()
             .map(|d| (format!("check {} fired", d.name), d.before, d.after)),
     );
     out
@@ -421,12 +415,14 @@ impl Diff {
         if !self.moved.is_empty() {
             out.push_str("| cell | outcome | before | after | p | first schedule that moved (replay with each engine) |\n|---|---|---:|---:|---:|---|\n");
             for m in &self.moved {
-                let first = m
-                    .first
-                    .as_ref()
-                    .map_or("(run with --fingerprints)".to_string(), |(_, c)| {
-                        format!("`{c}`")
-                    });
+                let first = m.first.as_ref().map_or(
+                    match m.cell.as_str() {
+                        // An event count is over the whole campaign: no one schedule.
+                        "count" => "—".to_string(),
+                        _ => "(run with --fingerprints)".to_string(),
+                    },
+                    |(_, c)| format!("`{c}`"),
+                );
                 let _ = writeln!(
                     out,
                     "| {} | {} | {}/{} | {}/{} | {:.1e} | {first} |",
