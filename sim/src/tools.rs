@@ -251,7 +251,8 @@ fn run(dir: &Path, tool: Tool, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Records `f` with the tool; returns the recording's time (its index or dirstate mtime).
+/// Records `f` with the tool; returns the recording's time as the tool's racy test sees it
+/// (git: its index's mtime; Mercurial: the file system's time during its status).
 fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
     match tool {
         Tool::Git | Tool::GitNoCtime => {
@@ -280,10 +281,37 @@ fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
             run(dir, tool, &["commit", "-A", "-m", "0"])?;
             // A commit leaves the file to be looked up (`hg debugstate`: mtime unset); the
             // next status that finds it clean records its stat in the dirstate.
-            run(dir, tool, &["status"])?;
-            Ok(stat_of(&dir.join(".hg/dirstate"))?.mtime_ns)
+            // Its racy test compares with the file system's time during that status, not the
+            // dirstate's mtime (a rewrite in the same second moves that a whole second on,
+            // `checkambig`); bracketed by probes, and repeated until one status sits in one
+            // second (the test only goes from unsure to sure as time passes).
+            for _ in 0..MAX_STATUS_TRIES {
+                let before = fs_now(&dir.join(".hg"))?;
+                run(dir, tool, &["status"])?;
+                let after = fs_now(&dir.join(".hg"))?;
+                assert!(after >= before, "the file system's clock went back");
+                if before / SECOND_NS == after / SECOND_NS {
+                    return Ok(after);
+                }
+            }
+            Err(format!(
+                "every one of {MAX_STATUS_TRIES} `hg status` runs straddled a second"
+            ))
         }
     }
+}
+
+/// At most this many `hg status` runs to find one that sits in one second.
+const MAX_STATUS_TRIES: u32 = 5;
+const SECOND_NS: u64 = 1_000_000_000;
+
+/// The file system's present time in `dir`: the mtime of a file written there now.
+fn fs_now(dir: &Path) -> Result<u64, String> {
+    let probe = dir.join("sim-now");
+    std::fs::write(&probe, b"").map_err(|e| format!("{}: {e}", probe.display()))?;
+    let now = stat_of(&probe)?.mtime_ns;
+    std::fs::remove_file(&probe).map_err(|e| format!("{}: {e}", probe.display()))?;
+    Ok(now)
 }
 
 /// Asks the tool whether `f` changed: true when it reports it clean.

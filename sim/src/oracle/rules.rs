@@ -52,7 +52,10 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
         Policy::Mercurial => {
             let step = g.max(SECOND_NS);
             let unsure = floor(w.mtime_ns, step) >= floor(was.recorded_at, step);
-            same(w.len, n.len) && w.mode == n.mode && same(w.mtime_ns, n.mtime_ns) && !unsure
+            // dirstate-v1 keeps whole seconds and compares only the owner's exec bit.
+            let same_exec = (w.mode ^ n.mode) & 0o100 == 0;
+            let same_second = w.mtime_ns / SECOND_NS == n.mtime_ns / SECOND_NS;
+            same(w.len, n.len) && same_exec && same_second && !unsure
         }
         Policy::Bazel | Policy::BazelGuard | Policy::BazelRedigest => {
             same(w.len, n.len)
