@@ -201,7 +201,7 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Real-tool conformance: the policy models of git and Mercurial against the real binaries
+    /// Real-tool conformance: the policy models of git, Mercurial, Cargo and ccache (both generations) against the real binaries
     /// on a real directory (issue 24). Exit 1 on a disagreement, 2 when a tool is missing.
     Tools {
         /// Random edit sequences per tool configuration (beside the stories).
@@ -210,7 +210,7 @@ pub enum Command {
         /// Seed of the random sequences.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Tool configurations: git, git_no_ctime, mercurial, cargo (comma-separated; default all).
+        /// Tool configurations: git, git_no_ctime, mercurial, cargo, ccache_unguarded, ccache_guarded (comma-separated; default all).
         #[arg(long, value_delimiter = ',')]
         tools: Vec<String>,
         /// Where the sequences' directories are made (default: the temporary directory; e.g.

@@ -242,7 +242,12 @@ pub fn singles(scope: Scope, disk: bool) -> Vec<Case> {
                             }
                             let mut s = scenario(shape, size, x, via);
                             let file = usize::from(link);
-                            s.mutations = vec![MutationSpec { file, kind, point }];
+                            s.mutations = vec![MutationSpec {
+                                file,
+                                kind,
+                                point,
+                                late: false,
+                            }];
                             out.push(Case {
                                 family: format!("single/{shape:?}"),
                                 scenario: s,
@@ -384,11 +389,13 @@ pub fn pairs(scope: Scope) -> Vec<Case> {
                     file: 0,
                     kind: ka,
                     point: pa,
+                    late: false,
                 },
                 MutationSpec {
                     file: 0,
                     kind: kb,
                     point: pb,
+                    late: false,
                 },
             ];
             out.push(Case {

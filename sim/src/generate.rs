@@ -200,6 +200,12 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             file.generated = true;
         }
     }
+    // One mutation in eight within a build comes late (time passes first).
+    for mutation in scenario.mutations.iter_mut() {
+        if mutation.point != Point::BetweenBuilds && rng.chance(1, 8) {
+            mutation.late = true;
+        }
+    }
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }
@@ -290,7 +296,12 @@ fn generate_mutation(
         12 => Point::BeforeConsume { consumer },
         _ => Point::BetweenBuilds,
     };
-    MutationSpec { file, kind, point }
+    MutationSpec {
+        file,
+        kind,
+        point,
+        late: false,
+    }
 }
 
 #[cfg(test)]

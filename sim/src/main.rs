@@ -329,7 +329,7 @@ fn tools_command(
             Some(t) => chosen.push(t),
             None => {
                 eprintln!(
-                    "sim: error: unknown tool {name:?}; known: git, git_no_ctime, mercurial, cargo"
+                    "sim: error: unknown tool {name:?}; known: git, git_no_ctime, mercurial, cargo, ccache_unguarded, ccache_guarded"
                 );
                 return ExitCode::from(2);
             }

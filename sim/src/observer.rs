@@ -68,6 +68,7 @@ pub struct SimObserver {
     fs: Arc<dyn Fs>,
     faults: Option<Faults>,
     tap: Arc<Tap>,
+    clock: Option<engine::fs::MemFs>,
     state: Mutex<State>,
     trace: Arc<Trace>,
 }
@@ -90,6 +91,8 @@ pub struct Setup<'a> {
     pub faults: Option<Faults>,
     /// The tap on the engine's file system (what torn hash acts read).
     pub tap: Arc<Tap>,
+    /// MemFs's logical clock, which a late mutation moves on (on DiskFs time really passes).
+    pub clock: Option<engine::fs::MemFs>,
 }
 
 impl SimObserver {
@@ -118,6 +121,7 @@ impl SimObserver {
             fs: setup.fs,
             faults: setup.faults,
             tap: setup.tap,
+            clock: setup.clock,
             state: Mutex::new(state),
             trace: setup.trace,
         }
@@ -166,6 +170,9 @@ impl SimObserver {
                 continue;
             }
             state.done[index] = true;
+            if mutation.late {
+                self.let_time_pass();
+            }
             let path = self.paths[mutation.file].clone();
             let target = state.target.clone();
             let world = World {
@@ -206,6 +213,14 @@ impl SimObserver {
                 path,
                 skipped,
             });
+        }
+    }
+
+    /// A late mutation's wait: MemFs's clock moves on; on a real disk the time is slept.
+    fn let_time_pass(&self) {
+        match &self.clock {
+            Some(mem) => mem.advance_clock(crate::scenario::LATE_NS),
+            None => std::thread::sleep(std::time::Duration::from_nanos(crate::scenario::LATE_NS)),
         }
     }
 

@@ -137,7 +137,15 @@ pub struct MutationSpec {
     pub kind: MutationKind,
     /// When.
     pub point: Point,
+    /// Time passes first ([`LATE_NS`]): the edit comes late in whatever is running, past the
+    /// windows rules open at an action's start (ccache's 100 ms "too new" margin).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
+
+/// How much time passes before a late mutation: past ccache's 100 ms margin, within git's and
+/// Mercurial's one-second racy windows only sometimes.
+pub const LATE_NS: u64 = 200_000_000;
 
 /// The glob target's definition: patterns and excludes that tell SPEC §3's matching apart
 /// (a path's directories, one character against many, several patterns and excludes), all

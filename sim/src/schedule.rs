@@ -327,6 +327,7 @@ impl World {
             fs: made.fs.clone(),
             faults: faults.clone(),
             tap: tap.clone(),
+            clock: made.mem.clone(),
         }));
         Ok(World {
             tap,

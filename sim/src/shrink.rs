@@ -57,6 +57,11 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         let mut c = s.clone();
         c.mutations.remove(m);
         out.push(c);
+        if s.mutations[m].late {
+            let mut c = s.clone();
+            c.mutations[m].late = false;
+            out.push(c);
+        }
     }
     let plain = Scenario {
         caching: BTreeMap::new(),
@@ -240,10 +245,11 @@ pub fn describe(s: &Scenario) -> String {
     }
     for m in &s.mutations {
         lines.push(format!(
-            "mutation: {} {} at {:?}",
+            "mutation: {} {} at {:?}{}",
             m.kind.name(),
             s.path(m.file),
-            m.point
+            m.point,
+            if m.late { ", late (200 ms on)" } else { "" }
         ));
     }
     lines.join("\n")

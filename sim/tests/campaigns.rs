@@ -200,6 +200,7 @@ fn an_undecodable_name_does_not_fail_a_glob_on_diskfs() {
             file: 0,
             kind: MutationKind::AddUndecodable,
             point: Point::BetweenBuilds,
+            late: false,
         }],
         ..Scenario::default()
     };

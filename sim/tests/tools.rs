@@ -1,22 +1,27 @@
 //! The real tools against their models (`sim tools`, issue 24), a small fixed set that `just
 //! test` runs: every hole story of the policy matrix and a few seeded sequences, under real git
-//! (default and `core.trustctime=false`), real Mercurial and the toolchain's Cargo, in a
-//! temporary directory. A tool
+//! (default and `core.trustctime=false`), real Mercurial, the toolchain's Cargo and both
+//! generations of ccache (with the #1378 trials), in a temporary directory. A tool
 //! that is missing fails the test with its install command (`scripts/ensure-tools` installs
 //! them); a disagreement fails it with the sequence's replay line.
 
-use sim::tools::{conformance, trial, Op, Tool, STORIES};
+use sim::tools::{conformance, trial, Op, Tool, CCACHE_STORIES, STORIES};
 
 /// Seeded random sequences per tool configuration, beside the stories.
 const SEQUENCES: u64 = 4;
 
 fn check(tool: Tool) {
     let root = tempfile::tempdir().expect("a temporary directory");
-    // Mercurial starts a Python process per command: its stories alone (16 sequences).
-    let sequences = if tool == Tool::Mercurial {
+    // Mercurial starts a Python process per command, and ccache compiles: their stories alone.
+    let sequences = if tool == Tool::Mercurial || tool.is_ccache() {
         0
     } else {
         SEQUENCES
+    };
+    let pipeline = if tool.is_ccache() {
+        CCACHE_STORIES.len() as u64
+    } else {
+        0
     };
     let table = match conformance(&[tool], sequences, 1, root.path()) {
         Ok(table) => table,
@@ -25,7 +30,7 @@ fn check(tool: Tool) {
     let run: u64 = table.cells.values().map(|c| c.0).sum();
     assert_eq!(
         run,
-        2 * STORIES.len() as u64 + sequences,
+        2 * (STORIES.len() as u64 + pipeline) + sequences,
         "every story and sequence ran"
     );
     assert_eq!(
@@ -51,6 +56,43 @@ fn git_agrees_with_its_model() {
 #[test]
 fn git_without_trustctime_agrees_with_its_model() {
     check(Tool::GitNoCtime);
+}
+
+#[test]
+fn ccache_before_the_fix_agrees_with_its_model() {
+    check(Tool::CcacheUnguarded);
+}
+
+#[test]
+fn ccache_after_the_fix_agrees_with_its_model() {
+    check(Tool::CcacheGuarded);
+}
+
+/// ccache #1378 for real: a source edited during its compile has the edited bytes' result
+/// served for the first bytes by 4.7.5 however late the edit; 4.14.2 refuses it only when the
+/// edit comes 100 ms or more after the compile's start (its margin), so an early edit is a
+/// hole of the fixed version too.
+#[test]
+fn the_1378_hole_is_ccache_s_own_and_the_fix_has_a_margin() {
+    let root = tempfile::tempdir().expect("a temporary directory");
+    for (tool, early_served, late_served) in [
+        (Tool::CcacheUnguarded, true, true),
+        (Tool::CcacheGuarded, true, false),
+    ] {
+        for (op, served) in [
+            (Op::EditEarlyInCompile, early_served),
+            (Op::EditLateInCompile, late_served),
+        ] {
+            let t = trial(tool, false, &[op], root.path()).expect("ccache runs");
+            assert!(t.agrees(), "{tool:?}: {}", t.script());
+            // An early edit that a slow machine delays past the margin is refused, and the
+            // model (told ccache's own start) says so too: only a served result is asserted.
+            let margin_passed = t.now.mtime_ns >= t.recorded_at + 100_000_000;
+            if !(op == Op::EditEarlyInCompile && margin_passed) {
+                assert_eq!(t.tool_clean, served, "{tool:?} {op:?}: {}", t.script());
+            }
+        }
+    }
 }
 
 #[test]
