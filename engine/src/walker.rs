@@ -105,45 +105,8 @@ impl WalkerCache {
             Ok(link) if crate::regressed!(ExecBitFromLink) => link.exec(),
             _ => meta.exec(),
         };
-        let mut chunks = ChunkProbe {
-            ctx,
-            path,
-            inner: file,
-            index: 0,
-        };
-        let hashout = if crate::regressed!(HashPadsToStatSize) {
-            let mut padded = PadTo {
-                inner: &mut chunks,
-                left: meta.len,
-            };
-            hash_reader(&mut padded, x)
-        } else {
-            hash_reader(&mut chunks, x)
-        }
-        .map_err(|e| source_error(path, e))?;
-        // Architecture Invariant: ours stamps what it hashed, the opened file's own `fstat`,
-        // and remembers nothing when the path's `stat` described another file (or another
-        // state of it): the stat→open gap cannot put one file's hash under another's stamp.
-        let stamped = opened.unwrap_or(meta);
-        let stamp = Stamp {
-            len: stamped.len,
-            mtime_ns: stamped.mtime_ns,
-            ctime_ns: stamped.ctime_ns,
-            ino: stamped.ino,
-            mode: stamped.mode,
-            recorded_at_ns: ctx.fs.now_nanos(),
-            build_start_ns: self
-                .build_start_ns
-                .load(std::sync::atomic::Ordering::SeqCst),
-        };
-        let remembered = Remembered {
-            stamp,
-            hashout: hashout.clone(),
-            x,
-        };
-        if opened.is_none_or(|o| same_file_state(&o, &meta)) {
-            self.remember(path, remembered);
-        }
+        let hashout = hash_chunks(ctx, path, file, x, meta.len)?;
+        self.stamp(ctx, path, (&meta, opened), &hashout, x);
         ctx.emit(Event::Hash {
             path: path.into(),
             hashout: hashout.clone(),
@@ -159,6 +122,41 @@ impl WalkerCache {
             x,
             cached: false,
         })
+    }
+
+    /// Remembers `hashout` for `path` under the stamp of what was hashed.
+    ///
+    /// Architecture Invariant: ours stamps what it hashed, the opened file's own `fstat`, and
+    /// remembers nothing when the path's `stat` described another file (or another state of
+    /// it): the stat→open gap cannot put one file's hash under another's stamp.
+    fn stamp(
+        &self,
+        ctx: &Ctx,
+        path: &Path,
+        (meta, opened): (&Metadata, Option<Metadata>),
+        hashout: &str,
+        x: bool,
+    ) {
+        let stamped = opened.unwrap_or(*meta);
+        let stamp = Stamp {
+            len: stamped.len,
+            mtime_ns: stamped.mtime_ns,
+            ctime_ns: stamped.ctime_ns,
+            ino: stamped.ino,
+            mode: stamped.mode,
+            recorded_at_ns: ctx.fs.now_nanos(),
+            build_start_ns: self
+                .build_start_ns
+                .load(std::sync::atomic::Ordering::SeqCst),
+        };
+        let remembered = Remembered {
+            stamp,
+            hashout: hashout.to_string(),
+            x,
+        };
+        if opened.is_none_or(|o| same_file_state(&o, meta)) {
+            self.remember(path, remembered);
+        }
     }
 
     /// Opens `path` to hash it: ours with the `fstat` of the handle it reads (`Some`), every
@@ -285,6 +283,33 @@ pub fn source_error(path: &Path, e: io::Error) -> EngineError {
         },
         _ => EngineError::io(path, e),
     }
+}
+
+/// Hashes `file` (the bytes of `path`, with exec bit `x`) chunk by chunk, each chunk a probe
+/// point; `len` is the size its `stat` gave.
+fn hash_chunks(
+    ctx: &Ctx,
+    path: &Path,
+    file: Box<dyn crate::fs::FsRead>,
+    x: bool,
+    len: u64,
+) -> Result<String> {
+    let mut chunks = ChunkProbe {
+        ctx,
+        path,
+        inner: file,
+        index: 0,
+    };
+    if crate::regressed!(HashPadsToStatSize) {
+        let mut padded = PadTo {
+            inner: &mut chunks,
+            left: len,
+        };
+        hash_reader(&mut padded, x)
+    } else {
+        hash_reader(&mut chunks, x)
+    }
+    .map_err(|e| source_error(path, e))
 }
 
 #[cfg(test)]
