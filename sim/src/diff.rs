@@ -83,6 +83,42 @@ pub struct Diff {
     pub violations_new: Vec<String>,
     /// Violations of the base that the head no longer has.
     pub violations_gone: Vec<String>,
+    /// Schedules whose per-schedule outcomes differ (exact: the same schedule run by both
+    /// engines, no chance involved), and the first of them with its replay; `None` without
+    /// fingerprints.
+    pub changed_schedules: Option<Changed>,
+}
+
+/// The schedules whose fingerprints differ.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Changed {
+    /// How many.
+    pub count: u64,
+    /// The first, and the command that replays it.
+    pub first: Option<(u64, String)>,
+}
+
+/// The schedules whose fingerprints differ between `base` and `head` (`None` unless both
+/// reports carry them).
+fn changed_schedules(base: &Report, head: &Report) -> Option<Changed> {
+    if base.fingerprints.is_empty() || head.fingerprints.is_empty() {
+        return None;
+    }
+    let indices: BTreeSet<&u64> = base
+        .fingerprints
+        .keys()
+        .chain(head.fingerprints.keys())
+        .collect();
+    let changed: Vec<u64> = indices
+        .into_iter()
+        .filter(|i| base.fingerprints.get(*i) != head.fingerprints.get(*i))
+        .copied()
+        .collect();
+    assert!(changed.len() as u64 <= base.schedules.max(head.schedules));
+    Some(Changed {
+        count: changed.len() as u64,
+        first: changed.first().map(|&i| (i, replay_command(base, i))),
+    })
 }
 
 /// Refuses two reports that do not describe the same schedules, naming the field.
@@ -194,6 +230,7 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
         },
         violations_new: vh.difference(&vb).cloned().collect(),
         violations_gone: vb.difference(&vh).cloned().collect(),
+        changed_schedules: changed_schedules(base, head),
     })
 }
 
@@ -392,7 +429,10 @@ fn erfc(x: f64) -> f64 {
 impl Diff {
     /// True when the head behaves as the base did on these schedules.
     pub fn unchanged(&self) -> bool {
-        self.moved.is_empty() && self.violations_new.is_empty() && self.violations_gone.is_empty()
+        self.moved.is_empty()
+            && self.violations_new.is_empty()
+            && self.violations_gone.is_empty()
+            && self.changed_schedules.as_ref().is_none_or(|c| c.count == 0)
     }
 
     /// The diff as Markdown (a pull-request comment).
@@ -412,6 +452,21 @@ impl Diff {
             self.violations_new.len(),
             self.violations_gone.len()
         );
+        match &self.changed_schedules {
+            Some(c) => {
+                let first = c.first.as_ref().map_or(String::new(), |(i, command)| {
+                    format!("; the first is schedule {i}: `{command}`")
+                });
+                let _ = writeln!(
+                    out,
+                    "{} of {} schedules changed their outcomes (per-schedule fingerprints: the same schedule under each engine, exact){first}.\n",
+                    c.count, self.schedules
+                );
+            }
+            None => out.push_str(
+                "Schedules changed: unknown (run both campaigns with --fingerprints).\n\n",
+            ),
+        }
         if !self.moved.is_empty() {
             out.push_str("| cell | outcome | before | after | p | first schedule that moved (replay with each engine) |\n|---|---|---:|---:|---:|---|\n");
             for m in &self.moved {

@@ -79,6 +79,7 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(diff["moved"].as_array().unwrap().len(), 0, "{diff}");
     assert!(diff["tests"].as_u64().unwrap() > 100, "{diff}");
+    assert_eq!(diff["changed_schedules"]["count"], 0, "{diff}");
     let fingerprints = |p: &str| {
         let text = std::fs::read_to_string(p).unwrap();
         let r: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -108,6 +109,16 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
     let diff: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let moved = diff["moved"].as_array().unwrap();
+    // Exactly: some schedules' outcomes changed, the first named with its replay.
+    let changed = &diff["changed_schedules"];
+    assert!(changed["count"].as_u64().unwrap() > 0, "{diff}");
+    assert!(
+        changed["first"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("sim replay --seed 3 --schedule "),
+        "{diff}"
+    );
     assert!(
         moved.iter().any(|m| m["outcome"] == "invalid_data"),
         "skip_small_verify turns invalid_data into ok: {diff}"
@@ -130,4 +141,5 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         markdown.contains("| cell | outcome | before | after | p |"),
         "{markdown}"
     );
+    assert!(markdown.contains("schedules changed their outcomes"), "{markdown}");
 }
