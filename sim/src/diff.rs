@@ -101,15 +101,7 @@ pub struct Changed {
 /// The schedules whose fingerprints differ between `base` and `head` (`None` unless both
 /// reports carry them).
 fn changed_schedules(base: &Report, head: &Report) -> Option<Changed> {
-    if base.fingerprints.is_empty() || head.fingerprints.is_empty() {
-        return None;
-    }
-    let indices: BTreeSet<&u64> = base
-        .fingerprints
-        .keys()
-        .chain(head.fingerprints.keys())
-        .collect();
-    let changed: Vec<u64> = indices
+    let changed: Vec<u64> = fingerprinted(base, head)?
         .into_iter()
         .filter(|i| base.fingerprints.get(*i) != head.fingerprints.get(*i))
         .copied()
@@ -270,6 +262,19 @@ fn count_in(fingerprint: &str, group: &str, outcome: &str) -> usize {
         .count()
 }
 
+/// Every schedule index either report has a fingerprint of (`None` unless both have some).
+fn fingerprinted<'a>(base: &'a Report, head: &'a Report) -> Option<BTreeSet<&'a u64>> {
+    if base.fingerprints.is_empty() || head.fingerprints.is_empty() {
+        return None;
+    }
+    Some(
+        base.fingerprints
+            .keys()
+            .chain(head.fingerprints.keys())
+            .collect(),
+    )
+}
+
 /// The first schedule whose count of `outcome` in `group` differs, with its replay command.
 fn first_difference(
     base: &Report,
@@ -277,15 +282,7 @@ fn first_difference(
     group: &str,
     outcome: &str,
 ) -> Option<(u64, String)> {
-    if base.fingerprints.is_empty() || head.fingerprints.is_empty() {
-        return None;
-    }
-    let indices: BTreeSet<&u64> = base
-        .fingerprints
-        .keys()
-        .chain(head.fingerprints.keys())
-        .collect();
-    let index = *indices.into_iter().find(|i| {
+    let index = *fingerprinted(base, head)?.into_iter().find(|i| {
         let of = |r: &Report| {
             r.fingerprints
                 .get(*i)

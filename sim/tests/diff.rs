@@ -141,5 +141,8 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         markdown.contains("| cell | outcome | before | after | p |"),
         "{markdown}"
     );
-    assert!(markdown.contains("schedules changed their outcomes"), "{markdown}");
+    assert!(
+        markdown.contains("schedules changed their outcomes"),
+        "{markdown}"
+    );
 }
