@@ -96,6 +96,8 @@ fn ccache(dir: &Path, tool: Tool, args: &[&str], env: &[(&str, &Path)]) -> Resul
             tool.install()
         )
     })?;
+    // A compile may fail (an edit made the header invalid C): what counts is ccache's hit or
+    // miss, read from its statistics; any other ccache command must succeed.
     match out.status.success() || args.first() == Some(&"cc") {
         true => Ok(()),
         false => Err(format!(
