@@ -20,6 +20,7 @@ fn schedules_per_sec(fs: FsChoice, schedules: u64, threads: usize) -> f64 {
         shard: None,
         swarm: false,
         fingerprints: false,
+        cell: None,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(

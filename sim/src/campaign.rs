@@ -55,6 +55,9 @@ pub struct CampaignOptions {
     pub swarm: bool,
     /// Keep each schedule's fingerprint in the report (`Report::fingerprints`).
     pub fingerprints: bool,
+    /// Every schedule under this cell of the policy matrix (`sim run --policy`), instead of
+    /// the policy lane's rotation.
+    pub cell: Option<PolicyCell>,
 }
 
 /// One schedule in this many of a MemFs campaign runs under a cell of the policy matrix (every
@@ -64,6 +67,9 @@ pub const POLICY_LANE: u64 = 8;
 
 /// The policy cell schedule `index` of a campaign runs under, if it is one of the lane's.
 pub fn cell_of(options: &CampaignOptions, index: u64) -> Option<PolicyCell> {
+    if options.cell.is_some() {
+        return options.cell;
+    }
     let lane = options.fs == FsChoice::Mem && index % POLICY_LANE == POLICY_LANE - 1;
     lane.then(|| crate::policies::lane_cell(index / POLICY_LANE))
 }
@@ -162,6 +168,7 @@ pub fn campaign(options: &CampaignOptions, progress: &(dyn Fn(u64, u64) + Sync))
         schedules: options.schedules,
         racy: options.racy,
         swarm: options.swarm,
+        cell: options.cell,
         shard: options.shard.map(|(index, count)| crate::report::Shard {
             index,
             count,
@@ -249,6 +256,7 @@ pub fn merge_shards(shards: Vec<Report>) -> Result<Report, String> {
         fs: first.fs.clone(),
         racy: first.racy,
         swarm: first.swarm,
+        cell: first.cell,
         ..Report::default()
     };
     for (i, shard) in shards.into_iter().enumerate() {

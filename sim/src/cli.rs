@@ -74,6 +74,13 @@ pub enum Command {
         /// behaviour moved.
         #[arg(long)]
         fingerprints: bool,
+        /// Run every schedule under this walker policy (a cell of the policy matrix), not only
+        /// the policy lane's one in eight in rotation: to fuzz or diff a change to one rule.
+        #[arg(long, value_parser = crate::policies::parse_policy, conflicts_with = "racy")]
+        policy: Option<engine::walker::Policy>,
+        /// The timestamp granularity of a `--policy` campaign (default 1ns).
+        #[arg(long, value_parser = crate::policies::Granularities::parse, requires = "policy")]
+        granularity: Option<crate::policies::Granularities>,
         /// Save each violation's shrunk scenario here as a corpus entry (`sim/corpus/`).
         #[arg(long)]
         corpus: Option<PathBuf>,

@@ -127,6 +127,11 @@ fn same_schedules(base: &Report, head: &Report) -> Result<(), String> {
         ("racy", base.racy.to_string(), head.racy.to_string()),
         ("swarm", base.swarm.to_string(), head.swarm.to_string()),
         (
+            "policy cell",
+            format!("{:?}", base.cell),
+            format!("{:?}", head.cell),
+        ),
+        (
             "shard",
             format!("{:?}", base.shard),
             format!("{:?}", head.shard),
@@ -314,6 +319,7 @@ fn replay_command(r: &Report, index: u64) -> String {
         shard: None,
         swarm: r.swarm,
         fingerprints: false,
+        cell: r.cell,
     };
     crate::campaign::replay_command(r.seed, index, kind, &options)
 }

@@ -540,6 +540,7 @@ pub fn judge_cases(
         shard: None,
         swarm: false,
         fingerprints: false,
+        cell: None,
     };
     let mut report = Report {
         mode: "exhaustive".into(),

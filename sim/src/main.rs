@@ -138,10 +138,16 @@ fn main() -> ExitCode {
             shard,
             swarm,
             fingerprints,
+            policy,
+            granularity,
             corpus,
             coverage,
         } => {
             let variant = Variant::Reference;
+            let cell = policy.map(|policy| sim::schedule::PolicyCell {
+                policy,
+                granularity_ns: granularity.and_then(|g| g.0.first().copied()).unwrap_or(1),
+            });
             let options = CampaignOptions {
                 seed,
                 schedules,
@@ -153,6 +159,7 @@ fn main() -> ExitCode {
                 shard,
                 swarm,
                 fingerprints,
+                cell,
             };
             let report = campaign(&options, &progress_reporter(schedules));
             if let Some(dir) = corpus {
@@ -162,7 +169,7 @@ fn main() -> ExitCode {
                         (
                             name,
                             (None, Some(v.invariant)),
-                            (racy, None, false),
+                            (racy, cell, false),
                             scenario,
                         )
                     })

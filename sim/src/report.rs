@@ -153,6 +153,9 @@ pub struct Report {
     /// The shard this report covers, when it covers one (`sim run --shard K/N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// The policy cell every schedule ran under (`sim run --policy`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<crate::schedule::PolicyCell>,
     /// Number of violations (all of them).
     pub violation_count: u64,
     /// The first violations in schedule order.

@@ -17,6 +17,7 @@ fn options(seed: u64, schedules: u64, fs: FsChoice, threads: usize) -> CampaignO
         shard: None,
         swarm: false,
         fingerprints: false,
+        cell: None,
     }
 }
 

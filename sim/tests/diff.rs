@@ -146,3 +146,44 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         "{markdown}"
     );
 }
+
+/// `sim run --policy` runs every schedule under one cell: a report of it is refused against a
+/// default one, and a regression of that rule changes schedules there, each named with its
+/// cell in the replay command.
+#[test]
+fn a_policy_campaign_diffs_one_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = campaign(dir.path(), "default.json", (5, 300, 2), None);
+    let run = |name: &str, regression: Option<&str>| {
+        let path = dir.path().join(name).to_string_lossy().into_owned();
+        let mut args = vec!["run", "--seed", "5", "--schedules", "300", "--threads", "2"];
+        args.extend(["--no-shrink", "--fingerprints", "--json", &path]);
+        args.extend(["--policy", "mercurial", "--granularity", "1ns"]);
+        let (code, err) = sim(regression, &args);
+        assert!(code == 0 || (regression.is_some() && code == 1), "{err}");
+        path
+    };
+    let base = run("hg.json", None);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    assert_eq!(report["cell"]["policy"], "mercurial", "{report}");
+    let (code, err) = sim(None, &["diff", &default, &base]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("differ in policy cell"), "{err}");
+    // Mercurial's unsure window at the file system's step instead of a second: stale answers.
+    let head = run("hg-regressed.json", Some("mercurial_unsure_at_granularity"));
+    let json = dir.path().join("d.json").to_string_lossy().into_owned();
+    let (code, err) = sim(None, &["diff", &base, &head, "--json", &json]);
+    assert_eq!(code, 1, "{err}");
+    let diff: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        diff["changed_schedules"]["count"].as_u64().unwrap() > 0,
+        "{diff}"
+    );
+    let first = diff["changed_schedules"]["first"][1].as_str().unwrap();
+    assert!(
+        first.ends_with("--policy mercurial --granularity 1ns"),
+        "{first}"
+    );
+}

@@ -247,6 +247,7 @@ fn every_traced_check_fires_in_the_default_mix() {
         shard: None,
         swarm: false,
         fingerprints: false,
+        cell: None,
     };
     let mem = campaign(&options(3_000, FsChoice::Mem), &|_, _| {});
     let both = campaign(&options(60, FsChoice::Both), &|_, _| {});

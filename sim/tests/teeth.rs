@@ -19,6 +19,7 @@ fn tampering_wrapper_is_caught_and_shrunk() {
         shard: None,
         swarm: false,
         fingerprints: false,
+        cell: None,
     };
     let report = campaign(&options, &|_, _| {});
     assert!(report.violation_count > 0);

@@ -18,6 +18,7 @@ fn fixed_seed_campaign_report() {
         shard: None,
         swarm: false,
         fingerprints: false,
+        cell: None,
     };
     let report = campaign(&options, &|_, _| {});
     assert_eq!(
