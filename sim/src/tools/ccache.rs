@@ -122,15 +122,29 @@ fn compile(dir: &Path, tool: Tool) -> Result<u64, String> {
     invocation(dir)
 }
 
-/// ccache's start: the time stamp of the log's first line (`[2026-12-07T04:02:37.854356 pid]`,
-/// UTC), ns.
+/// ccache's start, ns: the `invocation time` it names when it finds a file modified after it,
+/// else the time stamp of the log's first line (`[2026-12-07T04:02:37.854356 pid]`, UTC), a
+/// little after the start. A later start only makes the model call fewer files too new, which
+/// is when ccache names no time: where the two could differ, ccache names its own.
 fn invocation(dir: &Path) -> Result<u64, String> {
     let log = std::fs::read_to_string(dir.join("ccache.log")).map_err(|e| e.to_string())?;
+    if let Some(named) = log.lines().find_map(named_invocation) {
+        return Ok(named);
+    }
     let line = log.lines().next().unwrap_or_default();
     let stamp = line
         .get(1..27)
         .ok_or(format!("no time stamp in {line:?}"))?;
     parse_utc(stamp).ok_or(format!("a time stamp that is not one: {stamp:?}"))
+}
+
+/// The `invocation time 1796616170.026763842` a "modified near or after invocation" line names.
+fn named_invocation(line: &str) -> Option<u64> {
+    let rest = line.split("invocation time ").nth(1)?;
+    let stamp = rest.trim_end_matches(')').trim();
+    let (secs, nanos) = stamp.split_once('.')?;
+    let nanos = format!("{nanos:0<9}");
+    Some(secs.parse::<u64>().ok()? * 1_000_000_000 + nanos.get(..9)?.parse::<u64>().ok()?)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC) to ns since the epoch.
@@ -282,6 +296,13 @@ mod tests {
             Some(1_796_616_157_854_356_000)
         );
         assert_eq!(parse_utc("not a stamp"), None);
+    }
+
+    #[test]
+    fn a_named_invocation_time_is_read() {
+        let line = "[2026-12-07T04:02:50.402379 17428] main.c was modified near or after invocation (mtime 1796616170.357157626, invocation time 1796616170.026763842)";
+        assert_eq!(named_invocation(line), Some(1_796_616_170_026_763_842));
+        assert_eq!(named_invocation("[x] Result: cache_miss"), None);
     }
 
     #[test]
