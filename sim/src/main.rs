@@ -14,9 +14,16 @@ use sim::scenario::{generate, Scenario};
 use sim::schedule::{PolicyCell, RunOptions, Variant};
 
 fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
+    progress_of(total, ("schedules", "violations"))
+}
+
+/// A progress bar (a line every tenth when stderr is not a terminal) over `total` `units`, with
+/// a count of `bad` ones.
+fn progress_of(total: u64, (units, bad): (&'static str, &'static str)) -> impl Fn(u64, u64) + Sync {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(total);
-        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} schedules {per_sec} {msg}")
+        let template = format!("{{bar:40}} {{pos}}/{{len}} {units} {{per_sec}} {{msg}}");
+        let style = ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar
@@ -25,7 +32,7 @@ fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
     move |done: u64, violations: u64| match &bar {
         Some(bar) => {
             bar.set_position(done);
-            bar.set_message(format!("violations: {violations}"));
+            bar.set_message(format!("{bad}: {violations}"));
             if done == total {
                 bar.finish();
             }
@@ -35,7 +42,7 @@ fn progress_reporter(total: u64) -> impl Fn(u64, u64) + Sync {
             let step = (total / 10).max(1);
             if done >= *last + step || (done == total && *last != total) {
                 *last = done;
-                eprintln!("sim: {done}/{total} schedules, {violations} violations");
+                eprintln!("sim: {done}/{total} {units}, {violations} {bad}");
             }
         }
     }
@@ -346,7 +353,9 @@ fn tools_command(
         chosen = Tool::ALL.to_vec();
     }
     let root = root.unwrap_or_else(sim::tools::default_root);
-    let table = match sim::tools::conformance(&chosen, sequences, seed, &root) {
+    let total = sim::tools::trials(&chosen, sequences);
+    let progress = progress_of(total, ("sequences", "disagreements"));
+    let table = match sim::tools::conformance(&chosen, sequences, seed, &root, &progress) {
         Ok(table) => table,
         Err(message) => {
             eprintln!("sim tools: error: {message}");

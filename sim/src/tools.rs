@@ -646,18 +646,36 @@ pub const MAX_SEQUENCES: u64 = 100_000;
 /// At most this many edits in a random sequence.
 pub const MAX_OPS: u64 = 3;
 
-/// Runs the stories and `sequences` random sequences (from `seed`) under each of `tools`.
+/// How many trials [`conformance`] runs: every story twice, and the random sequences.
+pub fn trials(tools: &[Tool], sequences: u64) -> u64 {
+    tools
+        .iter()
+        .map(|t| {
+            let pipeline = if t.is_ccache() {
+                CCACHE_STORIES.len()
+            } else {
+                0
+            };
+            2 * (STORIES.len() + pipeline) as u64 + sequences
+        })
+        .sum()
+}
+
+/// Runs the stories and `sequences` random sequences (from `seed`) under each of `tools`,
+/// telling `progress` (trials done, disagreements) after each.
 pub fn conformance(
     tools: &[Tool],
     sequences: u64,
     seed: u64,
     root: &Path,
+    progress: &dyn Fn(u64, u64),
 ) -> Result<Table, String> {
     assert!(
         sequences <= MAX_SEQUENCES,
         "at most {MAX_SEQUENCES} sequences"
     );
     let mut table = Table::default();
+    let mut done = 0;
     for &tool in tools {
         table.versions.push((tool, tool.version()?));
         let mut all: Vec<(bool, Vec<Op>)> = Vec::new();
@@ -687,8 +705,11 @@ pub fn conformance(
                     table.disagreements.push(trial);
                 }
             }
+            done += 1;
+            progress(done, table.disagreements.len() as u64);
         }
     }
+    assert_eq!(done, trials(tools, sequences), "every trial ran once");
     Ok(table)
 }
 

@@ -5,7 +5,7 @@
 //! that is missing fails the test with its install command (`scripts/ensure-tools` installs
 //! them); a disagreement fails it with the sequence's replay line.
 
-use sim::tools::{conformance, trial, Op, Tool, CCACHE_STORIES, STORIES};
+use sim::tools::{conformance, trial, trials, Op, Tool};
 
 /// Seeded random sequences per tool configuration, beside the stories.
 const SEQUENCES: u64 = 4;
@@ -18,19 +18,14 @@ fn check(tool: Tool) {
     } else {
         SEQUENCES
     };
-    let pipeline = if tool.is_ccache() {
-        CCACHE_STORIES.len() as u64
-    } else {
-        0
-    };
-    let table = match conformance(&[tool], sequences, 1, root.path()) {
+    let table = match conformance(&[tool], sequences, 1, root.path(), &|_, _| {}) {
         Ok(table) => table,
         Err(message) => panic!("{tool:?}: {message} (scripts/ensure-tools installs the tools)"),
     };
     let run: u64 = table.cells.values().map(|c| c.0).sum();
     assert_eq!(
         run,
-        2 * (STORIES.len() as u64 + pipeline) + sequences,
+        trials(&[tool], sequences),
         "every story and sequence ran"
     );
     assert_eq!(
