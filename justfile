@@ -32,8 +32,10 @@ sim:
     ./target/release/sim run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs mem --threads {{threads}} --json sim-report.json
     ./target/release/sim run --seed {{sim_seed}} --schedules 2000 --fs both --threads {{threads}} --json sim-report-differential.json
 
-# Real-tool conformance (issue 24): installs git and Mercurial when missing, then holds the
-# models of their stat rules against the real binaries, on the disk's file system and on tmpfs.
+# Real-tool conformance (issue 24): installs git, Mercurial and both ccache generations when
+# missing, then holds the models of their rules against the real binaries, on the disk's file
+# system and on tmpfs. At the default 1,000 sequences a tool it takes hours (a Mercurial or
+# ccache sequence takes one to three seconds): `just tools 100` for a quick look.
 tools sequences="1000" seed="1":
     . scripts/ensure-tools && cargo build --release --locked -p sim
     mkdir -p policies
