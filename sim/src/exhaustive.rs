@@ -242,12 +242,7 @@ pub fn singles(scope: Scope, disk: bool) -> Vec<Case> {
                             }
                             let mut s = scenario(shape, size, x, via);
                             let file = usize::from(link);
-                            s.mutations = vec![MutationSpec {
-                                file,
-                                kind,
-                                point,
-                                late: false,
-                            }];
+                            s.mutations = vec![MutationSpec::new(file, kind, point)];
                             out.push(Case {
                                 family: format!("single/{shape:?}"),
                                 scenario: s,
@@ -384,20 +379,7 @@ pub fn pairs(scope: Scope) -> Vec<Case> {
                 continue;
             }
             let mut s = scenario(Shape::Cached, size, false, ConsumePath::OsCopy);
-            s.mutations = vec![
-                MutationSpec {
-                    file: 0,
-                    kind: ka,
-                    point: pa,
-                    late: false,
-                },
-                MutationSpec {
-                    file: 0,
-                    kind: kb,
-                    point: pb,
-                    late: false,
-                },
-            ];
+            s.mutations = vec![MutationSpec::new(0, ka, pa), MutationSpec::new(0, kb, pb)];
             out.push(Case {
                 family: "pair".into(),
                 scenario: s,

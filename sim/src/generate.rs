@@ -296,12 +296,7 @@ fn generate_mutation(
         12 => Point::BeforeConsume { consumer },
         _ => Point::BetweenBuilds,
     };
-    MutationSpec {
-        file,
-        kind,
-        point,
-        late: false,
-    }
+    MutationSpec::new(file, kind, point)
 }
 
 #[cfg(test)]

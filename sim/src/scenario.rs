@@ -143,6 +143,18 @@ pub struct MutationSpec {
     pub late: bool,
 }
 
+impl MutationSpec {
+    /// `kind` on file `file` at `point`, on time (not late).
+    pub fn new(file: usize, kind: MutationKind, point: Point) -> MutationSpec {
+        MutationSpec {
+            file,
+            kind,
+            point,
+            late: false,
+        }
+    }
+}
+
 /// How much time passes before a late mutation: past ccache's 100 ms margin, within git's and
 /// Mercurial's one-second racy windows only sometimes.
 pub const LATE_NS: u64 = 200_000_000;

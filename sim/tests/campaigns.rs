@@ -197,12 +197,11 @@ fn an_undecodable_name_does_not_fail_a_glob_on_diskfs() {
             plugin: false,
             steps: Default::default(),
         }],
-        mutations: vec![MutationSpec {
-            file: 0,
-            kind: MutationKind::AddUndecodable,
-            point: Point::BetweenBuilds,
-            late: false,
-        }],
+        mutations: vec![MutationSpec::new(
+            0,
+            MutationKind::AddUndecodable,
+            Point::BetweenBuilds,
+        )],
         ..Scenario::default()
     };
     let options = sim::schedule::RunOptions {
