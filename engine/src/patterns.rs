@@ -145,13 +145,13 @@ fn source_entries(
         }
         Content::View(view) => {
             let mut out = Vec::new();
+            let within = if crate::regressed!(NestedViewLosesPrefix) {
+                view.relocate.clone()
+            } else {
+                prefix.join(&view.relocate)
+            };
             for inner in &view.artifacts {
-                out.extend(source_entries(
-                    ctx,
-                    store,
-                    inner,
-                    &prefix.join(&view.relocate),
-                )?);
+                out.extend(source_entries(ctx, store, inner, &within)?);
             }
             Ok(out)
         }

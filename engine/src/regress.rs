@@ -131,11 +131,15 @@ pub enum Regression {
     DuplicateGroupsAccepted,
     /// Ours stamps a hash with the path's `stat` taken before the open, not the opened file's.
     OursStampsFromPath,
+    /// The tmp cache spills a blob exactly at its per-entry limit (`<` for `<=`).
+    TmpSpillsAtLimit,
+    /// The reader-based consumer paths relocate a View nested in a View by its own prefix only.
+    NestedViewLosesPrefix,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 56] = [
+    pub const ALL: [Regression; 58] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -192,6 +196,8 @@ impl Regression {
         Regression::GeneratedPathsHashed,
         Regression::DuplicateGroupsAccepted,
         Regression::OursStampsFromPath,
+        Regression::TmpSpillsAtLimit,
+        Regression::NestedViewLosesPrefix,
     ];
 
     /// The snake_case name.
@@ -299,6 +305,8 @@ impl Regression {
             Regression::GeneratedPathsHashed => "a path generated in place (.heph*) is hashed like a source and gets an artifact",
             Regression::DuplicateGroupsAccepted => "caching accepts a target whose outputs repeat a group name",
             Regression::OursStampsFromPath => "ours stamps a hash with the path's stat taken before the open, not the opened file's",
+            Regression::TmpSpillsAtLimit => "the tmp cache spills a blob exactly at its per-entry limit instead of keeping it in memory",
+            Regression::NestedViewLosesPrefix => "the reader-based consumer paths drop the outer relocation of a View nested in a View",
 
         }
     }

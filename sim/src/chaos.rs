@@ -29,15 +29,18 @@ fn source(target: &str, path: &std::path::Path) -> Source {
 }
 
 /// Which source (hashing target, workspace path) provides the entry `path` that a consumer
-/// received: its View (`lib/…`), one of its fs:file inputs, or its glob.
+/// received: its View (`lib/…`, or deeper when nested), one of its fs:file inputs, or its glob.
 fn provider(scenario: &Scenario, path: &std::path::Path) -> Option<Source> {
-    if let Ok(inner) = path.strip_prefix("lib") {
-        let i = scenario
-            .view
-            .iter()
-            .copied()
-            .find(|&i| std::path::Path::new(&scenario.path(i)) == inner)?;
-        return Some(source(&format!("file{i}"), inner));
+    for (prefix, files) in scenario.view_prefixes() {
+        let Ok(inner) = path.strip_prefix(&prefix) else {
+            continue;
+        };
+        let found = files
+            .into_iter()
+            .find(|&i| std::path::Path::new(&scenario.path(i)) == inner);
+        if let Some(i) = found {
+            return Some(source(&format!("file{i}"), inner));
+        }
     }
     let i = (0..scenario.files.len()).find(|&i| std::path::Path::new(&scenario.path(i)) == path)?;
     let target = if scenario.files[i].globbed {

@@ -206,8 +206,33 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             mutation.late = true;
         }
     }
+    draw_nesting_and_limits(rng, &mut scenario);
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
+}
+
+/// Tar sizes are whole 512-byte blocks: limits drawn from these meet a tar exactly.
+const TAR_BLOCK: u64 = 512;
+
+/// Drawn after everything else, so every earlier choice of a seed keeps its meaning: the View
+/// wrapped in one or two more groups (an inner level cached one time in three), and the tmp
+/// cache's limits at a tar's boundaries (a blob exactly at a limit stays in memory, one block
+/// over spills), instead of heph's or the 1 KiB that spills everything.
+fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
+    if !scenario.view.is_empty() && rng.chance(1, 3) {
+        scenario.view_nesting = 1 + rng.below(u64::from(crate::scenario::MAX_VIEW_NESTING)) as u8;
+        let levels = scenario.view_levels();
+        for (name, _, _) in &levels[..levels.len() - 1] {
+            if rng.chance(1, 3) {
+                scenario.caching.insert(name.clone(), CacheConfig::CACHED);
+            }
+        }
+    }
+    if rng.chance(1, 4) {
+        let per_entry = TAR_BLOCK * (4 + rng.below(5));
+        let total = per_entry * (1 + rng.below(4)) + TAR_BLOCK * rng.below(3);
+        scenario.tmp_limits = Some((per_entry, total));
+    }
 }
 
 /// The consumer paths of exec consumers (plugins always read in ABI chunks).

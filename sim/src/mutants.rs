@@ -66,6 +66,8 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::AsyncSkipsEofProbe => Harness,
         R::DefHashSkipsExcludes => CacheKey,
         R::TmpKeepsOversizedBlobs => NoPoisoning,
+        R::TmpSpillsAtLimit => NoPoisoning,
+        R::NestedViewLosesPrefix => Integrity,
         // SPEC sentences that had no seeded regression (`sim/SPEC-TRACE.md`).
         R::SandboxRemovedOnFailure => SandboxCleanup,
         R::VerifyMessageOmitsPath => NoFalseAlarms,

@@ -271,6 +271,16 @@ pub struct Scenario {
     /// to the file system (where a mutation can damage them).
     #[serde(default, skip_serializing_if = "is_default")]
     pub spill: bool,
+    /// Memory limits at the tmp cache's boundaries instead (SPEC §5 holds "for any" size, so
+    /// blobs land exactly at, just under and just over them): `(per_entry, total)` in bytes,
+    /// both multiples of a tar block so that whole tars meet them exactly. Overrides `spill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tmp_limits: Option<(u64, u64)>,
+    /// How many more groups wrap the View (0: the View is a group of files; 1 or 2: a group of
+    /// the inner View and a file, relocated again), so that SPEC §1's "path-rewritten window"
+    /// is held at every depth of nesting.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub view_nesting: u8,
     /// The glob target's patterns and excludes.
     #[serde(default, skip_serializing_if = "is_default")]
     pub glob: GlobShape,
@@ -281,6 +291,15 @@ pub struct Scenario {
 
 /// The tmp cache's per-blob memory limit when a scenario spills.
 pub const SPILL_LIMIT: u64 = 1_024;
+
+/// The largest tmp-cache limit a scenario may set (the default total, 64 MiB).
+pub const MAX_TMP_LIMIT: u64 = 64 << 20;
+
+/// At most this many groups wrap the View.
+pub const MAX_VIEW_NESTING: u8 = 2;
+
+/// Where each level of the View relocates, innermost first.
+pub const VIEW_RELOCATIONS: [&str; MAX_VIEW_NESTING as usize + 1] = ["lib", "pkg", "dist"];
 
 /// What a long name adds: 112 bytes, so that `src/…/f1{LONG_SUFFIX}.txt` needs a tar's
 /// long-name extension (a plain header holds 100 bytes of name).
@@ -364,14 +383,13 @@ impl Scenario {
             let (patterns, excludes) = self.glob.patterns();
             targets.push(Target::fs_glob("glob", patterns, excludes));
         }
-        if !self.view.is_empty() {
-            let names: Vec<String> = self.view.iter().map(|i| format!("file{i}")).collect();
+        for (name, members, relocate) in self.view_levels() {
             let mut view = Target::group(
-                "view",
-                &names.iter().map(String::as_str).collect::<Vec<_>>(),
-                "lib",
+                &name,
+                &members.iter().map(String::as_str).collect::<Vec<_>>(),
+                relocate,
             );
-            if self.view_cached {
+            if self.view_cached && name == "view" {
                 view.cache = CacheConfig::CACHED;
             }
             targets.push(view);
@@ -394,6 +412,56 @@ impl Scenario {
             with_defect(&mut targets, defect);
         }
         targets
+    }
+
+    /// The View's groups, innermost first: `(name, members, relocate)`. The innermost groups the
+    /// View's files under `lib/`; each wrapping level groups the level inside it and the View's
+    /// first file under the next of `pkg/`, `dist/`. The outermost is `view`, what consumers read.
+    pub fn view_levels(&self) -> Vec<(String, Vec<String>, &'static str)> {
+        let Some(&first) = self.view.first() else {
+            return Vec::new();
+        };
+        let depth = usize::from(self.view_nesting);
+        assert!(
+            depth <= usize::from(MAX_VIEW_NESTING),
+            "view nesting is bounded"
+        );
+        let name = |level: usize| match depth - level {
+            0 => "view".to_string(),
+            n => format!("view_{n}"),
+        };
+        let mut levels = vec![(
+            name(0),
+            self.view.iter().map(|i| format!("file{i}")).collect(),
+            VIEW_RELOCATIONS[0],
+        )];
+        for (level, relocate) in VIEW_RELOCATIONS.iter().enumerate().take(depth + 1).skip(1) {
+            let members = vec![name(level - 1), format!("file{first}")];
+            levels.push((name(level), members, *relocate));
+        }
+        levels
+    }
+
+    /// Each path prefix under which the View holds workspace files, with those files: where a
+    /// consumer's entry `{prefix}/{path(i)}` comes from.
+    pub fn view_prefixes(&self) -> Vec<(std::path::PathBuf, Vec<usize>)> {
+        let Some(&first) = self.view.first() else {
+            return Vec::new();
+        };
+        let depth = usize::from(self.view_nesting);
+        let mut out = Vec::new();
+        // Level `l`'s own file sits under the relocations of levels depth..=l.
+        for level in 0..=depth {
+            let prefix: std::path::PathBuf =
+                (level..=depth).rev().map(|l| VIEW_RELOCATIONS[l]).collect();
+            let files = if level == 0 {
+                self.view.clone()
+            } else {
+                vec![first]
+            };
+            out.push((prefix, files));
+        }
+        out
     }
 
     fn consumer_target(&self, k: usize, consumer: &ConsumerSpec) -> Target {
@@ -486,6 +554,17 @@ impl Scenario {
         for m in &self.mutations {
             if m.file >= self.files.len() {
                 return Err(format!("mutation on missing file {}", m.file));
+            }
+        }
+        if self.view_nesting > MAX_VIEW_NESTING || (self.view_nesting > 0 && self.view.is_empty()) {
+            return Err(format!(
+                "view_nesting {} needs a View and is at most {MAX_VIEW_NESTING}",
+                self.view_nesting
+            ));
+        }
+        if let Some((per_entry, total)) = self.tmp_limits {
+            if per_entry == 0 || total < per_entry || total > MAX_TMP_LIMIT {
+                return Err(format!("tmp_limits ({per_entry}, {total}): want 0 < per_entry <= total <= {MAX_TMP_LIMIT}"));
             }
         }
         if self.granularity_ns > 2_000_000_000 {

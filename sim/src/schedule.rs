@@ -309,6 +309,9 @@ impl World {
         if scenario.spill {
             config.tmp_limits.per_entry = crate::scenario::SPILL_LIMIT;
         }
+        if let Some((per_entry, total)) = scenario.tmp_limits {
+            config.tmp_limits = engine::cache::TmpLimits { per_entry, total };
+        }
         let faults = scenario
             .mutations
             .iter()

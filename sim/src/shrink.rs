@@ -73,9 +73,26 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         ..s.clone()
     };
     out.push(plain);
+    if s.view_nesting > 0 {
+        let mut c = s.clone();
+        c.view_nesting -= 1;
+        let names: Vec<String> = c.view_levels().into_iter().map(|l| l.0).collect();
+        c.caching
+            .retain(|name, _| !name.starts_with("view_") || names.contains(name));
+        out.push(c);
+    }
+    if s.tmp_limits.is_some() || s.spill {
+        out.push(Scenario {
+            tmp_limits: None,
+            spill: false,
+            ..s.clone()
+        });
+    }
     if !s.view.is_empty() {
         let mut c = s.clone();
         c.view.clear();
+        c.view_nesting = 0;
+        c.caching.retain(|name, _| !name.starts_with("view"));
         c.consumers
             .iter_mut()
             .for_each(|k| k.inputs.retain(|i| *i != Input::View));
@@ -177,6 +194,10 @@ fn without_file(s: &Scenario, i: usize) -> Scenario {
     }
     c.view.retain(|&j| j != i);
     c.view.iter_mut().for_each(|j| *j = shift(*j));
+    if c.view.is_empty() {
+        c.view_nesting = 0;
+        c.caching.retain(|name, _| !name.starts_with("view"));
+    }
     for consumer in &mut c.consumers {
         consumer.inputs.retain(|input| *input != Input::File(i));
         for input in &mut consumer.inputs {
@@ -225,9 +246,20 @@ pub fn describe(s: &Scenario) -> String {
     if let Some(defect) = s.defect {
         lines.push(format!("graph defect: {defect:?}"));
     }
+    if let Some((per_entry, total)) = s.tmp_limits {
+        lines.push(format!(
+            "tmp cache in memory: at most {per_entry} bytes a blob, {total} in all"
+        ));
+    }
     if !s.view.is_empty() {
         let files: Vec<String> = s.view.iter().map(|i| s.path(*i)).collect();
         lines.push(format!("view: group under lib/ of {}", files.join(", ")));
+        for (name, members, relocate) in s.view_levels().into_iter().skip(1) {
+            lines.push(format!(
+                "  wrapped: {name}, a group under {relocate}/ of {}",
+                members.join(", ")
+            ));
+        }
     }
     for (k, c) in s.consumers.iter().enumerate() {
         let inputs: Vec<String> = c.inputs.iter().map(|i| format!("{i:?}")).collect();

@@ -111,6 +111,10 @@ struct ScenarioDef {
     #[serde(default)]
     spill: bool,
     #[serde(default)]
+    tmp_limits: Option<(u64, u64)>,
+    #[serde(default)]
+    view_nesting: u8,
+    #[serde(default)]
     glob: sim::scenario::GlobShape,
     #[serde(default)]
     defect: Option<sim::scenario::GraphDefect>,
@@ -281,6 +285,8 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         pause: def.pause,
         granularity_ns: def.granularity_ns,
         spill: def.spill,
+        tmp_limits: def.tmp_limits,
+        view_nesting: def.view_nesting,
         glob: def.glob,
         defect: def.defect,
     };

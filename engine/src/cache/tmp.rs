@@ -73,7 +73,11 @@ impl TmpCache {
             let mut blobs = lock(&self.blobs);
             let replaced = blobs.memory.get(path).map_or(0, |b| b.len() as u64);
             let total = blobs.bytes - replaced + len;
-            let fits = len <= self.limits.per_entry || crate::regressed!(TmpKeepsOversizedBlobs);
+            let fits = if crate::regressed!(TmpSpillsAtLimit) {
+                len < self.limits.per_entry
+            } else {
+                len <= self.limits.per_entry || crate::regressed!(TmpKeepsOversizedBlobs)
+            };
             if fits && total <= self.limits.total {
                 blobs
                     .memory

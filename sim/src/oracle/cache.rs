@@ -15,6 +15,9 @@ use engine::target::{Driver, Target};
 use engine::TargetResult;
 
 use super::hashing::{checksum, oracle_hashout};
+
+/// At most this many tmp keys are listed when looking for spills (a schedule writes a few).
+const MAX_TMP_KEYS: usize = 4_096;
 use super::judge::{BuildInput, Oracle};
 use super::ledger::Check;
 use super::model::{uses_tmp, Artifact, Entry, Expect};
@@ -419,31 +422,80 @@ impl Oracle {
         }
     }
 
-    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely, and what
-    /// the tmp cache holds in memory stays within its limits (SPEC §5: it spills beyond them).
-    pub(super) fn judge_tmp_cache(&mut self, b: &BuildInput) {
-        let root = b.state_dir.join("tmp");
-        let mut paths = b.store.tmp.memory_paths();
+    /// SPEC §5's limits, both ways: what the tmp cache holds in memory stays within them, and a
+    /// blob new on the file system since the last judgement (spilled by this engine) was one
+    /// that did not fit: over the per-entry limit, or over the total with what memory holds.
+    /// Memory only grows within an engine's life (a spill at a held path frees that path's
+    /// bytes first), so what it holds now bounds what it held at the spill.
+    pub(super) fn judge_tmp_placement(&mut self, b: &BuildInput) {
+        let limits = b.tmp_limits;
         let mut held = 0u64;
-        for path in &paths {
+        for path in b.store.tmp.memory_paths() {
             let len = b
                 .store
                 .tmp
-                .memory_blob(path)
+                .memory_blob(&path)
                 .map_or(0, |blob| blob.len() as u64);
             held += len;
-            if len > b.tmp_limits.per_entry {
-                let message = format!("the tmp cache holds {} ({len} bytes) in memory, over its limit of {} bytes an entry: it must spill", path.display(), b.tmp_limits.per_entry);
+            self.verdicts.ledger.fired(Check::TmpPlacement);
+            if len > limits.per_entry {
+                let message = format!("the tmp cache holds {} ({len} bytes) in memory, over its limit of {} bytes an entry: it must spill", path.display(), limits.per_entry);
                 self.verdicts.fail(Invariant::NoPoisoning, message);
             }
         }
-        if held > b.tmp_limits.total {
+        if held > limits.total {
             let message = format!(
                 "the tmp cache holds {held} bytes in memory, over its limit of {} in all",
-                b.tmp_limits.total
+                limits.total
             );
             self.verdicts.fail(Invariant::NoPoisoning, message);
         }
+        for (path, len) in self.new_spills(b) {
+            if b.journal.damages.iter().any(|d| d.path == path) {
+                self.verdicts
+                    .ledger
+                    .skipped(Check::TmpPlacement, "a spill damaged by the simulator");
+                continue;
+            }
+            self.verdicts.ledger.fired(Check::TmpPlacement);
+            if len <= limits.per_entry && held + len <= limits.total {
+                let message = format!("the tmp cache spilled {} ({len} bytes) to the file system although it fits in memory (at most {} bytes an entry, {} in all, {held} held now): SPEC §5 spills only beyond the limits", path.display(), limits.per_entry, limits.total);
+                self.verdicts.fail(Invariant::NoPoisoning, message);
+            }
+        }
+    }
+
+    /// Spilled blobs (`tmp/{key}/{name}`, not a `.partial`) not seen at an earlier judgement,
+    /// with their sizes; each is remembered, so that a fresh engine's are told from a dead one's.
+    pub(super) fn new_spills(&mut self, b: &BuildInput) -> Vec<(PathBuf, u64)> {
+        let root = b.state_dir.join("tmp");
+        let mut out = Vec::new();
+        for key in
+            b.fs.read_dir(&root)
+                .unwrap_or_default()
+                .into_iter()
+                .take(MAX_TMP_KEYS)
+        {
+            for name in b.fs.read_dir(&root.join(&key)).unwrap_or_default() {
+                let path = root.join(&key).join(&name);
+                let Ok(meta) = b.fs.symlink_metadata(&path) else {
+                    continue;
+                };
+                if meta.kind != engine::fs::FileKind::File || name.ends_with(".partial") {
+                    continue;
+                }
+                if self.tmp_spilled.insert(path.clone()) {
+                    out.push((path, meta.len));
+                }
+            }
+        }
+        out
+    }
+
+    /// No tmp-cache blob may belong to a target that SPEC §4 passes through entirely.
+    pub(super) fn judge_tmp_cache(&mut self, b: &BuildInput) {
+        let root = b.state_dir.join("tmp");
+        let mut paths = b.store.tmp.memory_paths();
         for name in b.fs.read_dir(&root).unwrap_or_default() {
             paths.push(root.join(name));
         }

@@ -83,6 +83,8 @@ pub struct Oracle {
     pub(super) tmp_held: BTreeSet<PathBuf>,
     /// The tmp cache's in-memory blobs new in this build.
     pub(super) tmp_new: Vec<PathBuf>,
+    /// Spilled tmp blobs seen at an earlier judgement (by this engine or a dead one).
+    pub(super) tmp_spilled: BTreeSet<PathBuf>,
     /// The cache writes the tap saw in this build.
     pub(super) cache_writes: Vec<crate::tap::Seen>,
     /// Conformance checks counted so far.
@@ -148,6 +150,7 @@ impl Oracle {
         self.plan = Some(plan);
         self.judge_cache_dir(b);
         self.judge_tmp_cache(b);
+        self.judge_tmp_placement(b);
         self.tmp_held = b.store.tmp.memory_paths().into_iter().collect();
         self.judge_stop(b);
         for _ in self.conformance_seen..b.journal.conformance_checks {
@@ -382,6 +385,11 @@ impl Oracle {
     pub fn check_crashed(&mut self, b: &BuildInput) {
         self.outputs.clear();
         self.fresh_keys.clear();
+        // The dead engine's memory is gone with it: its spills are remembered, not judged.
+        for _ in self.new_spills(b) {
+            let reason = "a spill of an engine that crashed";
+            self.verdicts.ledger.skipped(Check::TmpPlacement, reason);
+        }
         self.resolve_acts(b);
         let started = b.journal.started(b.build);
         let completed = &started[..started.len().saturating_sub(1)];

@@ -56,6 +56,9 @@ pub enum Check {
     CacheDir,
     /// No tmp blob belongs to a target whose outputs all pass through (`cache::judge_tmp_cache`).
     TmpCache,
+    /// The tmp cache holds a blob in memory exactly when it fits SPEC §5's limits, and spills
+    /// it only when it does not (`cache::judge_tmp_placement`).
+    TmpPlacement,
     /// A consumer received exactly its inputs' hashed bytes and exec bits
     /// (`consumers::judge_snapshot`).
     Delivery,
@@ -84,7 +87,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in order.
-    pub const ALL: [Check; 25] = [
+    pub const ALL: [Check; 26] = [
         Check::Plan,
         Check::Started,
         Check::BuildStops,
@@ -101,6 +104,7 @@ impl Check {
         Check::TmpWrite,
         Check::CacheDir,
         Check::TmpCache,
+        Check::TmpPlacement,
         Check::Delivery,
         Check::OpenOrder,
         Check::SandboxRemoved,
@@ -132,6 +136,7 @@ impl Check {
             TmpWrite => "tmp_write",
             CacheDir => "cache_dir",
             TmpCache => "tmp_cache",
+            TmpPlacement => "tmp_placement",
             Delivery => "delivery",
             OpenOrder => "open_order",
             SandboxRemoved => "sandbox_removed",
@@ -158,7 +163,7 @@ impl Check {
             FreshHash | TornHash => Invariant::HashParity,
             WalkerAnswer => Invariant::WalkerRule,
             Artifacts | CacheWrite | ReadsLive | TmpCache => Invariant::Gating,
-            LocalWrite | CacheDir | Guard => Invariant::NoPoisoning,
+            LocalWrite | CacheDir | Guard | TmpPlacement => Invariant::NoPoisoning,
             SandboxRemoved | SandboxKept => Invariant::SandboxCleanup,
             Failure | GlobSkip => Invariant::NoFalseAlarms,
             Conformance => Invariant::Differential,
