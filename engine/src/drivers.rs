@@ -246,6 +246,7 @@ fn walk_files(
             .map_err(|e| EngineError::io(&path, e))?
             .kind
         {
+            FileKind::Dir if depth >= 2 && crate::regressed!(GlobSkipsDeepDirs) => {}
             FileKind::Dir => walk_files(driver, &path, depth + 1, out)?,
             FileKind::File if crate::regressed!(GlobSkipsEmptyFiles) => {
                 if fs.metadata(&path).is_ok_and(|m| m.len > 0) {

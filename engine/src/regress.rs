@@ -135,11 +135,13 @@ pub enum Regression {
     TmpSpillsAtLimit,
     /// The reader-based consumer paths relocate a View nested in a View by its own prefix only.
     NestedViewLosesPrefix,
+    /// The glob walk stops two directories below the workspace root (deeper ones are skipped).
+    GlobSkipsDeepDirs,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 58] = [
+    pub const ALL: [Regression; 59] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -198,6 +200,7 @@ impl Regression {
         Regression::OursStampsFromPath,
         Regression::TmpSpillsAtLimit,
         Regression::NestedViewLosesPrefix,
+        Regression::GlobSkipsDeepDirs,
     ];
 
     /// The snake_case name.
@@ -307,6 +310,7 @@ impl Regression {
             Regression::OursStampsFromPath => "ours stamps a hash with the path's stat taken before the open, not the opened file's",
             Regression::TmpSpillsAtLimit => "the tmp cache spills a blob exactly at its per-entry limit instead of keeping it in memory",
             Regression::NestedViewLosesPrefix => "the reader-based consumer paths drop the outer relocation of a View nested in a View",
+            Regression::GlobSkipsDeepDirs => "the glob walk skips directories more than two levels below the workspace root",
 
         }
     }

@@ -110,6 +110,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             globbed: rng.chance(1, 4),
             link_to: None,
             nested: rng.chance(1, 6),
+            depth: 0,
             long_name: rng.chance(1, 8),
             external: false,
             generated: false,
@@ -125,6 +126,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             link_to: Some(target),
             // A link lives in src/ itself: the seam refuses `..` in link targets.
             nested: false,
+            depth: 0,
             long_name: false,
             external: false,
             generated: false,
@@ -214,11 +216,17 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
 /// Tar sizes are whole 512-byte blocks: limits drawn from these meet a tar exactly.
 const TAR_BLOCK: u64 = 512;
 
-/// Drawn after everything else, so every earlier choice of a seed keeps its meaning: the View
+/// Drawn after everything else, so every earlier choice of a seed keeps its meaning: a nested
+/// file one or two directories deeper in its own, the View
 /// wrapped in one or two more groups (an inner level cached one time in three), and the tmp
 /// cache's limits at a tar's boundaries (a blob exactly at a limit stays in memory, one block
 /// over spills), instead of heph's or the 1 KiB that spills everything.
 fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
+    for file in scenario.files.iter_mut().filter(|f| f.nested) {
+        if rng.chance(1, 3) {
+            file.depth = 1 + rng.below(u64::from(crate::scenario::MAX_NESTED_DEPTH)) as u8;
+        }
+    }
     if !scenario.view.is_empty() && rng.chance(1, 3) {
         scenario.view_nesting = 1 + rng.below(u64::from(crate::scenario::MAX_VIEW_NESTING)) as u8;
         let levels = scenario.view_levels();

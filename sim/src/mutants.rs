@@ -68,6 +68,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::TmpKeepsOversizedBlobs => NoPoisoning,
         R::TmpSpillsAtLimit => NoPoisoning,
         R::NestedViewLosesPrefix => Integrity,
+        R::GlobSkipsDeepDirs => Integrity,
         // SPEC sentences that had no seeded regression (`sim/SPEC-TRACE.md`).
         R::SandboxRemovedOnFailure => SandboxCleanup,
         R::VerifyMessageOmitsPath => NoFalseAlarms,

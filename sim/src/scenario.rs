@@ -37,6 +37,10 @@ pub struct FileSpec {
     /// It lives in a directory of its own under `src/` (which a mutation can remove or rename).
     #[serde(default, skip_serializing_if = "is_default")]
     pub nested: bool,
+    /// How many more directories it lies under inside its own (`d1/`, `d1/d2/`), so that a
+    /// glob's "however nested" is held beyond the first level. Only for a nested file.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub depth: u8,
     /// Its name is over 100 bytes long (a tar needs its long-name extension for it).
     #[serde(default, skip_serializing_if = "is_default")]
     pub long_name: bool,
@@ -295,6 +299,9 @@ pub const SPILL_LIMIT: u64 = 1_024;
 /// The largest tmp-cache limit a scenario may set (the default total, 64 MiB).
 pub const MAX_TMP_LIMIT: u64 = 64 << 20;
 
+/// At most this many directories more under a nested file's own.
+pub const MAX_NESTED_DEPTH: u8 = 2;
+
 /// At most this many groups wrap the View.
 pub const MAX_VIEW_NESTING: u8 = 2;
 
@@ -330,7 +337,8 @@ impl Scenario {
         let dir = if file.external {
             format!("{}/repo/", engine::guard::EXTERNAL)
         } else if file.nested {
-            format!("src/{prefix}{i}d/")
+            let deeper: String = (1..=file.depth).map(|d| format!("d{d}/")).collect();
+            format!("src/{prefix}{i}d/{deeper}")
         } else {
             "src/".to_string()
         };
@@ -517,6 +525,12 @@ impl Scenario {
                 if file.nested {
                     return Err(format!("file {i} is a link and cannot be nested"));
                 }
+            }
+            if file.depth > MAX_NESTED_DEPTH || (file.depth > 0 && !file.nested) {
+                return Err(format!(
+                    "file {i} lies {} directories deeper: only a nested file may, at most {MAX_NESTED_DEPTH}",
+                    file.depth
+                ));
             }
             if file.generated && (file.nested || file.globbed || file.external) {
                 return Err(format!(

@@ -73,6 +73,11 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         ..s.clone()
     };
     out.push(plain);
+    for (i, file) in s.files.iter().enumerate().filter(|(_, f)| f.depth > 0) {
+        let mut c = s.clone();
+        c.files[i].depth = file.depth - 1;
+        out.push(c);
+    }
     if s.view_nesting > 0 {
         let mut c = s.clone();
         c.view_nesting -= 1;

@@ -136,6 +136,8 @@ struct FileDef {
     #[serde(default)]
     nested: bool,
     #[serde(default)]
+    depth: u8,
+    #[serde(default)]
     long_name: bool,
     #[serde(default)]
     external: bool,
@@ -318,6 +320,7 @@ impl FileDef {
             globbed: self.globbed,
             link_to: self.link_to,
             nested: self.nested,
+            depth: self.depth,
             long_name: self.long_name,
             external: self.external,
             generated: false,
