@@ -137,11 +137,13 @@ pub enum Regression {
     NestedViewLosesPrefix,
     /// The glob walk stops two directories below the workspace root (deeper ones are skipped).
     GlobSkipsDeepDirs,
+    /// A sound manifest is served whatever key it names (an entry copied under another key).
+    ManifestKeyUnchecked,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 59] = [
+    pub const ALL: [Regression; 60] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -201,6 +203,7 @@ impl Regression {
         Regression::TmpSpillsAtLimit,
         Regression::NestedViewLosesPrefix,
         Regression::GlobSkipsDeepDirs,
+        Regression::ManifestKeyUnchecked,
     ];
 
     /// The snake_case name.
@@ -311,6 +314,7 @@ impl Regression {
             Regression::TmpSpillsAtLimit => "the tmp cache spills a blob exactly at its per-entry limit instead of keeping it in memory",
             Regression::NestedViewLosesPrefix => "the reader-based consumer paths drop the outer relocation of a View nested in a View",
             Regression::GlobSkipsDeepDirs => "the glob walk skips directories more than two levels below the workspace root",
+            Regression::ManifestKeyUnchecked => "a local entry is served whatever key its manifest names",
 
         }
     }

@@ -60,6 +60,7 @@ pub fn apply(
         MutationKind::Crash => fault(Fault::Crash),
         MutationKind::FaultEintrStorm => fault(Fault::EintrStorm),
         MutationKind::FaultDirEio => fault(Fault::DirEio),
+        MutationKind::TransplantEntry => transplant(fs, &state.join("cache"), pick),
         _ => return None,
     };
     Some(result)
@@ -80,6 +81,46 @@ fn files(fs: &dyn Fs, dir: &Path, ext: &str) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// At most this many local entries are considered for a transplant.
+const MAX_ENTRIES: usize = 1_024;
+
+/// Replaces the files of the `pick`-th complete local entry with those of the next one (in
+/// sorted order, wrapping): the manifest and tars of another key under this key's name.
+fn transplant(fs: &dyn Fs, cache: &Path, pick: usize) -> Result<Option<Damage>, String> {
+    let manifests = files(fs, cache, "json");
+    let keys: Vec<&Path> = manifests
+        .iter()
+        .filter_map(|m| m.parent())
+        .take(MAX_ENTRIES)
+        .collect();
+    if keys.len() < 2 {
+        return Err("fewer than two cache entries to transplant between".into());
+    }
+    let (into, from) = (keys[pick % keys.len()], keys[(pick + 1) % keys.len()]);
+    assert_ne!(into, from, "two entries of one key");
+    let io = |what: &str, path: &Path, e: std::io::Error| format!("{what} {}: {e}", path.display());
+    for name in fs.read_dir(into).map_err(|e| io("listing", into, e))? {
+        let path = into.join(name);
+        fs.remove_file(&path)
+            .map_err(|e| io("removing", &path, e))?;
+    }
+    for name in fs.read_dir(from).map_err(|e| io("listing", from, e))? {
+        let path = from.join(&name);
+        let bytes = fs
+            .read(&path, 1 << 30)
+            .map_err(|e| io("reading", &path, e))?;
+        let to = into.join(&name);
+        fs.write(&to, &bytes).map_err(|e| io("writing", &to, e))?;
+    }
+    let manifest = manifests
+        .iter()
+        .find(|m| m.parent() == Some(into))
+        .expect("listed above");
+    Ok(Some(Damage {
+        path: manifest.clone(),
+    }))
 }
 
 fn damage(

@@ -190,6 +190,7 @@ fn changes(kind: MutationKind, shape: Shape, size: u64, x: bool, point: Point, d
             cached && point == Point::BetweenBuilds
         }
         TruncateSpill => false, // needs a spilling tmp cache: the random campaigns cover it
+        TransplantEntry => false, // needs two local entries: the random campaigns cover it
         // A cached View is read (and its source points reached) while the View packs, in no
         // consumer's sandbox.
         WriteIntoSandbox => {

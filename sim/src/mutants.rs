@@ -69,6 +69,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::TmpSpillsAtLimit => NoPoisoning,
         R::NestedViewLosesPrefix => Integrity,
         R::GlobSkipsDeepDirs => Integrity,
+        R::ManifestKeyUnchecked => NoPoisoning,
         // SPEC sentences that had no seeded regression (`sim/SPEC-TRACE.md`).
         R::SandboxRemovedOnFailure => SandboxCleanup,
         R::VerifyMessageOmitsPath => NoFalseAlarms,

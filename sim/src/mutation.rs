@@ -101,11 +101,15 @@ pub enum MutationKind {
     FaultEintrStorm,
     /// The engine's next directory operation (mkdir, rename, listing) fails with EIO.
     FaultDirEio,
+    /// Another key's local-cache entry (manifest and tars) copied over this one's: a cache
+    /// shared between machines or restored from a backup under the wrong name. Its manifest
+    /// names the other key, so it must be a miss or a typed error, never served.
+    TransplantEntry,
 }
 
 impl MutationKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [MutationKind; 42] = [
+    pub const ALL: [MutationKind; 43] = [
         MutationKind::Rewrite,
         MutationKind::SameSizeEdit,
         MutationKind::SameSizeEditRestoreMtime,
@@ -148,6 +152,7 @@ impl MutationKind {
         MutationKind::Crash,
         MutationKind::FaultEintrStorm,
         MutationKind::FaultDirEio,
+        MutationKind::TransplantEntry,
     ];
 
     /// True for the kinds that damage the engine's state or arm a fault, not the workspace.
