@@ -66,19 +66,28 @@ pub fn apply(
     Some(result)
 }
 
-/// Files ending in `.{ext}` two levels under `dir` (`{dir}/{key}/{file}`), sorted.
+/// How deep under an entry's directory its files are looked for.
+const MAX_ENTRY_DEPTH: usize = 16;
+
+/// Files ending in `.{ext}` under each entry of `dir` (`{dir}/{key}/…/{file}`, at any depth:
+/// the tars of nested outputs live in subdirectories), sorted by path within each entry.
 fn files(fs: &dyn Fs, dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for key in fs.read_dir(dir).unwrap_or_default() {
-        for name in fs.read_dir(&dir.join(&key)).unwrap_or_default() {
-            let path = dir.join(&key).join(&name);
-            let file = fs
-                .symlink_metadata(&path)
-                .is_ok_and(|m| m.kind == FileKind::File);
-            if file && name.ends_with(&format!(".{ext}")) {
-                out.push(path);
+        let mut pending = vec![(dir.join(&key), 0usize)];
+        let mut found = Vec::new();
+        while let Some((at, depth)) = pending.pop() {
+            for name in fs.read_dir(&at).unwrap_or_default() {
+                let path = at.join(&name);
+                match fs.symlink_metadata(&path).map(|m| m.kind) {
+                    Ok(FileKind::File) if name.ends_with(&format!(".{ext}")) => found.push(path),
+                    Ok(FileKind::Dir) if depth < MAX_ENTRY_DEPTH => pending.push((path, depth + 1)),
+                    _ => {}
+                }
             }
         }
+        found.sort();
+        out.extend(found);
     }
     out
 }
@@ -89,7 +98,10 @@ const MAX_ENTRIES: usize = 1_024;
 /// Replaces the files of the `pick`-th complete local entry with those of the next one (in
 /// sorted order, wrapping): the manifest and tars of another key under this key's name.
 fn transplant(fs: &dyn Fs, cache: &Path, pick: usize) -> Result<Option<Damage>, String> {
-    let manifests = files(fs, cache, "json");
+    let manifests: Vec<PathBuf> = files(fs, cache, "json")
+        .into_iter()
+        .filter(|m| m.parent().and_then(Path::parent) == Some(cache))
+        .collect();
     let keys: Vec<&Path> = manifests
         .iter()
         .filter_map(|m| m.parent())
@@ -101,18 +113,19 @@ fn transplant(fs: &dyn Fs, cache: &Path, pick: usize) -> Result<Option<Damage>, 
     let (into, from) = (keys[pick % keys.len()], keys[(pick + 1) % keys.len()]);
     assert_ne!(into, from, "two entries of one key");
     let io = |what: &str, path: &Path, e: std::io::Error| format!("{what} {}: {e}", path.display());
-    for name in fs.read_dir(into).map_err(|e| io("listing", into, e))? {
-        let path = into.join(name);
-        fs.remove_file(&path)
-            .map_err(|e| io("removing", &path, e))?;
+    // Tars of nested outputs live in subdirectories: the whole tree is read, then replaced.
+    let (files, problems) = crate::journal::snapshot_dir(fs, from);
+    if let Some(problem) = problems.first() {
+        return Err(format!("reading {}: {problem}", from.display()));
     }
-    for name in fs.read_dir(from).map_err(|e| io("listing", from, e))? {
-        let path = from.join(&name);
-        let bytes = fs
-            .read(&path, 1 << 30)
-            .map_err(|e| io("reading", &path, e))?;
-        let to = into.join(&name);
-        fs.write(&to, &bytes).map_err(|e| io("writing", &to, e))?;
+    fs.remove_dir_all(into)
+        .map_err(|e| io("removing", into, e))?;
+    for (rel, (bytes, _)) in &files {
+        let to = into.join(rel);
+        let parent = to.parent().unwrap_or(into);
+        fs.create_dir_all(parent)
+            .map_err(|e| io("creating", parent, e))?;
+        fs.write(&to, bytes).map_err(|e| io("writing", &to, e))?;
     }
     let manifest = manifests
         .iter()

@@ -52,6 +52,8 @@ struct State {
     pending: Option<usize>,
     /// Paths whose live state is recorded after every mutation.
     watched: BTreeSet<PathBuf>,
+    /// The target packing its outputs, and where in the journal its first pack read came.
+    packing: Option<(String, u64)>,
 }
 
 /// Fires mutations at probe points and keeps the journal.
@@ -283,6 +285,8 @@ impl SimObserver {
     }
 
     fn after_hashin(&self, state: &mut State, target: &str, hashin: &str) {
+        // A target that starts again (a later build) packs afresh.
+        state.packing = None;
         let seq = state.journal.tick();
         let seen = HashinSeen {
             seq,
@@ -414,7 +418,13 @@ impl Observer for SimObserver {
                 self.after_materialize(&mut state, fs, consumer)
             }
             Probe::AfterCacheWrite { target, key } => {
-                let written = written(&mut state, target.to_string(), key.to_string());
+                let mut written = written(&mut state, target.to_string(), key.to_string());
+                // A write is placed where it began (its first pack read): a damage in the
+                // middle of it, to a tar already written, is after it and still stands.
+                if let Some((_, began)) = state.packing.take().filter(|(t, _)| t == target) {
+                    assert!(began < written.seq, "a write begins before it ends");
+                    written.seq = began;
+                }
                 state.journal.writes.push(written);
             }
             Probe::AtEof { path } => {
@@ -430,7 +440,15 @@ impl Observer for SimObserver {
                 let read = written(&mut state, target, path.to_string_lossy().into_owned());
                 state.journal.first_reads.push(read);
             }
-            Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
+            Probe::PackRead { target, path } => {
+                if state.packing.as_ref().is_none_or(|(t, _)| t != target) {
+                    let began = state.journal.tick();
+                    state.packing = Some((target.to_string(), began));
+                }
+                let open = opened(&mut state, path);
+                state.journal.opens.push(open);
+            }
+            Probe::OpenPassthrough { path } => {
                 let open = opened(&mut state, path);
                 state.journal.opens.push(open);
             }
