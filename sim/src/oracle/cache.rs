@@ -465,8 +465,9 @@ impl Oracle {
         }
     }
 
-    /// Spilled blobs (`tmp/{key}/{name}`, not a `.partial`) not seen at an earlier judgement,
-    /// with their sizes; each is remembered, so that a fresh engine's are told from a dead one's.
+    /// Spilled blobs (`tmp/{key}/{name}`, not a `.partial`) of keys not listed at an earlier
+    /// judgement, with their sizes; each key is remembered, so that a fresh engine's spills are
+    /// told from a dead one's.
     pub(super) fn new_spills(&mut self, b: &BuildInput) -> Vec<(PathBuf, u64)> {
         let root = b.state_dir.join("tmp");
         let mut out = Vec::new();
@@ -476,6 +477,10 @@ impl Oracle {
                 .into_iter()
                 .take(MAX_TMP_KEYS)
         {
+            // A key (`{hashin}_{nanos}`) is written once, and whole before a judgement.
+            if !self.tmp_keys_listed.insert(key.clone()) {
+                continue;
+            }
             for name in b.fs.read_dir(&root.join(&key)).unwrap_or_default() {
                 let path = root.join(&key).join(&name);
                 let Ok(meta) = b.fs.symlink_metadata(&path) else {
@@ -484,9 +489,7 @@ impl Oracle {
                 if meta.kind != engine::fs::FileKind::File || name.ends_with(".partial") {
                     continue;
                 }
-                if self.tmp_spilled.insert(path.clone()) {
-                    out.push((path, meta.len));
-                }
+                out.push((path, meta.len));
             }
         }
         out

@@ -83,8 +83,8 @@ pub struct Oracle {
     pub(super) tmp_held: BTreeSet<PathBuf>,
     /// The tmp cache's in-memory blobs new in this build.
     pub(super) tmp_new: Vec<PathBuf>,
-    /// Spilled tmp blobs seen at an earlier judgement (by this engine or a dead one).
-    pub(super) tmp_spilled: BTreeSet<PathBuf>,
+    /// Tmp keys whose spills were listed at an earlier judgement (by this engine or a dead one).
+    pub(super) tmp_keys_listed: BTreeSet<String>,
     /// The cache writes the tap saw in this build.
     pub(super) cache_writes: Vec<crate::tap::Seen>,
     /// Conformance checks counted so far.
