@@ -138,11 +138,26 @@ pub trait Fs: Send + Sync + 'static {
 /// Reads `reader` (opened on `path`) to EOF, refusing more than `limit` bytes: what
 /// [`Fs::read`] does unless a file system knows a shorter way.
 pub fn read_all(reader: impl Read, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    // Not `read_to_end`: it retries `Interrupted` without a bound, and a reader that answers
+    // it forever would spin this loop forever (`retry`).
+    let mut reader = reader.take(limit.saturating_add(1));
     let mut out = Vec::new();
-    reader.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+    let mut chunk = [0u8; 64 * 1024];
+    let mut interrupts = crate::retry::Interrupts::new();
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                interrupts.progressed();
+                out.extend_from_slice(&chunk[..n]);
+            }
+            Err(e) => interrupts.retry(e)?,
+        }
+    }
     if out.len() as u64 > limit {
         return Err(too_large(path, limit));
     }
+    debug_assert!(out.len() as u64 <= limit);
     Ok(out)
 }
 
@@ -170,4 +185,53 @@ pub fn not_relative(path: &Path) -> io::Error {
             path.display()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers `Interrupted` `times` times, then yields `bytes` one at a time.
+    struct Stormy {
+        times: u32,
+        bytes: Vec<u8>,
+    }
+
+    impl Read for Stormy {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.times > 0 {
+                self.times -= 1;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            if self.bytes.is_empty() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.bytes.remove(0);
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn read_all_retries_interruptions_up_to_the_bound_and_no_further() {
+        let path = Path::new("src/a.txt");
+        let few = Stormy {
+            times: 3,
+            bytes: b"abc".to_vec(),
+        };
+        assert_eq!(read_all(few, path, 10).unwrap(), b"abc");
+        let storm = Stormy {
+            times: u32::MAX,
+            bytes: vec![],
+        };
+        let err = read_all(storm, path, 10).unwrap_err();
+        assert!(err.to_string().contains("interrupted"), "{err}");
+        let big = Stormy {
+            times: 0,
+            bytes: vec![7; 11],
+        };
+        assert!(read_all(big, path, 10)
+            .unwrap_err()
+            .to_string()
+            .contains("larger than 10"));
+    }
 }
