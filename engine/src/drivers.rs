@@ -231,7 +231,12 @@ fn walk_files(
     let fs = &driver.ctx.fs;
     for name in fs.read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
         let path = dir.join(&name);
-        if name.starts_with(".heph") {
+        let generated = if crate::regressed!(GeneratedSkippedAtRootOnly) {
+            path.starts_with(".heph")
+        } else {
+            name.starts_with(".heph")
+        };
+        if generated {
             continue;
         }
         if out.len() >= MAX_GLOB_VISITS {
@@ -458,7 +463,7 @@ fn plugin(
     sources: &[PathBuf],
     concat_to: &Path,
 ) -> Result<DriverRun> {
-    for input in inputs {
+    for input in inputs.iter().filter(|_| !crate::regressed!(ViewsCrossAbi)) {
         abi::to_wire(input)?;
     }
     let mut outputs = Vec::with_capacity(sources.len() + 1);

@@ -139,11 +139,17 @@ pub enum Regression {
     GlobSkipsDeepDirs,
     /// A sound manifest is served whatever key it names (an entry copied under another key).
     ManifestKeyUnchecked,
+    /// The glob walk skips generated `.heph*` paths only at the workspace root, not in its
+    /// directories (a path's first component compared instead of the entry's name).
+    GeneratedSkippedAtRootOnly,
+    /// A plugin's inputs are not put through the ABI's wire form, so a View is read as if it
+    /// could cross it.
+    ViewsCrossAbi,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 60] = [
+    pub const ALL: [Regression; 62] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -204,6 +210,8 @@ impl Regression {
         Regression::NestedViewLosesPrefix,
         Regression::GlobSkipsDeepDirs,
         Regression::ManifestKeyUnchecked,
+        Regression::GeneratedSkippedAtRootOnly,
+        Regression::ViewsCrossAbi,
     ];
 
     /// The snake_case name.
@@ -315,6 +323,8 @@ impl Regression {
             Regression::NestedViewLosesPrefix => "the reader-based consumer paths drop the outer relocation of a View nested in a View",
             Regression::GlobSkipsDeepDirs => "the glob walk skips directories more than two levels below the workspace root",
             Regression::ManifestKeyUnchecked => "a local entry is served whatever key its manifest names",
+            Regression::GeneratedSkippedAtRootOnly => "the glob walk skips generated .heph paths only at the workspace root",
+            Regression::ViewsCrossAbi => "a plugin's inputs skip the ABI's wire form: a View crosses it",
 
         }
     }

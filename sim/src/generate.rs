@@ -227,6 +227,22 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
             file.depth = 1 + rng.below(u64::from(crate::scenario::MAX_NESTED_DEPTH)) as u8;
         }
     }
+    // A plugin given the View, which SPEC §3's ABI cannot carry: rare, like other refusals.
+    if !scenario.view.is_empty() {
+        for consumer in scenario.consumers.iter_mut().filter(|c| c.plugin) {
+            if rng.chance(1, 16) {
+                consumer.inputs.push(Input::View);
+            }
+        }
+    }
+    // A generated file inside the glob's directories: the glob's patterns match its path, and
+    // SPEC §3 must still leave it out ("for any" place, not only beside the sources).
+    let linked: Vec<usize> = scenario.files.iter().filter_map(|f| f.link_to).collect();
+    for (i, file) in scenario.files.iter_mut().enumerate() {
+        if file.nested && file.globbed && !linked.contains(&i) && rng.chance(1, 8) {
+            file.generated = true;
+        }
+    }
     if !scenario.view.is_empty() && rng.chance(1, 3) {
         scenario.view_nesting = 1 + rng.below(u64::from(crate::scenario::MAX_VIEW_NESTING)) as u8;
         let levels = scenario.view_levels();

@@ -70,6 +70,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::NestedViewLosesPrefix => Integrity,
         R::GlobSkipsDeepDirs => Integrity,
         R::ManifestKeyUnchecked => NoPoisoning,
+        R::GeneratedSkippedAtRootOnly | R::ViewsCrossAbi => Integrity,
         // SPEC sentences that had no seeded regression (`sim/SPEC-TRACE.md`).
         R::SandboxRemovedOnFailure => SandboxCleanup,
         R::VerifyMessageOmitsPath => NoFalseAlarms,

@@ -331,7 +331,7 @@ impl Scenario {
             (true, None) => ("g", ""),
             (false, None) => ("f", ""),
         };
-        if file.generated {
+        if file.generated && !file.nested {
             return format!("src/.heph-gen{i}.txt");
         }
         let dir = if file.external {
@@ -342,6 +342,10 @@ impl Scenario {
         } else {
             "src/".to_string()
         };
+        if file.generated {
+            // Inside the glob's territory (`src/g*.txt` matches it), which must still skip it.
+            return format!("{dir}.heph-gen{i}.txt");
+        }
         let long = if file.long_name { LONG_SUFFIX } else { "" };
         format!("{dir}{prefix}{i}{link}{long}.txt")
     }
@@ -532,9 +536,11 @@ impl Scenario {
                     file.depth
                 ));
             }
-            if file.generated && (file.nested || file.globbed || file.external) {
+            if file.generated
+                && (file.nested != file.globbed || file.external || file.link_to.is_some())
+            {
                 return Err(format!(
-                    "file {i} is generated: it cannot also be nested, globbed or external"
+                    "file {i} is generated: it is either plain, or both nested and globbed (in the glob's directories); never external or a link"
                 ));
             }
             if file.external && (file.nested || file.globbed || file.link_to.is_some()) {
@@ -555,7 +561,7 @@ impl Scenario {
                     Input::Consumer(j) if j >= k || self.consumers[j].plugin => {
                         return Err(format!("consumer {k}: bad consumer input {j}"))
                     }
-                    Input::View if self.view.is_empty() || consumer.plugin => {
+                    Input::View if self.view.is_empty() => {
                         return Err(format!("consumer {k}: bad view input"))
                     }
                     Input::Glob if !self.has_glob() => {

@@ -87,7 +87,7 @@ pub struct Sources<'a> {
 /// Judges a failure of `target` with `error`: justified only when it names a source of the
 /// target whose history shows the matching change, or damage or a fault the simulator caused.
 /// `collision` says the model expects the engine to refuse the definition (two inputs at one
-/// path, an output group declared twice).
+/// path, an output group declared twice, a View given to a plugin).
 pub fn judge(
     target: &str,
     error: &(dyn Error + 'static),
@@ -152,8 +152,14 @@ pub fn judge(
         Some(e) => named
             .iter()
             .any(|(h, _)| h.unreadable.iter().any(|why| why.explains(e))),
-        // A definition the engine must refuse (two inputs at one path, an output group twice).
-        None => collision && (message.contains("collision") || message.contains("duplicate")),
+        // A definition the engine must refuse (two inputs at one path, an output group twice,
+        // a View given to a plugin), with an error that says which refusal it is.
+        None => {
+            collision
+                && ["collision", "duplicate", "cannot cross the plugin ABI"]
+                    .iter()
+                    .any(|why| message.contains(why))
+        }
     };
     if !justified {
         let kind = io_kind(error).map_or("no io kind".to_string(), |k| format!("{k:?}"));

@@ -282,6 +282,11 @@ impl Oracle {
             self.verdicts.fail(Invariant::Integrity, message);
             return self.verdicts.ledger.judged += 1;
         }
+        if let Some(view) = super::predict::view_across_abi(target, b.targets) {
+            let message = format!("{name} succeeded though its input {view} is a View, which cannot cross the plugin ABI (SPEC §3)");
+            self.verdicts.fail(Invariant::Integrity, message);
+            return self.verdicts.ledger.judged += 1;
+        }
         let outputs = self.predict(b, target, inputs);
         if let Driver::Exec { consume, .. } = &target.driver {
             self.judge_open_order(b, name, *consume, inputs);
@@ -485,7 +490,8 @@ impl Oracle {
             .collect();
         let consumer = matches!(target.driver, Driver::Exec { .. } | Driver::Plugin { .. });
         let collision = consumer && by_path(&expected).is_none()
-            || super::predict::duplicate_groups(&target.driver).is_some();
+            || super::predict::duplicate_groups(&target.driver).is_some()
+            || super::predict::view_across_abi(target, b.targets).is_some();
         self.verdicts.ledger.judged += 1;
         let excuses = failures::Excuses {
             // Damage excuses only the entry (or sandbox) it hit, until that is made again.

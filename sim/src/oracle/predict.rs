@@ -243,6 +243,22 @@ pub fn generated(path: &Path) -> bool {
         .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b".heph"))
 }
 
+/// A plugin given a View that passes through (an uncached group's): SPEC §3's ABI has no View,
+/// so the plugin must fail (a cached group's View is packed first and crosses as a tar).
+pub fn view_across_abi<'a>(target: &Target, targets: &'a [Target]) -> Option<&'a str> {
+    if !matches!(target.driver, Driver::Plugin { .. }) {
+        return None;
+    }
+    let inputs = target
+        .inputs
+        .iter()
+        .filter_map(|i| targets.iter().find(|t| &t.name == i));
+    inputs
+        .filter(|t| matches!(t.driver, Driver::Group { .. }) && super::model::uses_tmp(t))
+        .map(|t| t.name.as_str())
+        .next()
+}
+
 /// A target's definition declares an output group twice (SPEC §5: caching rejects it).
 pub fn duplicate_groups(driver: &Driver) -> Option<&str> {
     let Driver::Exec { outputs, .. } = driver else {
