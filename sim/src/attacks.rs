@@ -102,15 +102,15 @@ fn transplant(fs: &dyn Fs, cache: &Path, pick: usize) -> Result<Option<Damage>, 
         .into_iter()
         .filter(|m| m.parent().and_then(Path::parent) == Some(cache))
         .collect();
-    let keys: Vec<&Path> = manifests
-        .iter()
-        .filter_map(|m| m.parent())
-        .take(MAX_ENTRIES)
-        .collect();
-    if keys.len() < 2 {
+    let n = manifests.len().min(MAX_ENTRIES);
+    if n < 2 {
         return Err("fewer than two cache entries to transplant between".into());
     }
-    let (into, from) = (keys[pick % keys.len()], keys[(pick + 1) % keys.len()]);
+    let manifest = &manifests[pick % n];
+    let (into, from) = (manifest.parent(), manifests[(pick + 1) % n].parent());
+    let (Some(into), Some(from)) = (into, from) else {
+        unreachable!("a manifest lies in its entry's directory");
+    };
     assert_ne!(into, from, "two entries of one key");
     let io = |what: &str, path: &Path, e: std::io::Error| format!("{what} {}: {e}", path.display());
     // Tars of nested outputs live in subdirectories: the whole tree is read, then replaced.
@@ -127,10 +127,6 @@ fn transplant(fs: &dyn Fs, cache: &Path, pick: usize) -> Result<Option<Damage>, 
             .map_err(|e| io("creating", parent, e))?;
         fs.write(&to, bytes).map_err(|e| io("writing", &to, e))?;
     }
-    let manifest = manifests
-        .iter()
-        .find(|m| m.parent() == Some(into))
-        .expect("listed above");
     Ok(Some(Damage {
         path: manifest.clone(),
     }))

@@ -217,10 +217,11 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
 const TAR_BLOCK: u64 = 512;
 
 /// Drawn after everything else, so every earlier choice of a seed keeps its meaning: a nested
-/// file one or two directories deeper in its own, the View
-/// wrapped in one or two more groups (an inner level cached one time in three), and the tmp
-/// cache's limits at a tar's boundaries (a blob exactly at a limit stays in memory, one block
-/// over spills), instead of heph's or the 1 KiB that spills everything.
+/// file one or two directories deeper in its own, a plugin given the View, a generated file
+/// inside the glob's directories, the View wrapped in one or two more groups (an inner level
+/// cached one time in three), and the tmp cache's limits at a tar's boundaries (a blob exactly
+/// at a limit stays in memory, one block over spills), instead of heph's or the 1 KiB that
+/// spills everything.
 fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
     for file in scenario.files.iter_mut().filter(|f| f.nested) {
         if rng.chance(1, 3) {

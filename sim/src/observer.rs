@@ -440,15 +440,13 @@ impl Observer for SimObserver {
                 let read = written(&mut state, target, path.to_string_lossy().into_owned());
                 state.journal.first_reads.push(read);
             }
-            Probe::PackRead { target, path } => {
-                if state.packing.as_ref().is_none_or(|(t, _)| t != target) {
-                    let began = state.journal.tick();
-                    state.packing = Some((target.to_string(), began));
+            Probe::OpenPassthrough { path } | Probe::PackRead { path, .. } => {
+                if let Probe::PackRead { target, .. } = probe {
+                    if state.packing.as_ref().is_none_or(|(t, _)| t != target) {
+                        let began = state.journal.tick();
+                        state.packing = Some((target.to_string(), began));
+                    }
                 }
-                let open = opened(&mut state, path);
-                state.journal.opens.push(open);
-            }
-            Probe::OpenPassthrough { path } => {
                 let open = opened(&mut state, path);
                 state.journal.opens.push(open);
             }

@@ -95,12 +95,7 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
     }
     if !s.view.is_empty() {
         let mut c = s.clone();
-        c.view.clear();
-        c.view_nesting = 0;
-        c.caching.retain(|name, _| !name.starts_with("view"));
-        c.consumers
-            .iter_mut()
-            .for_each(|k| k.inputs.retain(|i| *i != Input::View));
+        without_view(&mut c);
         out.push(c);
     }
     for k in 0..s.consumers.len() {
@@ -200,8 +195,7 @@ fn without_file(s: &Scenario, i: usize) -> Scenario {
     c.view.retain(|&j| j != i);
     c.view.iter_mut().for_each(|j| *j = shift(*j));
     if c.view.is_empty() {
-        c.view_nesting = 0;
-        c.caching.retain(|name, _| !name.starts_with("view"));
+        without_view(&mut c);
     }
     for consumer in &mut c.consumers {
         consumer.inputs.retain(|input| *input != Input::File(i));
@@ -209,9 +203,6 @@ fn without_file(s: &Scenario, i: usize) -> Scenario {
             if let Input::File(j) = input {
                 *j = shift(*j);
             }
-        }
-        if c.view.is_empty() {
-            consumer.inputs.retain(|input| *input != Input::View);
         }
     }
     c.mutations.retain(|m| m.file != i);
@@ -223,6 +214,17 @@ fn without_file(s: &Scenario, i: usize) -> Scenario {
             .for_each(|k| k.inputs.retain(|input| *input != Input::Glob));
     }
     c
+}
+
+/// `c` without its View: no group, no wrapping levels, no caching override of them, and no
+/// consumer reading it.
+fn without_view(c: &mut Scenario) {
+    c.view.clear();
+    c.view_nesting = 0;
+    c.caching.retain(|name, _| !name.starts_with("view"));
+    c.consumers
+        .iter_mut()
+        .for_each(|k| k.inputs.retain(|i| *i != Input::View));
 }
 
 /// A readable, line-per-fact description of a scenario.

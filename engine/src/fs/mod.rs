@@ -142,18 +142,17 @@ pub fn read_all(reader: impl Read, path: &Path, limit: u64) -> io::Result<Vec<u8
     // it forever would spin this loop forever (`retry`).
     let mut reader = reader.take(limit.saturating_add(1));
     let mut out = Vec::new();
-    let mut chunk = [0u8; 64 * 1024];
     let mut interrupts = crate::retry::Interrupts::new();
-    loop {
-        match reader.read(&mut chunk) {
-            Ok(0) => break,
+    crate::hash::with_chunk_buffer(|chunk| loop {
+        match reader.read(chunk) {
+            Ok(0) => return io::Result::Ok(()),
             Ok(n) => {
                 interrupts.progressed();
                 out.extend_from_slice(&chunk[..n]);
             }
             Err(e) => interrupts.retry(e)?,
         }
-    }
+    })?;
     if out.len() as u64 > limit {
         return Err(too_large(path, limit));
     }

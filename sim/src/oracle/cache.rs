@@ -15,14 +15,14 @@ use engine::target::{Driver, Target};
 use engine::TargetResult;
 
 use super::hashing::{checksum, oracle_hashout};
-
-/// At most this many tmp keys are listed when looking for spills (a schedule writes a few).
-const MAX_TMP_KEYS: usize = 4_096;
 use super::judge::{BuildInput, Oracle};
 use super::ledger::Check;
 use super::model::{uses_tmp, Artifact, Entry, Expect};
 use super::Invariant;
 use crate::journal::MAX_READ;
+
+/// At most this many tmp keys are listed when looking for spills (a schedule writes a few).
+const MAX_TMP_KEYS: usize = 4_096;
 
 /// SPEC §5: the manifest's name in an entry directory (written last).
 pub const MANIFEST: &str = "manifest.json";
