@@ -229,7 +229,8 @@ fn walk_files(
         });
     }
     let fs = &driver.ctx.fs;
-    for name in fs.read_dir(dir).map_err(|e| EngineError::io(dir, e))? {
+    let names = driver.walker.list_dir(driver.ctx, dir);
+    for name in names.map_err(|e| EngineError::io(dir, e))? {
         let path = dir.join(&name);
         let generated = if crate::regressed!(GeneratedSkippedAtRootOnly) {
             path.starts_with(".heph")
@@ -246,11 +247,13 @@ fn walk_files(
                 max: MAX_GLOB_VISITS as u64,
             });
         }
-        match fs
-            .symlink_metadata(&path)
-            .map_err(|e| EngineError::io(&path, e))?
-            .kind
-        {
+        let kind = match fs.symlink_metadata(&path) {
+            Ok(meta) => meta.kind,
+            // Listed, and gone since (a remembered listing can name what was removed).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(EngineError::io(&path, e)),
+        };
+        match kind {
             FileKind::Dir if depth >= 2 && crate::regressed!(GlobSkipsDeepDirs) => {}
             FileKind::Dir => walk_files(driver, &path, depth + 1, out)?,
             FileKind::File if crate::regressed!(GlobSkipsEmptyFiles) => {

@@ -145,11 +145,16 @@ pub enum Regression {
     /// A plugin's inputs are not put through the ABI's wire form, so a View is read as if it
     /// could cross it.
     ViewsCrossAbi,
+    /// heph's listing cache compares the directory's inode instead of its mtime, so a listing
+    /// stands after entries were added or removed.
+    ListingIgnoresMtime,
+    /// Ours trusts a directory listing read within its directory's timestamp step.
+    OursListingSkipsRacyTest,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 62] = [
+    pub const ALL: [Regression; 64] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -212,6 +217,8 @@ impl Regression {
         Regression::ManifestKeyUnchecked,
         Regression::GeneratedSkippedAtRootOnly,
         Regression::ViewsCrossAbi,
+        Regression::ListingIgnoresMtime,
+        Regression::OursListingSkipsRacyTest,
     ];
 
     /// The snake_case name.
@@ -325,6 +332,12 @@ impl Regression {
             Regression::ManifestKeyUnchecked => "a local entry is served whatever key its manifest names",
             Regression::GeneratedSkippedAtRootOnly => "the glob walk skips generated .heph paths only at the workspace root",
             Regression::ViewsCrossAbi => "a plugin's inputs skip the ABI's wire form: a View crosses it",
+            Regression::ListingIgnoresMtime => {
+                "heph's listing cache compares the directory's inode, not its mtime"
+            }
+            Regression::OursListingSkipsRacyTest => {
+                "ours trusts a directory listing read within its directory's step"
+            }
 
         }
     }

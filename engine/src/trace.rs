@@ -43,6 +43,11 @@ pub enum Event {
         /// True when the walker cache answered without reading the file.
         cached: bool,
     },
+    /// A glob's walk reused a directory's remembered listing (heph's cached walker).
+    ListingCached {
+        /// Workspace directory.
+        dir: PathBuf,
+    },
     /// A target's cache key.
     Hashin {
         /// Target name.

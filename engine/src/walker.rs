@@ -19,6 +19,7 @@ use crate::hash::hash_reader;
 use crate::probe::Probe;
 use crate::trace::Event;
 
+pub mod listing;
 pub mod policy;
 
 pub use policy::{Policy, Stamp};
@@ -52,6 +53,8 @@ pub struct WalkerCache {
     /// When the current build started (`begin_build`), stamped on what it hashes.
     build_start_ns: std::sync::atomic::AtomicU64,
     entries: Mutex<BTreeMap<PathBuf, Remembered>>,
+    /// Directory listings, for the policies that keep them (heph's, ours).
+    listings: listing::ListingCache,
 }
 
 impl Default for WalkerCache {
@@ -68,6 +71,7 @@ impl WalkerCache {
             max_entries: MAX_WALKER_ENTRIES,
             build_start_ns: std::sync::atomic::AtomicU64::new(0),
             entries: Mutex::new(BTreeMap::new()),
+            listings: listing::ListingCache::default(),
         }
     }
 
@@ -206,12 +210,18 @@ impl WalkerCache {
         entries.get(path).map(|r| (r.stamp, r.hashout.clone()))
     }
 
+    /// The names in directory `dir`, from the listing cache when the policy trusts it.
+    pub fn list_dir(&self, ctx: &Ctx, dir: &Path) -> io::Result<Vec<String>> {
+        self.listings.list(ctx, self.policy, dir)
+    }
+
     /// Forgets everything (a fresh process).
     pub fn clear(&self) {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.listings.clear();
     }
 }
 

@@ -506,7 +506,9 @@ fn count(report: &mut Report, index: u64, result: &ScheduleResult) {
 /// How many builds of a schedule the differential compares: all of them, but after a
 /// same-size edit left to the clock (`same_size_edit_in_step`), which keeps its mtime within
 /// MemFs's simulated step while a real clock has moved on, only the builds up to the one it
-/// fired in (a later build's walker answer tells the two clocks apart, nothing else).
+/// fired in (a later build's walker answer tells the two clocks apart, nothing else); and
+/// only the builds before one whose glob walk trusted a stale directory listing (heph's
+/// listing cache: whether an entry added lands in the listing's step is the clock's to say).
 /// Every other kind is compared whole: a differential MemFs reads mode-000 files when this
 /// process does on the disk (`MemFsConfig::privileged`), and a name that is not UTF-8, which
 /// only a real disk can hold, is compared by what the engine made of it (outcomes and
@@ -517,8 +519,10 @@ fn compared_builds(result: &ScheduleResult) -> usize {
         .fired
         .iter()
         .filter(|f| f.mutation.kind == SameSizeEditInStep);
+    let listing = result.stale_listing_build.map(|b| usize::from(b) - 1);
     in_step
         .map(|f| usize::from(f.build))
+        .chain(listing)
         .min()
         .unwrap_or(usize::MAX)
 }

@@ -19,6 +19,10 @@ use engine::fs::{FileKind, Fs, Metadata};
 use crate::oracle::hashing::Fingerprint;
 use crate::oracle::model::Origin;
 
+mod workspace;
+
+pub use workspace::{list_workspace, DirState, EntryKind, Workspace};
+
 /// At most this many bytes are read from one file by the oracle.
 pub const MAX_READ: u64 = 1 << 30;
 /// At most this many entries of a sandbox are snapshot.
@@ -248,6 +252,10 @@ pub struct Listing {
     pub target: String,
     /// Every workspace file a walk finds (regular files and links to them), sorted.
     pub files: Vec<PathBuf>,
+    /// Every workspace directory the walk reached: its `stat` and its entries.
+    pub dirs: BTreeMap<PathBuf, DirState>,
+    /// The file system's clock at the listing (the moment a walker's listing is read).
+    pub clock: u64,
 }
 
 /// A source the engine opened to read it (a consumer's passthrough read, or a pack read).
@@ -559,40 +567,4 @@ pub fn snapshot_dir(fs: &dyn Fs, dir: &Path) -> (Files, Vec<String>) {
         }
     }
     (entries, problems)
-}
-
-/// Every workspace file a source walk finds, sorted.
-///
-/// The walk follows SPEC §3 and the engine's documented rules: generated `.heph*` names are not
-/// sources, a symlink to a file is a file, a symlinked directory is not descended into.
-pub fn list_workspace(fs: &dyn Fs) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![(PathBuf::new(), 0usize)];
-    while let Some((dir, depth)) = pending.pop() {
-        let Ok(names) = fs.read_dir(&dir) else {
-            continue;
-        };
-        for name in names.into_iter().filter(|n| !n.starts_with(".heph")) {
-            let path = dir.join(&name);
-            let kind = match fs.symlink_metadata(&path) {
-                Ok(meta) => meta.kind,
-                Err(_) => continue,
-            };
-            match kind {
-                FileKind::Dir if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
-                FileKind::File => files.push(path),
-                FileKind::Symlink => {
-                    if fs.metadata(&path).is_ok_and(|m| m.kind == FileKind::File) {
-                        files.push(path);
-                    }
-                }
-                FileKind::Dir => {}
-            }
-            if files.len() >= MAX_LISTED {
-                break;
-            }
-        }
-    }
-    files.sort();
-    files
 }

@@ -474,15 +474,17 @@ impl Observer for SimObserver {
                     );
                 }
                 let seq = state.journal.tick();
-                let files = list_workspace(fs);
-                state.watched.extend(files.iter().cloned());
+                let workspace = list_workspace(fs);
+                state.watched.extend(workspace.files.iter().cloned());
                 let build = state.build;
                 let target = target.to_string();
                 state.journal.listings.push(Listing {
                     seq,
                     build,
                     target,
-                    files,
+                    files: workspace.files,
+                    dirs: workspace.dirs,
+                    clock: fs.now_nanos(),
                 });
             }
             _ => {}

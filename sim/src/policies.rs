@@ -419,6 +419,10 @@ pub fn markdown(m: &Matrix) -> String {
             c.walker.stale_answers
         }),
         (
+            "Stale directory listings trusted (a glob missing a file)",
+            |c| c.walker.stale_listings,
+        ),
+        (
             "Violations (failures without a real change included)",
             |c| c.violations,
         ),

@@ -110,6 +110,9 @@ pub struct ScheduleResult {
     pub fired: Vec<Fired>,
     /// What the walker did and what it cost (the validation-policy matrix reads it).
     pub walker: WalkerTally,
+    /// The first build whose glob walk trusted a stale directory listing, if any.
+    #[serde(skip)]
+    pub stale_listing_build: Option<u8>,
     /// A file-system-independent digest of what each consumer received (for differential runs;
     /// empty unless `RunOptions::digest`).
     pub deliveries: Vec<String>,
@@ -134,6 +137,9 @@ pub struct WalkerTally {
     pub cached_answers: u64,
     /// Cached answers whose remembered bytes were not the file's (false hits).
     pub stale_answers: u64,
+    /// Glob walks that trusted a stale directory listing (heph's listing cache: a file created
+    /// within one timestamp step of the listing left out).
+    pub stale_listings: u64,
     /// Builds that succeeded although one of their answers was stale: stale content delivered
     /// (cached outputs of old bytes), since a consumer that reads a source verifies it.
     pub stale_delivered: u64,
@@ -147,6 +153,7 @@ impl WalkerTally {
         self.bytes_hashed += other.bytes_hashed;
         self.cached_answers += other.cached_answers;
         self.stale_answers += other.stale_answers;
+        self.stale_listings += other.stale_listings;
         self.stale_delivered += other.stale_delivered;
     }
 }
@@ -470,6 +477,8 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     }
     result.walker.cached_answers = oracle.cached_answers();
     result.walker.stale_answers = oracle.stale_answers();
+    result.walker.stale_listings = oracle.listings.stale_listings;
+    result.stale_listing_build = oracle.listings.first_stale_build;
     world.observer.with_journal(|journal| {
         for act in &journal.acts {
             result.walker.stats += 1;

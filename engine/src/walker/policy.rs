@@ -168,6 +168,31 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// True when the policy keeps directory listings (heph's cached walker, and ours).
+    pub fn caches_listings(self) -> bool {
+        matches!(self, Policy::Heph | Policy::Ours)
+    }
+
+    /// True when a listing read under the directory `stat` recorded as `was` may stand for the
+    /// directory whose `stat` is `now`: heph's while the mtime is unchanged; ours while mtime,
+    /// ctime and inode are unchanged and neither timestamp was within the step of the reading.
+    pub fn trusts_listing(self, was: &Stamp, now: &Metadata, granularity_ns: u64) -> bool {
+        match self {
+            Policy::Heph if crate::regressed!(ListingIgnoresMtime) => was.ino == now.ino,
+            Policy::Heph => was.mtime_ns == now.mtime_ns,
+            Policy::Ours => {
+                let same =
+                    (was.mtime_ns, was.ctime_ns, was.ino) == (now.mtime_ns, now.ctime_ns, now.ino);
+                same && (crate::regressed!(OursListingSkipsRacyTest)
+                    || !racily_clean(was, granularity_ns)
+                        && !recorded_within_step(was, was.ctime_ns, granularity_ns))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// git's racy test: the file's mtime is not older than the moment its hash was recorded, at
 /// the file system's granularity, so a later change within that step would keep every stamp.
 pub fn racily_clean(was: &Stamp, granularity_ns: u64) -> bool {

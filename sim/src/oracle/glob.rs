@@ -150,7 +150,7 @@ impl Oracle {
             })
         };
         self.verdicts.ledger.fired(Check::GlobSkip);
-        let mut selected = select(&listing.files, patterns, excludes);
+        let mut selected = select(self.listings.walked(listing), patterns, excludes);
         selected.retain(|p| !hashed(p));
         if let Some(path) = should_have_skipped(error, &selected) {
             let message = format!("glob {name} failed on {}, which its patterns select and which cannot be read: SPEC §3 skips it ({error})", path.display());

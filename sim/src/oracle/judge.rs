@@ -58,6 +58,8 @@ pub struct BuildInput<'a> {
 #[derive(Debug, Default)]
 pub struct Oracle {
     pub(super) walker: WalkerModel,
+    /// The listing-cache model (its `stale_listings` count is reported).
+    pub listings: super::listings::ListingModel,
     /// Local cache keys a clean build wrote, with what they hold.
     pub(super) committed: BTreeMap<String, Vec<Artifact>>,
     /// The target that last wrote each committed key.
@@ -110,15 +112,16 @@ impl Oracle {
         self.walker.stale_answers
     }
 
-    /// Everything so far that put stale content within a build's reach: stale walker answers
-    /// and poisoned cache entries written or served (a guard's hole).
+    /// Everything so far that put stale content within a build's reach: stale walker answers,
+    /// stale directory listings and poisoned cache entries written or served (a guard's hole).
     pub fn stale_uses(&self) -> u64 {
-        self.walker.stale_answers + self.poisoned_uses
+        self.walker.stale_answers + self.listings.stale_listings + self.poisoned_uses
     }
 
     /// Forgets the walker's memory, as a fresh engine process would.
     pub fn restart(&mut self) {
         self.walker.clear();
+        self.listings.clear();
     }
 
     /// Judges one build.
@@ -127,6 +130,7 @@ impl Oracle {
         self.fresh_keys.clear();
         self.changed_reads.clear();
         self.resolve_acts(b);
+        self.replay_listings(b);
         let held = b.store.tmp.memory_paths();
         self.tmp_new = held
             .into_iter()
@@ -189,6 +193,17 @@ impl Oracle {
                 }
                 None => {}
             }
+        }
+    }
+
+    /// Every glob's walk of this build, in journal order, against the listing-cache model.
+    fn replay_listings(&mut self, b: &BuildInput) {
+        let rule = Rule {
+            policy: b.policy,
+            granularity_ns: b.fs.mtime_granularity_ns(),
+        };
+        for listing in b.journal.listings.iter().filter(|l| l.build == b.build) {
+            self.listings.replay(listing, rule, &mut self.verdicts);
         }
     }
 

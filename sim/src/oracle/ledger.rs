@@ -83,11 +83,14 @@ pub enum Check {
     Guard,
     /// DiskFs answers as the OS does (`conformance::disagreements`).
     Conformance,
+    /// A glob's walk took a remembered directory listing exactly where its rule trusts one
+    /// (`listings::replay`; a wrong one shows as `glob_match`'s violation).
+    Listing,
 }
 
 impl Check {
     /// Every check, in order.
-    pub const ALL: [Check; 26] = [
+    pub const ALL: [Check; 27] = [
         Check::Plan,
         Check::Started,
         Check::BuildStops,
@@ -114,6 +117,7 @@ impl Check {
         Check::GlobSkip,
         Check::Guard,
         Check::Conformance,
+        Check::Listing,
     ];
 
     /// Its snake_case name (as in reports and `SPEC-TRACE.md`).
@@ -146,6 +150,7 @@ impl Check {
             GlobSkip => "glob_skip",
             Guard => "guard",
             Conformance => "conformance",
+            Listing => "listing",
         }
     }
 
@@ -158,7 +163,9 @@ impl Check {
     pub fn invariant(self) -> Invariant {
         use Check::*;
         match self {
-            Plan | Started | BuildStops | Delivery | OpenOrder | GlobMatch => Invariant::Integrity,
+            Plan | Started | BuildStops | Delivery | OpenOrder | GlobMatch | Listing => {
+                Invariant::Integrity
+            }
             Key | KeyIdentity | CacheHit | TmpWrite => Invariant::CacheKey,
             FreshHash | TornHash => Invariant::HashParity,
             WalkerAnswer => Invariant::WalkerRule,

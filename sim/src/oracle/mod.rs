@@ -18,6 +18,7 @@
 //! - `glob`: the oracle's own matcher; match sets and SPEC §3's skip rule both ways.
 //! - `guard`: the Bazel and ccache pipelines' guard, modelled, and its verdict on each write.
 //! - `walker`: the walker cache's answers judged by the active rule.
+//! - `listings`: the directory-listing cache modelled: the files each glob's walk found.
 //! - `rules`: the oracle's own model of every walker validation policy.
 //! - `hashing`: the oracle's own xxh3.
 
@@ -31,6 +32,7 @@ pub mod guard;
 pub mod hashing;
 pub mod judge;
 pub mod ledger;
+pub mod listings;
 pub mod model;
 pub mod plan;
 pub mod predict;

@@ -137,7 +137,7 @@ impl Oracle {
             .ok_or(Unpredicted::Unknown(
                 "no listing of the workspace was recorded for the glob",
             ))?;
-        let selected = select(&listing.files, patterns, excludes);
+        let selected = select(self.listings.walked(listing), patterns, excludes);
         let mut outputs = Vec::new();
         for act in self.judge_match_set(b, name, &selected) {
             if let Some(resolved) = self.resolved.get(&act.seq) {

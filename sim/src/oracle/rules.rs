@@ -80,6 +80,31 @@ pub fn allows(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -
     }
 }
 
+/// True when `policy`'s tool keeps directory listings: heph's cached walker (SPEC §2), and
+/// ours, which answers its hole.
+pub fn keeps_listings(policy: Policy) -> bool {
+    matches!(policy, Policy::Heph | Policy::Ours)
+}
+
+/// True when `policy` lets a directory listing read under the directory `stat` recorded in
+/// `was` stand for the directory whose `stat` is `now`. heph (SPEC §2): while the directory's
+/// mtime is unchanged. Ours: mtime, ctime and inode unchanged, and neither timestamp within a
+/// step of the reading (git's racy test, on a directory).
+pub fn allows_listing(policy: Policy, was: &Recorded, now: &Stat, granularity_ns: u64) -> bool {
+    let g = granularity_ns.max(1);
+    let (w, n) = (&was.stat, now);
+    let within_step = |t: u64| was.recorded_at < t.saturating_add(g);
+    match policy {
+        Policy::Heph => w.mtime_ns == n.mtime_ns,
+        Policy::Ours => {
+            (w.mtime_ns, w.ctime_ns, w.ino) == (n.mtime_ns, n.ctime_ns, n.ino)
+                && !within_step(w.mtime_ns)
+                && !within_step(w.ctime_ns)
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +182,40 @@ mod tests {
             (Policy::Bazel, true),
         ] {
             assert_eq!(allows(policy, &was, &now, s), allowed, "{policy:?}");
+        }
+    }
+
+    /// A directory listed at t=10 s whose mtime and ctime are 5 s (listed long after its last
+    /// change) or 10 s (listed in the step of its last change, at 1 s timestamps).
+    #[test]
+    fn each_policy_trusts_listings_by_its_own_rule() {
+        let s = SECOND_NS;
+        let listed = |t: u64| Recorded {
+            stat: stat(0, t, t, 7),
+            recorded_at: 10 * s + 5,
+            build_start: 0,
+        };
+        let (old, in_step) = (listed(5 * s), listed(10 * s));
+        let moved = |r: &Recorded| stat(0, r.stat.mtime_ns + s, r.stat.ctime_ns + s, 7);
+        let ctime_moved = |r: &Recorded| stat(0, r.stat.mtime_ns, r.stat.ctime_ns + s, 7);
+        use Policy::*;
+        for (policy, was, now, allowed) in [
+            (Heph, &old, old.stat, true),
+            (Heph, &in_step, in_step.stat, true), // the hole: an entry added in the step
+            (Heph, &old, moved(&old), false),
+            (Heph, &old, ctime_moved(&old), true),
+            (Ours, &old, old.stat, true),
+            (Ours, &in_step, in_step.stat, false),
+            (Ours, &old, ctime_moved(&old), false),
+            (Git, &old, old.stat, false), // keeps no listing
+            (Racy, &old, old.stat, false),
+        ] {
+            assert_eq!(
+                allows_listing(policy, was, &now, s),
+                allowed,
+                "{policy:?} {now:?}"
+            );
+            assert!(!allowed || keeps_listings(policy), "{policy:?} keeps none");
         }
     }
 }
