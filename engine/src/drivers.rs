@@ -230,8 +230,8 @@ fn walk_files(
     }
     let fs = &driver.ctx.fs;
     let names = driver.walker.list_dir(driver.ctx, dir);
-    for name in names.map_err(|e| EngineError::io(dir, e))? {
-        let path = dir.join(&name);
+    for name in names.map_err(|e| EngineError::io(dir, e))?.iter() {
+        let path = dir.join(name);
         let generated = if crate::regressed!(GeneratedSkippedAtRootOnly) {
             path.starts_with(".heph")
         } else {

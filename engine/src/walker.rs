@@ -211,7 +211,7 @@ impl WalkerCache {
     }
 
     /// The names in directory `dir`, from the listing cache when the policy trusts it.
-    pub fn list_dir(&self, ctx: &Ctx, dir: &Path) -> io::Result<Vec<String>> {
+    pub fn list_dir(&self, ctx: &Ctx, dir: &Path) -> io::Result<std::sync::Arc<[String]>> {
         self.listings.list(ctx, self.policy, dir)
     }
 

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::policy::{Policy, Stamp};
 use crate::ctx::Ctx;
@@ -24,7 +24,7 @@ pub const MAX_LISTINGS: usize = 1 << 16;
 #[derive(Clone, Debug)]
 struct Remembered {
     stamp: Stamp,
-    names: Vec<String>,
+    names: Arc<[String]>,
 }
 
 /// Directory listings remembered with the `stat` of the directory they were read under.
@@ -41,9 +41,9 @@ impl ListingCache {
     /// Architecture Invariant: the directory is stat'ed *before* it is read, so an entry added
     /// between the two changes the directory's mtime after the stamp; only a change within the
     /// same timestamp step can hide from the rule.
-    pub fn list(&self, ctx: &Ctx, policy: Policy, dir: &Path) -> io::Result<Vec<String>> {
+    pub fn list(&self, ctx: &Ctx, policy: Policy, dir: &Path) -> io::Result<Arc<[String]>> {
         if !policy.caches_listings() {
-            return ctx.fs.read_dir(dir);
+            return ctx.fs.read_dir(dir).map(Arc::from);
         }
         let meta = ctx.fs.metadata(dir)?;
         let granularity = ctx.fs.mtime_granularity_ns();
@@ -52,7 +52,7 @@ impl ListingCache {
             ctx.emit(Event::ListingCached { dir: dir.into() });
             return Ok(names);
         }
-        let names = ctx.fs.read_dir(dir)?;
+        let names: Arc<[String]> = ctx.fs.read_dir(dir)?.into();
         let stamp = Stamp {
             len: meta.len,
             mtime_ns: meta.mtime_ns,
@@ -63,22 +63,21 @@ impl ListingCache {
             build_start_ns: 0,
         };
         debug_assert!(names.windows(2).all(|w| w[0] < w[1]), "read_dir sorts");
-        self.remember(dir, stamp, &names);
+        self.remember(dir, stamp, names.clone());
         Ok(names)
     }
 
-    fn lookup(&self, dir: &Path, trusted: impl Fn(&Stamp) -> bool) -> Option<Vec<String>> {
+    fn lookup(&self, dir: &Path, trusted: impl Fn(&Stamp) -> bool) -> Option<Arc<[String]>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let remembered = entries.get(dir)?;
         trusted(&remembered.stamp).then(|| remembered.names.clone())
     }
 
-    fn remember(&self, dir: &Path, stamp: Stamp, names: &[String]) {
+    fn remember(&self, dir: &Path, stamp: Stamp, names: Arc<[String]>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_LISTINGS && !entries.contains_key(dir) {
             entries.clear();
         }
-        let names = names.to_vec();
         entries.insert(dir.to_path_buf(), Remembered { stamp, names });
         debug_assert!(entries.len() <= MAX_LISTINGS);
     }
@@ -117,7 +116,7 @@ mod tests {
         fs.advance_clock(SECOND / 2);
         let ctx = Ctx::new(fs.clone());
         let cache = ListingCache::default();
-        assert_eq!(cache.list(&ctx, policy, Path::new("d")).unwrap(), ["a"]);
+        assert_eq!(cache.list(&ctx, policy, Path::new("d")).unwrap()[..], ["a"]);
         between(&fs);
         let names = cache.list(&ctx, policy, Path::new("d")).unwrap();
         let cached = ctx
@@ -125,7 +124,7 @@ mod tests {
             .events()
             .iter()
             .any(|e| matches!(e, Event::ListingCached { .. }));
-        (names, cached)
+        (names.to_vec(), cached)
     }
 
     /// `(policy, granularity, between, expected names, from the cache)`: one line per case.
@@ -181,11 +180,11 @@ mod tests {
             build_start_ns: 0,
         };
         for i in 0..MAX_LISTINGS {
-            cache.remember(Path::new(&format!("d{i}")), stamp, &[]);
+            cache.remember(Path::new(&format!("d{i}")), stamp, Arc::from([]));
         }
-        cache.remember(Path::new("d0"), stamp, &[]);
+        cache.remember(Path::new("d0"), stamp, Arc::from([]));
         assert_eq!(cache.entries.lock().unwrap().len(), MAX_LISTINGS);
-        cache.remember(Path::new("new"), stamp, &[]);
+        cache.remember(Path::new("new"), stamp, Arc::from([]));
         assert_eq!(cache.entries.lock().unwrap().len(), 1);
     }
 }

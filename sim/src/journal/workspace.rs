@@ -53,20 +53,23 @@ pub fn list_workspace(fs: &dyn Fs) -> Workspace {
             continue;
         };
         let entries = fs.read_dir(&dir).ok().map(|names| {
-            let names = names.into_iter().filter(|n| !n.starts_with(".heph"));
-            let entries: BTreeMap<String, EntryKind> = names
-                .filter_map(|name| Some((name.clone(), kind(fs, &dir.join(&name))?)))
-                .collect();
+            let mut entries = BTreeMap::new();
+            for name in names.into_iter().filter(|n| !n.starts_with(".heph")) {
+                let path = dir.join(&name);
+                let Some(kind) = kind(fs, &path) else {
+                    continue;
+                };
+                match kind {
+                    EntryKind::Dir if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
+                    EntryKind::File if workspace.files.len() < MAX_LISTED => {
+                        workspace.files.push(path)
+                    }
+                    _ => {}
+                }
+                entries.insert(name, kind);
+            }
             entries
         });
-        for (name, kind) in entries.iter().flatten() {
-            let path = dir.join(name);
-            match kind {
-                EntryKind::Dir if depth < MAX_WALK_DEPTH => pending.push((path, depth + 1)),
-                EntryKind::File if workspace.files.len() < MAX_LISTED => workspace.files.push(path),
-                _ => {}
-            }
-        }
         let stat = Stat {
             len: meta.len,
             mtime_ns: meta.mtime_ns,

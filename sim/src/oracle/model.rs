@@ -193,7 +193,12 @@ pub fn exec_outputs(
     for step in steps {
         match step {
             ExecStep::Concat { to } => {
-                let mut out = Vec::new();
+                let total = sorted
+                    .iter()
+                    .filter_map(|e| e.bytes())
+                    .map(<[u8]>::len)
+                    .sum();
+                let mut out = Vec::with_capacity(total);
                 for entry in &sorted {
                     out.extend_from_slice(entry.bytes()?);
                 }
@@ -226,7 +231,12 @@ fn log_line(step: &ExecStep) -> Vec<u8> {
 
 /// A plugin's concatenation output: its entries' bytes in the order they were delivered.
 pub fn plugin_concat(entries: &[Entry], concat_to: &Path) -> Option<Artifact> {
-    let mut data = Vec::new();
+    let total = entries
+        .iter()
+        .filter_map(|e| e.bytes())
+        .map(<[u8]>::len)
+        .sum();
+    let mut data = Vec::with_capacity(total);
     for entry in entries {
         data.extend_from_slice(entry.bytes()?);
     }
