@@ -150,11 +150,13 @@ pub enum Regression {
     ListingIgnoresMtime,
     /// Ours trusts a directory listing read within its directory's timestamp step.
     OursListingSkipsRacyTest,
+    /// The exec bit is the owner's x bit alone, not any of the three.
+    ExecBitOwnerOnly,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 64] = [
+    pub const ALL: [Regression; 65] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -219,6 +221,7 @@ impl Regression {
         Regression::ViewsCrossAbi,
         Regression::ListingIgnoresMtime,
         Regression::OursListingSkipsRacyTest,
+        Regression::ExecBitOwnerOnly,
     ];
 
     /// The snake_case name.
@@ -338,6 +341,7 @@ impl Regression {
             Regression::OursListingSkipsRacyTest => {
                 "ours trusts a directory listing read within its directory's step"
             }
+            Regression::ExecBitOwnerOnly => "the exec bit is the owner's x bit alone (0o100)",
 
         }
     }

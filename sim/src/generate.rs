@@ -114,6 +114,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             long_name: rng.chance(1, 8),
             external: false,
             generated: false,
+            mode: 0,
         });
     }
     if rng.chance(1, 5) {
@@ -130,6 +131,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             long_name: false,
             external: false,
             generated: false,
+            mode: 0,
         });
     }
     let singles: Vec<usize> = (0..files.len()).filter(|&i| !files[i].globbed).collect();
@@ -251,6 +253,13 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
             if rng.chance(1, 3) {
                 scenario.caching.insert(name.clone(), CacheConfig::CACHED);
             }
+        }
+    }
+    // SPEC §2's exec bit is any of the three x bits: modes beyond 0o755 and 0o644 one
+    // schedule in four (an x held by group or others alone, a file only its owner reads).
+    if rng.chance(1, 4) {
+        for file in scenario.files.iter_mut().filter(|f| f.link_to.is_none()) {
+            file.mode = rng.below(crate::scenario::EXEC_MODES.len() as u64) as u8;
         }
     }
     if rng.chance(1, 4) {

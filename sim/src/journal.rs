@@ -117,6 +117,11 @@ pub struct Stat {
     pub mode: u32,
 }
 
+/// SPEC §2's exec bit, the oracle's own: any of the three x bits of `mode`.
+pub fn exec_bit(mode: u32) -> bool {
+    mode & 0o111 != 0
+}
+
 /// `stat` of `path` (following links), when it names a file.
 pub fn stat(fs: &dyn Fs, path: &Path) -> Option<Stat> {
     let meta = fs
@@ -126,7 +131,7 @@ pub fn stat(fs: &dyn Fs, path: &Path) -> Option<Stat> {
     Some(Stat {
         len: meta.len,
         mtime_ns: meta.mtime_ns,
-        x: meta.exec(),
+        x: exec_bit(meta.mode),
         ctime_ns: meta.ctime_ns,
         ino: meta.ino,
         mode: meta.mode,
@@ -152,7 +157,7 @@ pub fn read_live(fs: &dyn Fs, path: &Path) -> Result<Live, Unreadable> {
         .map_err(|e| Unreadable::of(&e))?;
     Ok(Live {
         bytes,
-        x: meta.exec(),
+        x: exec_bit(meta.mode),
         len: meta.len,
         mtime_ns: meta.mtime_ns,
         ino: meta.ino,
@@ -554,7 +559,7 @@ pub fn snapshot_dir(fs: &dyn Fs, dir: &Path) -> (Files, Vec<String>) {
                 Ok(m) if m.kind == FileKind::File && entries.len() < MAX_SNAPSHOT_ENTRIES => {
                     match fs.read_shared(&full, MAX_READ) {
                         Ok(bytes) => {
-                            entries.insert(path, (bytes, m.exec()));
+                            entries.insert(path, (bytes, exec_bit(m.mode)));
                         }
                         Err(e) => problems.push(format!("{}: {e}", path.display())),
                     }

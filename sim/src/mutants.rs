@@ -84,6 +84,8 @@ pub fn must_catch(regression: Regression) -> Invariant {
         // Issue 24: heph's listing cache and ours' answer to its hole: a listing trusted beyond
         // the oracle's own rule is a glob skipping a file its patterns select.
         R::ListingIgnoresMtime | R::OursListingSkipsRacyTest => Integrity,
+        // Blind set F's miss: files were only ever 0o755 or 0o644 (SPEC §2: any x bit).
+        R::ExecBitOwnerOnly => HashParity,
     }
 }
 

@@ -53,9 +53,26 @@ pub struct FileSpec {
     /// for it, and no glob ever sees it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub generated: bool,
+    /// Which permission bits it is created with, an index into [`EXEC_MODES`] or
+    /// [`PLAIN_MODES`] by its exec bit: SPEC §2's `x` is *any* of the three x bits, so a file
+    /// whose only x bit is its group's or others' must count as executable.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub mode: u8,
 }
 
+/// Modes an executable file is created with (index `FileSpec::mode`): owner, group or others
+/// alone may hold the x bit.
+pub const EXEC_MODES: [u32; 5] = [0o755, 0o700, 0o710, 0o654, 0o645];
+/// Modes a plain file is created with: no x bit anywhere, whatever else is set.
+pub const PLAIN_MODES: [u32; 5] = [0o644, 0o600, 0o640, 0o666, 0o604];
+
 impl FileSpec {
+    /// The permission bits it is created with.
+    pub fn mode_bits(&self) -> u32 {
+        let modes = if self.x { &EXEC_MODES } else { &PLAIN_MODES };
+        modes[usize::from(self.mode) % modes.len()]
+    }
+
     /// The bytes of the file (for a link: of its target, see [`Scenario::content`]).
     pub fn bytes(&self) -> Vec<u8> {
         // Byte i is (i mod 251) ^ fill: a prime period, so chunk boundaries never line up with
@@ -529,6 +546,13 @@ impl Scenario {
                 if file.nested {
                     return Err(format!("file {i} is a link and cannot be nested"));
                 }
+            }
+            if usize::from(file.mode) >= EXEC_MODES.len() {
+                return Err(format!(
+                    "file {i} has mode {}: at most {} (an index into the table of modes)",
+                    file.mode,
+                    EXEC_MODES.len() - 1
+                ));
             }
             if file.depth > MAX_NESTED_DEPTH || (file.depth > 0 && !file.nested) {
                 return Err(format!(

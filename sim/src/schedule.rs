@@ -253,7 +253,7 @@ pub fn populate(fs: &dyn Fs, scenario: &Scenario) -> Result<(), String> {
         }
         fs.write(Path::new(&path), &file.bytes())
             .map_err(|e| err(&path, e))?;
-        fs.set_mode(Path::new(&path), if file.x { 0o755 } else { 0o644 })
+        fs.set_mode(Path::new(&path), file.mode_bits())
             .map_err(|e| err(&path, e))?;
     }
     Ok(())

@@ -238,11 +238,15 @@ pub fn describe(s: &Scenario) -> String {
                 s.path(j)
             )),
             None => lines.push(format!(
-                "file {i}: {} ({} bytes, fill {}, x={})",
+                "file {i}: {} ({} bytes, fill {}, x={}{})",
                 s.path(i),
                 file.size,
                 file.fill,
-                file.x
+                file.x,
+                match file.mode {
+                    0 => String::new(),
+                    _ => format!(", mode {:o}", file.mode_bits()),
+                }
             )),
         }
     }

@@ -137,6 +137,9 @@ struct FileDef {
     nested: bool,
     #[serde(default)]
     depth: u8,
+    /// Index into the simulator's table of modes (`sim::scenario::EXEC_MODES`/`PLAIN_MODES`).
+    #[serde(default)]
+    mode: u8,
     #[serde(default)]
     long_name: bool,
     #[serde(default)]
@@ -324,6 +327,7 @@ impl FileDef {
             long_name: self.long_name,
             external: self.external,
             generated: false,
+            mode: self.mode,
         }
     }
 }

@@ -48,7 +48,12 @@ pub struct Metadata {
 impl Metadata {
     /// The exec bit as heph computes it: any of the three x bits.
     pub fn exec(&self) -> bool {
-        self.mode & 0o111 != 0
+        let bits = if crate::regressed!(ExecBitOwnerOnly) {
+            0o100
+        } else {
+            0o111
+        };
+        self.mode & bits != 0
     }
 }
 

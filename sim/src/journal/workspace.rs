@@ -73,7 +73,7 @@ pub fn list_workspace(fs: &dyn Fs) -> Workspace {
         let stat = Stat {
             len: meta.len,
             mtime_ns: meta.mtime_ns,
-            x: meta.exec(),
+            x: super::exec_bit(meta.mode),
             ctime_ns: meta.ctime_ns,
             ino: meta.ino,
             mode: meta.mode,
