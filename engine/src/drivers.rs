@@ -185,6 +185,9 @@ fn fs_glob(
     let exclude = globset(name, excludes)?;
     let mut files = Vec::new();
     walk_files(driver, Path::new(""), 0, &mut files)?;
+    if crate::regressed!(GlobPrunesExcludedDirs) {
+        files.retain(|p| !p.ancestors().skip(1).any(|dir| exclude.is_match(dir)));
+    }
     let mut outputs = Vec::new();
     for path in files
         .into_iter()

@@ -152,11 +152,14 @@ pub enum Regression {
     OursListingSkipsRacyTest,
     /// The exec bit is the owner's x bit alone, not any of the three.
     ExecBitOwnerOnly,
+    /// The glob walk prunes a directory an exclude matches, leaving out the files beneath it
+    /// that no exclude matches.
+    GlobPrunesExcludedDirs,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 65] = [
+    pub const ALL: [Regression; 66] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -222,6 +225,7 @@ impl Regression {
         Regression::ListingIgnoresMtime,
         Regression::OursListingSkipsRacyTest,
         Regression::ExecBitOwnerOnly,
+        Regression::GlobPrunesExcludedDirs,
     ];
 
     /// The snake_case name.
@@ -342,6 +346,9 @@ impl Regression {
                 "ours trusts a directory listing read within its directory's step"
             }
             Regression::ExecBitOwnerOnly => "the exec bit is the owner's x bit alone (0o100)",
+            Regression::GlobPrunesExcludedDirs => {
+                "the glob walk prunes directories an exclude matches"
+            }
 
         }
     }

@@ -186,7 +186,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
         }
     }
     if scenario.has_glob() && rng.chance(1, 2) {
-        scenario.glob = *rng.pick(&GlobShape::ALL[1..]);
+        scenario.glob = *rng.pick(&GlobShape::FIRST);
     }
     if rng.chance(1, 64) {
         scenario.defect = Some(*rng.pick(&GraphDefect::ALL));
@@ -261,6 +261,12 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
         for file in scenario.files.iter_mut().filter(|f| f.link_to.is_none()) {
             file.mode = rng.below(crate::scenario::EXEC_MODES.len() as u64) as u8;
         }
+    }
+    // Excludes that name the directories nested globbed files lie in (SPEC §3 excludes
+    // files: those under them are still selected), when there are such directories.
+    let nested_globbed = scenario.files.iter().any(|f| f.nested && f.globbed);
+    if scenario.glob == GlobShape::Plain && nested_globbed && rng.chance(1, 3) {
+        scenario.glob = GlobShape::DirsExcluded;
     }
     if rng.chance(1, 4) {
         let per_entry = TAR_BLOCK * (4 + rng.below(5));

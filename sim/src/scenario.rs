@@ -195,14 +195,26 @@ pub enum GlobShape {
     OneChar,
     /// `src/g*`, excluding `src/g0*` and `*.sim-new`: the first file left out by its name.
     NotFirst,
+    /// `src/g*.txt`, excluding `src/g?d` and `*/d1`: excludes that name directories, not
+    /// files. SPEC §3 applies excludes to matched files, so the files under those directories
+    /// are still selected (a walk must not prune what an exclude names). Drawn last.
+    DirsExcluded,
     /// `src/g*.txt`, excluding `src/*-a-name-long-*`: long names left out.
     NotLong,
 }
 
 impl GlobShape {
     /// Every shape.
-    pub const ALL: [GlobShape; 5] = [
+    pub const ALL: [GlobShape; 6] = [
         GlobShape::Plain,
+        GlobShape::NotNested,
+        GlobShape::OneChar,
+        GlobShape::NotFirst,
+        GlobShape::NotLong,
+        GlobShape::DirsExcluded,
+    ];
+    /// The shapes drawn first (`DirsExcluded` is drawn last, so a seed keeps its meaning).
+    pub const FIRST: [GlobShape; 4] = [
         GlobShape::NotNested,
         GlobShape::OneChar,
         GlobShape::NotFirst,
@@ -217,6 +229,7 @@ impl GlobShape {
             GlobShape::OneChar => (&["src/g?.txt", "src/g?d/g?.txt"], &[]),
             GlobShape::NotFirst => (&["src/g*"], &["src/g0*", "*.sim-new"]),
             GlobShape::NotLong => (&["src/g*.txt"], &["src/*-a-name-long-*"]),
+            GlobShape::DirsExcluded => (&["src/g*.txt"], &["src/g?d", "*/d1"]),
         }
     }
 }
