@@ -192,18 +192,7 @@ pub fn exec_outputs(
     let mut log = Vec::new();
     for step in steps {
         match step {
-            ExecStep::Concat { to } => {
-                let total = sorted
-                    .iter()
-                    .filter_map(|e| e.bytes())
-                    .map(<[u8]>::len)
-                    .sum();
-                let mut out = Vec::with_capacity(total);
-                for entry in &sorted {
-                    out.extend_from_slice(entry.bytes()?);
-                }
-                write(&mut files, to, out);
-            }
+            ExecStep::Concat { to } => write(&mut files, to, concatenated(sorted.iter().copied())?),
             ExecStep::Write { path, data } => write(&mut files, path, data.clone()),
             ExecStep::Chmod { path, x } => files.get_mut(path.as_path())?.1 = *x,
         }
@@ -221,6 +210,20 @@ pub fn exec_outputs(
     Some(artifacts)
 }
 
+/// The entries' bytes one after another (`None` when one's bytes are unknown), reserved once.
+fn concatenated<'a>(entries: impl Iterator<Item = &'a Entry> + Clone) -> Option<Vec<u8>> {
+    let total = entries
+        .clone()
+        .filter_map(Entry::bytes)
+        .map(<[u8]>::len)
+        .sum();
+    let mut out = Vec::with_capacity(total);
+    for entry in entries {
+        out.extend_from_slice(entry.bytes()?);
+    }
+    Some(out)
+}
+
 /// The files of an exec sandbox in the oracle's model: bytes (delivered ones borrowed) and mode.
 type Files<'a> = BTreeMap<&'a Path, (Cow<'a, [u8]>, bool)>;
 
@@ -231,15 +234,7 @@ fn log_line(step: &ExecStep) -> Vec<u8> {
 
 /// A plugin's concatenation output: its entries' bytes in the order they were delivered.
 pub fn plugin_concat(entries: &[Entry], concat_to: &Path) -> Option<Artifact> {
-    let total = entries
-        .iter()
-        .filter_map(|e| e.bytes())
-        .map(<[u8]>::len)
-        .sum();
-    let mut data = Vec::with_capacity(total);
-    for entry in entries {
-        data.extend_from_slice(entry.bytes()?);
-    }
+    let data = concatenated(entries.iter())?;
     Some(packed_file(
         "concat",
         ArtifactType::Output,
