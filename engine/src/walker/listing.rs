@@ -127,8 +127,11 @@ mod tests {
         (names.to_vec(), cached)
     }
 
-    /// `(policy, granularity, between, expected names, from the cache)`: one line per case.
-    fn check(cases: &[(Policy, u64, fn(&MemFs), &[&str], bool)]) {
+    /// `(policy, granularity, between, expected names, from the cache)`.
+    type Case = (Policy, u64, fn(&MemFs), &'static [&'static str], bool);
+
+    /// One line per case.
+    fn check(cases: &[Case]) {
         for &(policy, granularity, between, names, cached) in cases {
             let got = second_listing(policy, granularity, between);
             let want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
