@@ -155,11 +155,14 @@ pub enum Regression {
     /// The glob walk prunes a directory an exclude matches, leaving out the files beneath it
     /// that no exclude matches.
     GlobPrunesExcludedDirs,
+    /// A path is taken as generated in place only by its file name or a root `.heph`
+    /// directory, not by a `.heph*` directory deeper in it.
+    GeneratedDirMissedBelowRoot,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 66] = [
+    pub const ALL: [Regression; 67] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -226,6 +229,7 @@ impl Regression {
         Regression::OursListingSkipsRacyTest,
         Regression::ExecBitOwnerOnly,
         Regression::GlobPrunesExcludedDirs,
+        Regression::GeneratedDirMissedBelowRoot,
     ];
 
     /// The snake_case name.
@@ -348,6 +352,9 @@ impl Regression {
             Regression::ExecBitOwnerOnly => "the exec bit is the owner's x bit alone (0o100)",
             Regression::GlobPrunesExcludedDirs => {
                 "the glob walk prunes directories an exclude matches"
+            }
+            Regression::GeneratedDirMissedBelowRoot => {
+                "a .heph* directory below the root does not make a path generated"
             }
 
         }

@@ -114,6 +114,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             long_name: rng.chance(1, 8),
             external: false,
             generated: false,
+            generated_dir: false,
             mode: 0,
         });
     }
@@ -131,6 +132,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             long_name: false,
             external: false,
             generated: false,
+            generated_dir: false,
             mode: 0,
         });
     }
@@ -254,6 +256,10 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
                 scenario.caching.insert(name.clone(), CacheConfig::CACHED);
             }
         }
+    }
+    // A generated file inside a generated directory rather than named so itself, one in two.
+    for file in scenario.files.iter_mut().filter(|f| f.generated) {
+        file.generated_dir = rng.chance(1, 2);
     }
     // SPEC §2's exec bit is any of the three x bits: modes beyond 0o755 and 0o644 one
     // schedule in four (an x held by group or others alone, a file only its owner reads).

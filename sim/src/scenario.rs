@@ -53,6 +53,11 @@ pub struct FileSpec {
     /// for it, and no glob ever sees it.
     #[serde(default, skip_serializing_if = "is_default")]
     pub generated: bool,
+    /// A generated file lies inside a generated directory (`.heph-gen{i}/`) under its own
+    /// name, instead of bearing the `.heph` name itself: SPEC §3's "generated in place" holds
+    /// for a path at any position, not only its last.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub generated_dir: bool,
     /// Which permission bits it is created with, an index into [`EXEC_MODES`] or
     /// [`PLAIN_MODES`] by its exec bit: SPEC §2's `x` is *any* of the three x bits, so a file
     /// whose only x bit is its group's or others' must count as executable.
@@ -361,6 +366,14 @@ impl Scenario {
             (true, None) => ("g", ""),
             (false, None) => ("f", ""),
         };
+        if file.generated && file.generated_dir {
+            let dir = if file.nested {
+                format!("src/{prefix}{i}d/")
+            } else {
+                "src/".into()
+            };
+            return format!("{dir}.heph-gen{i}/{prefix}{i}.txt");
+        }
         if file.generated && !file.nested {
             return format!("src/.heph-gen{i}.txt");
         }
@@ -559,6 +572,11 @@ impl Scenario {
                 if file.nested {
                     return Err(format!("file {i} is a link and cannot be nested"));
                 }
+            }
+            if file.generated_dir && !file.generated {
+                return Err(format!(
+                    "file {i} lies in a generated directory but is not generated"
+                ));
             }
             if usize::from(file.mode) >= EXEC_MODES.len() {
                 return Err(format!(

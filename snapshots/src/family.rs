@@ -327,6 +327,7 @@ impl FileDef {
             long_name: self.long_name,
             external: self.external,
             generated: false,
+            generated_dir: false,
             mode: self.mode,
         }
     }
