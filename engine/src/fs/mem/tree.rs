@@ -7,7 +7,7 @@
 //! Errors are raw Linux errnos, so their kind, message and `raw_os_error` match `DiskFs`.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::mem;
 use std::path::{Component, Path, PathBuf};
@@ -72,7 +72,7 @@ pub(super) fn os_err(code: i32) -> io::Error {
 
 /// Splits a seam path into its names, refusing absolute paths, `..` (via [`check_relative`])
 /// and over-long paths or names (`ENAMETOOLONG`). `""` and `"."` give no names: the root.
-pub(super) fn components(path: &Path) -> io::Result<Vec<OsString>> {
+pub(super) fn components(path: &Path) -> io::Result<Vec<&OsStr>> {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
     if bytes.starts_with(b"/") {
@@ -88,7 +88,7 @@ pub(super) fn components(path: &Path) -> io::Result<Vec<OsString>> {
             b".." => return Err(not_relative(path)),
             _ => {
                 too_long |= name.len() > MAX_NAME_BYTES;
-                names.push(std::ffi::OsStr::from_bytes(name).to_os_string());
+                names.push(OsStr::from_bytes(name));
             }
         }
     }
@@ -239,21 +239,27 @@ impl Tree {
         }
     }
 
-    fn child(&self, dir: Ino, name: &OsString) -> io::Result<Option<Ino>> {
+    fn child(&self, dir: Ino, name: &OsStr) -> io::Result<Option<Ino>> {
         Ok(self.entries(dir)?.get(name).copied())
     }
 
     /// Walks `names` from directory `start`, following symlinks in every component and, if
     /// `follow_last`, in the final one. Symlink targets resolve relative to the directory
     /// holding the link (they contain no `..`, so that is the directory the walk is in).
-    fn lookup(&self, start: Ino, mut names: Vec<OsString>, follow_last: bool) -> io::Result<Found> {
+    fn lookup<'a>(
+        &'a self,
+        start: Ino,
+        mut names: Vec<&'a OsStr>,
+        follow_last: bool,
+    ) -> io::Result<Found> {
         names.reverse();
         let mut pending = names;
         let mut cur = start;
         let mut hops = 0;
         while let Some(name) = pending.pop() {
-            let Some(child) = self.child(cur, &name)? else {
+            let Some(child) = self.child(cur, name)? else {
                 if pending.is_empty() {
+                    let name = name.to_os_string();
                     return Ok(Found::Missing { dir: cur, name });
                 }
                 return Err(os_err(ENOENT));
@@ -273,7 +279,7 @@ impl Tree {
     }
 
     /// The inode `names` leads to from the root; `ENOENT` if missing.
-    fn resolve(&self, names: Vec<OsString>, follow_last: bool) -> io::Result<Ino> {
+    fn resolve(&self, names: Vec<&OsStr>, follow_last: bool) -> io::Result<Ino> {
         match self.lookup(ROOT, names, follow_last)? {
             Found::Node(ino) => Ok(ino),
             Found::Missing { .. } => Err(os_err(ENOENT)),
@@ -281,13 +287,13 @@ impl Tree {
     }
 
     /// The directory holding the final name of `names`, and that name; `None` for the root.
-    fn resolve_parent(&self, mut names: Vec<OsString>) -> io::Result<Option<(Ino, OsString)>> {
+    fn resolve_parent(&self, mut names: Vec<&OsStr>) -> io::Result<Option<(Ino, OsString)>> {
         let Some(name) = names.pop() else {
             return Ok(None);
         };
         let dir = self.resolve(names, true)?;
         self.entries(dir)?;
-        Ok(Some((dir, name)))
+        Ok(Some((dir, name.to_os_string())))
     }
 
     /// Allocates an inode, links it as `name` in `dir` and stamps `dir`.
@@ -420,9 +426,9 @@ impl Tree {
 
 /// The names of a symlink target, in order (`.` dropped; `..` and roots were refused at
 /// creation).
-fn target_names(target: &Path) -> impl DoubleEndedIterator<Item = OsString> + '_ {
+fn target_names(target: &Path) -> impl DoubleEndedIterator<Item = &OsStr> + '_ {
     target.components().filter_map(|component| match component {
-        Component::Normal(name) => Some(name.to_os_string()),
+        Component::Normal(name) => Some(name),
         _ => None,
     })
 }

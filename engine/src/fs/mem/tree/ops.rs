@@ -3,7 +3,7 @@
 //! must restore times exactly, and no-op renames) and stamps what Linux stamps.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -32,7 +32,7 @@ impl Tree {
     }
 
     /// `open(O_RDONLY)`: a read handle on the file `names` leads to.
-    pub(in crate::fs::mem) fn open_read(&mut self, names: Vec<OsString>) -> io::Result<Ino> {
+    pub(in crate::fs::mem) fn open_read(&mut self, names: Vec<&OsStr>) -> io::Result<Ino> {
         let ino = self.resolve(names, true)?;
         let node = self.node(ino)?;
         if node.mode & 0o444 == 0 && !self.privileged {
@@ -45,7 +45,7 @@ impl Tree {
     }
 
     /// `open(O_WRONLY | O_CREAT | O_TRUNC)`: follows a final symlink, even a dangling one.
-    pub(in crate::fs::mem) fn create(&mut self, names: Vec<OsString>) -> io::Result<Ino> {
+    pub(in crate::fs::mem) fn create(&mut self, names: Vec<&OsStr>) -> io::Result<Ino> {
         let ino = match self.lookup(ROOT, names, true)? {
             Found::Node(ino) => {
                 if !self.node(ino)?.is_file() {
@@ -67,7 +67,7 @@ impl Tree {
     }
 
     /// `open(O_WRONLY)`: a write handle on an existing file.
-    pub(in crate::fs::mem) fn open_write(&mut self, names: Vec<OsString>) -> io::Result<Ino> {
+    pub(in crate::fs::mem) fn open_write(&mut self, names: Vec<&OsStr>) -> io::Result<Ino> {
         let ino = self.resolve(names, true)?;
         if !self.node(ino)?.is_file() {
             return Err(os_err(EISDIR));
@@ -99,7 +99,7 @@ impl Tree {
     /// bytes.
     pub(in crate::fs::mem) fn read_whole(
         &mut self,
-        names: Vec<OsString>,
+        names: Vec<&OsStr>,
         limit: u64,
     ) -> io::Result<Option<Arc<Vec<u8>>>> {
         let ino = self.open_read(names)?;
@@ -152,7 +152,7 @@ impl Tree {
     /// `stat` (`follow_last`) or `lstat`.
     pub(in crate::fs::mem) fn metadata(
         &self,
-        names: Vec<OsString>,
+        names: Vec<&OsStr>,
         follow_last: bool,
     ) -> io::Result<Metadata> {
         let ino = self.resolve(names, follow_last)?;
@@ -178,7 +178,7 @@ impl Tree {
     }
 
     /// The names in a directory (following symlinks), sorted as `DiskFs` sorts them.
-    pub(in crate::fs::mem) fn read_dir(&self, names: Vec<OsString>) -> io::Result<Vec<String>> {
+    pub(in crate::fs::mem) fn read_dir(&self, names: Vec<&OsStr>) -> io::Result<Vec<String>> {
         let ino = self.resolve(names, true)?;
         let mut out: Vec<String> = self
             .entries(ino)?
@@ -191,7 +191,7 @@ impl Tree {
 
     /// `mkdir -p` with `std::fs::create_dir_all`'s errors: an existing non-directory is
     /// `EEXIST` at the end of the path and `ENOTDIR` (or the resolution error) before it.
-    pub(in crate::fs::mem) fn create_dir_all(&mut self, names: Vec<OsString>) -> io::Result<()> {
+    pub(in crate::fs::mem) fn create_dir_all(&mut self, names: Vec<&OsStr>) -> io::Result<()> {
         let count = names.len();
         let mut cur = ROOT;
         for (i, name) in names.into_iter().enumerate() {
@@ -199,7 +199,13 @@ impl Tree {
             cur = match self.child(cur, &name)? {
                 None => {
                     let now = self.tick();
-                    self.add(cur, name, Body::Dir(BTreeMap::new()), DIR_MODE, now)?
+                    self.add(
+                        cur,
+                        name.to_os_string(),
+                        Body::Dir(BTreeMap::new()),
+                        DIR_MODE,
+                        now,
+                    )?
                 }
                 Some(_) => self.existing_dir(cur, name, last)?,
             };
@@ -208,7 +214,7 @@ impl Tree {
     }
 
     /// The directory an existing entry of a `create_dir_all` path leads to.
-    fn existing_dir(&self, dir: Ino, name: OsString, last: bool) -> io::Result<Ino> {
+    fn existing_dir(&self, dir: Ino, name: &OsStr, last: bool) -> io::Result<Ino> {
         match self.lookup(dir, vec![name], true) {
             Ok(Found::Node(ino)) if self.node(ino)?.is_dir() => Ok(ino),
             Ok(Found::Node(_)) if !last => Err(os_err(ENOTDIR)),
@@ -218,7 +224,7 @@ impl Tree {
     }
 
     /// `ftruncate`: resizes a file in place (zero-filling) and stamps it.
-    pub(in crate::fs::mem) fn set_len(&mut self, names: Vec<OsString>, len: u64) -> io::Result<()> {
+    pub(in crate::fs::mem) fn set_len(&mut self, names: Vec<&OsStr>, len: u64) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
         if !self.node(ino)?.is_file() {
             return Err(os_err(EISDIR));
@@ -238,7 +244,7 @@ impl Tree {
     }
 
     /// `unlink`: removes a file or symlink entry (not following it); `EISDIR` on a directory.
-    pub(in crate::fs::mem) fn remove_file(&mut self, names: Vec<OsString>) -> io::Result<()> {
+    pub(in crate::fs::mem) fn remove_file(&mut self, names: Vec<&OsStr>) -> io::Result<()> {
         let Some((dir, name)) = self.resolve_parent(names)? else {
             return Err(os_err(EISDIR));
         };
@@ -253,7 +259,7 @@ impl Tree {
 
     /// `std::fs::remove_dir_all`: removes a directory tree, or a symlink itself; `ENOTDIR`
     /// on a regular file, `EBUSY` on the root.
-    pub(in crate::fs::mem) fn remove_dir_all(&mut self, names: Vec<OsString>) -> io::Result<()> {
+    pub(in crate::fs::mem) fn remove_dir_all(&mut self, names: Vec<&OsStr>) -> io::Result<()> {
         let Some((dir, name)) = self.resolve_parent(names)? else {
             return Err(os_err(EBUSY));
         };
@@ -270,8 +276,8 @@ impl Tree {
     /// target loses its link (open handles keep it); renaming a file onto itself is a no-op.
     pub(in crate::fs::mem) fn rename(
         &mut self,
-        from: Vec<OsString>,
-        to: Vec<OsString>,
+        from: Vec<&OsStr>,
+        to: Vec<&OsStr>,
     ) -> io::Result<()> {
         let (from_dir, from_name) = self.resolve_parent(from)?.ok_or_else(|| os_err(EBUSY))?;
         let (to_dir, to_name) = self.resolve_parent(to)?.ok_or_else(|| os_err(EBUSY))?;
@@ -311,11 +317,7 @@ impl Tree {
 
     /// `chmod` (following symlinks). Like Linux it changes no mtime, but it is a mutation,
     /// so the clock ticks.
-    pub(in crate::fs::mem) fn set_mode(
-        &mut self,
-        names: Vec<OsString>,
-        mode: u32,
-    ) -> io::Result<()> {
+    pub(in crate::fs::mem) fn set_mode(&mut self, names: Vec<&OsStr>, mode: u32) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
         let now = self.tick();
         let node = self.node_mut(ino)?;
@@ -329,7 +331,7 @@ impl Tree {
     /// (which opens the file for writing) reports.
     pub(in crate::fs::mem) fn set_mtime(
         &mut self,
-        names: Vec<OsString>,
+        names: Vec<&OsStr>,
         mtime_ns: u64,
     ) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
@@ -348,7 +350,7 @@ impl Tree {
     pub(in crate::fs::mem) fn symlink(
         &mut self,
         target: &Path,
-        link: Vec<OsString>,
+        link: Vec<&OsStr>,
     ) -> io::Result<()> {
         components(target)?;
         if target.as_os_str().is_empty() {
