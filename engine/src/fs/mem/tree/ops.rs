@@ -196,7 +196,7 @@ impl Tree {
         let mut cur = ROOT;
         for (i, name) in names.into_iter().enumerate() {
             let last = i + 1 == count;
-            cur = match self.child(cur, &name)? {
+            cur = match self.child(cur, name)? {
                 None => {
                     let now = self.tick();
                     self.add(
