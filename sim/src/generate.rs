@@ -274,6 +274,18 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
     if scenario.glob == GlobShape::Plain && nested_globbed && rng.chance(1, 3) {
         scenario.glob = GlobShape::DirsExcluded;
     }
+    // A link that reaches its file through another link (SPEC §3 follows symlinks however
+    // they chain), one link in three: the new link takes the old one's target.
+    if let Some(i) = scenario.files.iter().position(|f| f.link_to.is_some()) {
+        if rng.chance(1, 3) && scenario.files.len() < crate::scenario::MAX_FILES * 2 {
+            let middle = FileSpec {
+                globbed: false,
+                ..scenario.files[i].clone()
+            };
+            scenario.files.push(middle);
+            scenario.files[i].link_to = Some(scenario.files.len() - 1);
+        }
+    }
     if rng.chance(1, 4) {
         let per_entry = TAR_BLOCK * (4 + rng.below(5));
         let total = per_entry * (1 + rng.below(4)) + TAR_BLOCK * rng.below(3);

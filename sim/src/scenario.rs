@@ -32,7 +32,8 @@ pub struct FileSpec {
     pub x: bool,
     /// Matched by the glob target instead of having its own fs:file target.
     pub globbed: bool,
-    /// This path is a symlink to file `link_to` (which must not itself be a link).
+    /// This path is a symlink to file `link_to` (itself a link at most once more: a chain of
+    /// at most [`MAX_LINK_CHAIN`] links ends at a plain file).
     pub link_to: Option<usize>,
     /// It lives in a directory of its own under `src/` (which a mutation can remove or rename).
     #[serde(default, skip_serializing_if = "is_default")]
@@ -64,6 +65,10 @@ pub struct FileSpec {
     #[serde(default, skip_serializing_if = "is_default")]
     pub mode: u8,
 }
+
+/// At most this many links in a row before a plain file (SPEC §3 follows symlinks however
+/// they chain).
+pub const MAX_LINK_CHAIN: usize = 2;
 
 /// Modes an executable file is created with (index `FileSpec::mode`): owner, group or others
 /// alone may hold the x bit.
@@ -393,10 +398,24 @@ impl Scenario {
         format!("{dir}{prefix}{i}{link}{long}.txt")
     }
 
-    /// The initial bytes and exec bit seen through file `i` (following a link).
+    /// The initial bytes and exec bit seen through file `i` (following links).
     pub fn content(&self, i: usize) -> (Vec<u8>, bool) {
-        let real = self.files[i].link_to.unwrap_or(i);
+        let real = self.link_end(i).unwrap_or(i);
         (self.files[real].bytes(), self.files[real].x)
+    }
+
+    /// The plain file a chain of links from file `i` ends at (`i` itself when it is no link);
+    /// `None` when the chain is longer than [`MAX_LINK_CHAIN`], loops or leaves the files.
+    pub fn link_end(&self, i: usize) -> Option<usize> {
+        let mut at = i;
+        for _ in 0..=MAX_LINK_CHAIN {
+            match self.files.get(at)?.link_to {
+                None => return Some(at),
+                Some(next) if next == i => return None,
+                Some(next) => at = next,
+            }
+        }
+        None
     }
 
     /// The engine name of consumer `k`.
@@ -566,8 +585,8 @@ impl Scenario {
                 ));
             }
             if let Some(j) = file.link_to {
-                if j >= self.files.len() || self.files[j].link_to.is_some() || j == i {
-                    return Err(format!("file {i} links to {j}, which is not a plain file"));
+                if self.link_end(i).is_none() {
+                    return Err(format!("file {i} links to {j}, which does not reach a plain file within {MAX_LINK_CHAIN} links"));
                 }
                 if file.nested {
                     return Err(format!("file {i} is a link and cannot be nested"));
