@@ -496,7 +496,9 @@ impl Engine {
             });
             let data = copy_to_end(&mut file, source_path)?;
             let got = bytes_hashout(&data, x);
-            if got != artifact.hashout {
+            let unchecked = crate::regressed!(PackSkipsLogCheck)
+                && artifact.kind == crate::artifact::ArtifactType::Log;
+            if got != artifact.hashout && !unchecked {
                 return Err(EngineError::io(
                     source_path,
                     changed_at_pack(source_path, &got, &artifact.hashout),

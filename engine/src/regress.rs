@@ -158,11 +158,14 @@ pub enum Regression {
     /// A path is taken as generated in place only by its file name or a root `.heph`
     /// directory, not by a `.heph*` directory deeper in it.
     GeneratedDirMissedBelowRoot,
+    /// The packer checks a sandbox file against its hashout for outputs only, packing a log
+    /// written since it was hashed.
+    PackSkipsLogCheck,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 67] = [
+    pub const ALL: [Regression; 68] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -230,6 +233,7 @@ impl Regression {
         Regression::ExecBitOwnerOnly,
         Regression::GlobPrunesExcludedDirs,
         Regression::GeneratedDirMissedBelowRoot,
+        Regression::PackSkipsLogCheck,
     ];
 
     /// The snake_case name.
@@ -355,6 +359,9 @@ impl Regression {
             }
             Regression::GeneratedDirMissedBelowRoot => {
                 "a .heph* directory below the root does not make a path generated"
+            }
+            Regression::PackSkipsLogCheck => {
+                "the packer checks outputs against their hashout but packs logs unchecked"
             }
 
         }

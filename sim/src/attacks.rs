@@ -49,9 +49,12 @@ pub fn apply(
             damage(fs, &files(fs, &state.join("cache"), "json"), pick, delete)
         }
         MutationKind::TruncateSpill => damage(fs, &files(fs, &state.join("tmp"), "tar"), pick, cut),
-        MutationKind::WriteIntoSandbox => {
-            write_into_sandbox(fs, &state.join("sandbox").join(world.target))
-        }
+        MutationKind::WriteIntoSandbox => write_into_sandbox(
+            fs,
+            &state.join("sandbox").join(world.target),
+            world.packing,
+            pick,
+        ),
         MutationKind::FaultEio => fault(Fault::Eio),
         MutationKind::FaultEintr => fault(Fault::Eintr),
         MutationKind::FaultShortRead => fault(Fault::ShortRead),
@@ -170,14 +173,25 @@ fn delete(fs: &dyn Fs, path: &Path) -> std::io::Result<()> {
     fs.remove_file(path)
 }
 
-/// Overwrites the first file of a consumer's sandbox with other bytes, or puts a stranger
-/// there when it holds none yet.
-fn write_into_sandbox(fs: &dyn Fs, sandbox: &Path) -> Result<Option<Damage>, String> {
+/// Overwrites a file of a consumer's sandbox with other bytes, or puts a stranger there when it
+/// holds none yet. While the target packs its outputs (a leftover process writing after its
+/// step), the `pick`-th file of the sandbox, packed already, now or next; else the first.
+fn write_into_sandbox(
+    fs: &dyn Fs,
+    sandbox: &Path,
+    packing: bool,
+    pick: usize,
+) -> Result<Option<Damage>, String> {
     if !fs.exists(sandbox) {
         return Err(format!("no sandbox at {}", sandbox.display()));
     }
     let (entries, _) = crate::journal::snapshot_dir(fs, sandbox);
-    let (path, bytes) = match entries.iter().next() {
+    let at = if packing && !entries.is_empty() {
+        pick % entries.len()
+    } else {
+        0
+    };
+    let (path, bytes) = match entries.iter().nth(at) {
         Some((rel, (old, _))) => (sandbox.join(rel), different(old, old.len().max(1))),
         None => (sandbox.join("intruder.txt"), b"intruder\n".to_vec()),
     };

@@ -74,6 +74,7 @@ fn mutator(fs: Arc<DiskFs>, paths: Vec<PathBuf>, mut rng: Rng, stop: Arc<AtomicB
             faults: None,
             pick: 0,
             originals: &[],
+            packing: false,
         };
         if apply(&*fs, &path, kind, &world).is_ok() {
             applied += 1;

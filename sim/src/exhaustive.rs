@@ -154,7 +154,8 @@ pub fn points(shape: Shape, size: u64) -> Vec<Point> {
     out.extend([Point::BeforeConsume { consumer }, Point::AtOpen]);
     out.extend((0..chunks(size)).map(|chunk| Point::AfterChunk { chunk }));
     out.push(Point::AtEof);
-    if shape == Shape::Plugin {
+    // The plugin packs the file it exposes; a cached exec consumer packs its sandbox's outputs.
+    if matches!(shape, Shape::Plugin | Shape::Cached | Shape::Shell) {
         out.push(Point::DuringPack);
     }
     out.extend([
@@ -178,6 +179,11 @@ fn changes(kind: MutationKind, shape: Shape, size: u64, x: bool, point: Point, d
             | Point::BeforeConsume { .. }
             | Point::BetweenConsumers { .. }
     );
+    let packs_sandbox = matches!(shape, Shape::Cached | Shape::Shell);
+    if point == Point::DuringPack && packs_sandbox {
+        // Only an attack on the sandbox reaches an exec consumer's pack: the file is not packed.
+        return kind == WriteIntoSandbox;
+    }
     match kind {
         ChmodX => !x,
         ChmodNoX => x,
@@ -359,6 +365,8 @@ const PAIR_SIZE: u64 = CHUNK + 1;
 pub fn pairs(scope: Scope) -> Vec<Case> {
     let size = PAIR_SIZE;
     let mut points = points(Shape::Cached, size);
+    // The pairs change the file; the consumer's pack reads only its sandbox.
+    points.retain(|p| *p != Point::DuringPack);
     if scope == Scope::Slice {
         points.retain(|p| matches!(p, Point::AfterHash | Point::AtOpen | Point::BetweenBuilds));
     }

@@ -325,6 +325,8 @@ pub struct World<'a> {
     pub pick: usize,
     /// Each scenario file's first bytes, by index (what `Undo` writes back; empty in chaos).
     pub originals: &'a [Vec<u8>],
+    /// True while the running target packs the outputs of its own sandbox.
+    pub packing: bool,
 }
 
 /// Applies `kind` to `path`. Returns an error message if there was nothing to mutate that way

@@ -19,7 +19,7 @@ use crate::journal::{
     list_workspace, live, read_live, snapshot_dir, Change, Damaged, HashAct, HashinSeen, Journal,
     Listing, Snapshot,
 };
-use crate::mutation::{apply, Point, World};
+use crate::mutation::{apply, MutationKind, Point, World};
 use crate::scenario::{MutationSpec, Scenario};
 use crate::tap::Tap;
 
@@ -144,7 +144,7 @@ impl SimObserver {
         state.pending = None;
         self.tap.running(build, "");
         if build == 2 {
-            self.fire(&mut state, fs, |m| m.point == Point::BetweenBuilds);
+            self.fire(&mut state, fs, false, |m| m.point == Point::BetweenBuilds);
         }
         // What the engine reads as its build's start, as nothing ticks the clock between here
         // and `Engine::build`.
@@ -166,7 +166,15 @@ impl SimObserver {
         self.lock().fired.clone()
     }
 
-    fn fire(&self, state: &mut State, fs: &dyn Fs, matches: impl Fn(&MutationSpec) -> bool) {
+    /// Fires the mutations `matches` selects; `packing`: the running target is packing the
+    /// outputs of its sandbox.
+    fn fire(
+        &self,
+        state: &mut State,
+        fs: &dyn Fs,
+        packing: bool,
+        matches: impl Fn(&MutationSpec) -> bool,
+    ) {
         for (index, mutation) in self.mutations.iter().enumerate() {
             if state.done[index] || !matches(mutation) {
                 continue;
@@ -185,6 +193,7 @@ impl SimObserver {
                 faults: self.faults.as_ref(),
                 pick: mutation.file,
                 originals: &self.originals,
+                packing,
             };
             let skipped =
                 match crate::attacks::apply(fs, mutation.kind, mutation.file, &path, &world) {
@@ -224,6 +233,14 @@ impl SimObserver {
             Some(mem) => mem.advance_clock(crate::scenario::LATE_NS),
             None => std::thread::sleep(std::time::Duration::from_nanos(crate::scenario::LATE_NS)),
         }
+    }
+
+    /// True when `probe` is a pack read of a file in its target's own sandbox.
+    fn sandbox_pack_read(&self, probe: &Probe<'_>) -> bool {
+        let Probe::PackRead { target, path } = probe else {
+            return false;
+        };
+        path.starts_with(self.state_dir.join("sandbox").join(target))
     }
 
     fn tamper_sandbox(&self, fs: &dyn Fs, consumer: &str) {
@@ -454,8 +471,12 @@ impl Observer for SimObserver {
         }
         if !self.mutations.is_empty() {
             let consumer = |k: usize| Scenario::consumer_name(k);
-            self.fire(&mut state, fs, |m| {
-                m.point.matches(probe, &self.paths[m.file], &consumer)
+            let packing = self.sandbox_pack_read(probe);
+            self.fire(&mut state, fs, packing, |m| match m.kind {
+                // An attack on a sandbox during the pack fires at the pack of the sandbox's
+                // own outputs, whichever they are, not at a scenario file's.
+                MutationKind::WriteIntoSandbox if m.point == Point::DuringPack => packing,
+                _ => m.point.matches(probe, &self.paths[m.file], &consumer),
             });
         }
         match probe {

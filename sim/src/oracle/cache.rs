@@ -167,7 +167,10 @@ fn read_entry(fs: &dyn Fs, dir: &Path, manifest: &Path) -> Result<LocalEntry, St
 
 /// The difference between a tar's entries and what an artifact must hold, if any.
 pub fn tar_difference(expected: &[Entry], got: &[TarEntry]) -> Option<String> {
-    let describe = |e: &TarEntry| format!("{}:{}B:x={}", e.path.display(), e.range.len(), e.x);
+    let describe = |e: &TarEntry| {
+        let (path, len, sum) = (e.path.display(), e.range.len(), checksum(e.bytes()));
+        format!("{path}:{len}B ({sum}):x={}", e.x)
+    };
     let want = |e: &Entry| format!("{}:{}", e.path.display(), e.describe());
     let same = expected.len() == got.len()
         && expected

@@ -75,7 +75,10 @@ impl Entry {
     /// A short description for messages.
     pub fn describe(&self) -> String {
         match &self.expect {
-            Expect::Bytes(b) => format!("{} bytes, x={}", b.len(), self.x),
+            Expect::Bytes(b) => {
+                let sum = super::hashing::checksum(b);
+                format!("{} bytes ({sum}), x={}", b.len(), self.x)
+            }
             Expect::HashesTo(h) => format!("bytes hashing to {h}, x={}", self.x),
         }
     }
