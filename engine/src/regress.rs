@@ -161,11 +161,13 @@ pub enum Regression {
     /// The packer checks a sandbox file against its hashout for outputs only, packing a log
     /// written since it was hashed.
     PackSkipsLogCheck,
+    /// heph's listing cache trusts a directory whose mtime went back, not only an unchanged one.
+    ListingTrustsOlderMtime,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 68] = [
+    pub const ALL: [Regression; 69] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -234,6 +236,7 @@ impl Regression {
         Regression::GlobPrunesExcludedDirs,
         Regression::GeneratedDirMissedBelowRoot,
         Regression::PackSkipsLogCheck,
+        Regression::ListingTrustsOlderMtime,
     ];
 
     /// The snake_case name.
@@ -362,6 +365,9 @@ impl Regression {
             }
             Regression::PackSkipsLogCheck => {
                 "the packer checks outputs against their hashout but packs logs unchecked"
+            }
+            Regression::ListingTrustsOlderMtime => {
+                "heph's listing cache trusts a directory whose mtime went back"
             }
 
         }

@@ -7,8 +7,8 @@ use engine::{CacheConfig, ConsumePath};
 use crate::mutation::{MutationKind, Point};
 use crate::rng::{Choices, Rng, Tape};
 use crate::scenario::{
-    BuildMode, ConsumerSpec, ExecShape, FileSpec, GlobShape, GraphDefect, Input, MutationSpec,
-    Scenario, BOUNDARY_SIZES, GRANULARITIES, MAX_CONSUMERS, MAX_FILES, MAX_MUTATIONS,
+    BuildMode, ConsumerSpec, DirStamp, ExecShape, FileSpec, GlobShape, GraphDefect, Input,
+    MutationSpec, Scenario, BOUNDARY_SIZES, GRANULARITIES, MAX_CONSUMERS, MAX_FILES, MAX_MUTATIONS,
 };
 
 /// What the generator may pick from: every mutation kind, point and consumer path (the default),
@@ -290,6 +290,14 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
         let per_entry = TAR_BLOCK * (4 + rng.below(5));
         let total = per_entry * (1 + rng.below(4)) + TAR_BLOCK * rng.below(3);
         scenario.tmp_limits = Some((per_entry, total));
+    }
+    // SPEC §2's listing rule keys on a directory's mtime: "for any" stamp, not only the one
+    // the file system leaves. One mutation in two of a directory's entries restores or
+    // backdates it.
+    for mutation in scenario.mutations.iter_mut() {
+        if mutation.kind.changes_entries() && rng.chance(1, 2) {
+            mutation.dir_stamp = Some(*rng.pick(&[DirStamp::Restore, DirStamp::Backdate]));
+        }
     }
 }
 

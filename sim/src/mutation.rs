@@ -160,6 +160,22 @@ impl MutationKind {
         self >= MutationKind::CorruptTar
     }
 
+    /// True for the kinds that add, remove or replace an entry of the file's directory (and
+    /// so move the directory's mtime).
+    pub fn changes_entries(self) -> bool {
+        use MutationKind::*;
+        matches!(
+            self,
+            Delete
+                | RenameOver
+                | CreateSibling
+                | ToDirectory
+                | BackToFile
+                | Recreate
+                | AddUndecodable
+        )
+    }
+
     /// The snake_case name used in reports.
     pub fn name(self) -> String {
         serde_json::to_value(self)

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use engine::fs::Fs;
+use engine::fs::{FileKind, Fs};
 use engine::probe::{Observer, Probe};
 use engine::trace::Trace;
 use serde::Serialize;
@@ -20,7 +20,7 @@ use crate::journal::{
     Listing, Snapshot,
 };
 use crate::mutation::{apply, MutationKind, Point, World};
-use crate::scenario::{MutationSpec, Scenario};
+use crate::scenario::{DirStamp, MutationSpec, Scenario};
 use crate::tap::Tap;
 
 /// A mutation that fired, for the trace and the report.
@@ -184,6 +184,8 @@ impl SimObserver {
                 self.let_time_pass();
             }
             let path = self.paths[mutation.file].clone();
+            let dir = path.parent().unwrap_or(Path::new(""));
+            let dir_was = fs.metadata(dir).ok().map(|m| m.mtime_ns);
             let target = state.target.clone();
             let world = World {
                 paths: &self.paths,
@@ -212,6 +214,9 @@ impl SimObserver {
                     Some(Err(why)) => Some(why),
                     None => apply(fs, &path, mutation.kind, &world).err(),
                 };
+            if let (Some(stamp), Some(was)) = (mutation.dir_stamp, dir_was) {
+                restamp_dir(fs, dir, stamp, was);
+            }
             if record_change(state, fs) {
                 self.tap.tear(); // from now on the act's reads are kept byte for byte
             }
@@ -510,5 +515,18 @@ impl Observer for SimObserver {
             }
             _ => {}
         }
+    }
+}
+
+/// Sets `dir`'s mtime as `stamp` says from `was`, its mtime before the mutation; a directory
+/// the mutation removed or renamed is left alone.
+fn restamp_dir(fs: &dyn Fs, dir: &Path, stamp: DirStamp, was: u64) {
+    let mtime = match stamp {
+        DirStamp::Restore => was,
+        DirStamp::Backdate => was.saturating_sub(1_000_000_000),
+    };
+    if fs.metadata(dir).is_ok_and(|m| m.kind == FileKind::Dir) {
+        // A failure leaves the stamp the file system gave: the journal records what it is.
+        let _ = fs.set_mtime(dir, mtime);
     }
 }

@@ -172,6 +172,21 @@ pub struct MutationSpec {
     /// windows rules open at an action's start (ccache's 100 ms "too new" margin).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
+    /// What becomes of the mtime of the file's directory after the mutation: restored or set
+    /// back (`rsync -t`, `tar x`, `touch -r` on a directory), so a listing rule keyed on it
+    /// meets an unchanged or older stamp over changed entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir_stamp: Option<DirStamp>,
+}
+
+/// A directory's mtime after a mutation in it, instead of what the file system left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirStamp {
+    /// Set back to what it was before the mutation.
+    Restore,
+    /// Set a second before what it was before the mutation.
+    Backdate,
 }
 
 impl MutationSpec {
@@ -182,6 +197,7 @@ impl MutationSpec {
             kind,
             point,
             late: false,
+            dir_stamp: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::mutation::Point;
 use crate::oracle::Invariant;
-use crate::scenario::{Input, Scenario};
+use crate::scenario::{DirStamp, Input, Scenario};
 use std::collections::BTreeMap;
 
 /// At most this many candidate runs per shrink.
@@ -60,6 +60,11 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         if s.mutations[m].late {
             let mut c = s.clone();
             c.mutations[m].late = false;
+            out.push(c);
+        }
+        if s.mutations[m].dir_stamp.is_some() {
+            let mut c = s.clone();
+            c.mutations[m].dir_stamp = None;
             out.push(c);
         }
     }
@@ -287,8 +292,13 @@ pub fn describe(s: &Scenario) -> String {
         ));
     }
     for m in &s.mutations {
+        let stamp = match m.dir_stamp {
+            Some(DirStamp::Restore) => ", its directory's mtime restored",
+            Some(DirStamp::Backdate) => ", its directory's mtime set a second back",
+            None => "",
+        };
         lines.push(format!(
-            "mutation: {} {} at {:?}{}",
+            "mutation: {} {} at {:?}{}{stamp}",
             m.kind.name(),
             s.path(m.file),
             m.point,

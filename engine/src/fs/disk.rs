@@ -146,7 +146,12 @@ impl Fs for DiskFs {
     }
 
     fn set_mtime(&self, path: &Path, mtime_ns: u64) -> io::Result<()> {
-        let file = OpenOptions::new().write(true).open(self.full(path)?)?;
+        let full = self.full(path)?;
+        // A directory opens for reading only; its owner may still set its times (futimens).
+        let file = match std::fs::metadata(&full)?.is_dir() {
+            true => std::fs::File::open(&full)?,
+            false => OpenOptions::new().write(true).open(&full)?,
+        };
         file.set_modified(UNIX_EPOCH + std::time::Duration::from_nanos(mtime_ns))
     }
 

@@ -180,6 +180,9 @@ impl Policy {
     pub fn trusts_listing(self, was: &Stamp, now: &Metadata, granularity_ns: u64) -> bool {
         match self {
             Policy::Heph if crate::regressed!(ListingIgnoresMtime) => was.ino == now.ino,
+            Policy::Heph if crate::regressed!(ListingTrustsOlderMtime) => {
+                now.mtime_ns <= was.mtime_ns
+            }
             Policy::Heph => was.mtime_ns == now.mtime_ns,
             Policy::Ours => {
                 let same =

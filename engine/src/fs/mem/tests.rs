@@ -357,7 +357,7 @@ fn error_kinds() {
         (Create("", ""), "err:IsADirectory"),
         (WriteAt("d", 0, ""), "err:IsADirectory"),
         (SetLen("d", 0), "err:IsADirectory"),
-        (SetMtime("d", 0), "err:IsADirectory"),
+        (SetMtime("d", 7), "ok"),
         (Read("f/x"), "err:NotADirectory"),
         (Create("f/x", ""), "err:NotADirectory"),
         (Write("f/x", ""), "err:NotADirectory"),
@@ -571,6 +571,12 @@ fn set_mtime_restores_exactly_without_ticking() {
     assert_eq!(fs.metadata(p("f")).unwrap().mtime_ns, 123_456_789);
     assert_eq!(fs.now_nanos(), clock);
     assert_eq!(fs.metadata(p("")).unwrap().mtime_ns, dir);
+    // A directory's mtime is set as a file's, exactly, and its ctime moves.
+    let ctime = fs.metadata(p("")).unwrap().ctime_ns;
+    fs.set_mtime(p(""), 5).unwrap();
+    let root = fs.metadata(p("")).unwrap();
+    assert_eq!(root.mtime_ns, 5);
+    assert!(root.ctime_ns >= ctime);
     assert_eq!(
         fs.set_mtime(p("nope"), 1).unwrap_err().kind(),
         io::ErrorKind::NotFound

@@ -336,10 +336,8 @@ impl Tree {
     ) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
         let now = self.stamp();
+        // A directory's times are set as a file's are (utimensat(2)): `tar x`, `rsync -t`.
         let node = self.node_mut(ino)?;
-        if !node.is_file() {
-            return Err(os_err(EISDIR));
-        }
         node.mtime_ns = mtime_ns;
         node.ctime_ns = now;
         Ok(())
