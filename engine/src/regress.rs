@@ -163,11 +163,13 @@ pub enum Regression {
     PackSkipsLogCheck,
     /// heph's listing cache trusts a directory whose mtime went back, not only an unchanged one.
     ListingTrustsOlderMtime,
+    /// `Target::fs_glob` builds its target with the cache on.
+    GlobConstructorCaches,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 69] = [
+    pub const ALL: [Regression; 70] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -237,6 +239,7 @@ impl Regression {
         Regression::GeneratedDirMissedBelowRoot,
         Regression::PackSkipsLogCheck,
         Regression::ListingTrustsOlderMtime,
+        Regression::GlobConstructorCaches,
     ];
 
     /// The snake_case name.
@@ -369,6 +372,7 @@ impl Regression {
             Regression::ListingTrustsOlderMtime => {
                 "heph's listing cache trusts a directory whose mtime went back"
             }
+            Regression::GlobConstructorCaches => "Target::fs_glob builds its target with the cache on",
 
         }
     }

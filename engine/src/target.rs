@@ -229,11 +229,15 @@ impl Target {
             patterns: patterns.iter().map(|p| p.to_string()).collect(),
             excludes: excludes.iter().map(|p| p.to_string()).collect(),
         };
+        let cache = match crate::regressed!(GlobConstructorCaches) {
+            true => CacheConfig::CACHED,
+            false => CacheConfig::UNCACHED,
+        };
         Target {
             name: name.into(),
             driver,
             inputs: vec![],
-            cache: CacheConfig::UNCACHED,
+            cache,
         }
     }
 

@@ -31,5 +31,6 @@ pub mod schedule;
 pub mod shrink;
 pub mod structural;
 pub mod tap;
+pub mod targets;
 pub mod tools;
 pub mod watchdog;

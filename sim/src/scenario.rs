@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use engine::{CacheConfig, ConsumePath, Target};
+use engine::{CacheConfig, ConsumePath};
 
 use crate::mutation::{MutationKind, Point};
 
@@ -461,49 +461,6 @@ impl Scenario {
         self.files.iter().any(|f| f.globbed)
     }
 
-    /// The engine targets of this scenario, plus the root that builds every consumer.
-    pub fn targets(&self) -> Vec<Target> {
-        let mut targets = Vec::new();
-        for i in 0..self.files.len() {
-            if !self.files[i].globbed {
-                targets.push(Target::fs_file(&format!("file{i}"), &self.path(i)));
-            }
-        }
-        if self.has_glob() {
-            let (patterns, excludes) = self.glob.patterns();
-            targets.push(Target::fs_glob("glob", patterns, excludes));
-        }
-        for (name, members, relocate) in self.view_levels() {
-            let mut view = Target::group(
-                &name,
-                &members.iter().map(String::as_str).collect::<Vec<_>>(),
-                relocate,
-            );
-            if self.view_cached && name == "view" {
-                view.cache = CacheConfig::CACHED;
-            }
-            targets.push(view);
-        }
-        for (k, consumer) in self.consumers.iter().enumerate() {
-            targets.push(self.consumer_target(k, consumer));
-        }
-        let consumers: Vec<String> = (0..self.consumers.len()).map(Self::consumer_name).collect();
-        targets.push(Target::group(
-            "all",
-            &consumers.iter().map(String::as_str).collect::<Vec<_>>(),
-            "all",
-        ));
-        for target in &mut targets {
-            if let Some(cache) = self.caching.get(&target.name) {
-                target.cache = *cache;
-            }
-        }
-        if let Some(defect) = self.defect {
-            with_defect(&mut targets, defect);
-        }
-        targets
-    }
-
     /// The View's groups, innermost first: `(name, members, relocate)`. The innermost groups the
     /// View's files under `lib/`; each wrapping level groups the level inside it and the View's
     /// first file under the next of `pkg/`, `dist/`. The outermost is `view`, what consumers read.
@@ -552,36 +509,6 @@ impl Scenario {
             out.push((prefix, files));
         }
         out
-    }
-
-    fn consumer_target(&self, k: usize, consumer: &ConsumerSpec) -> Target {
-        let inputs: Vec<String> = consumer
-            .inputs
-            .iter()
-            .map(|input| match input {
-                Input::File(i) => format!("file{i}"),
-                Input::Glob => "glob".into(),
-                Input::View => "view".into(),
-                Input::Consumer(j) => Self::consumer_name(*j),
-            })
-            .collect();
-        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let cache = if consumer.cached {
-            CacheConfig::CACHED
-        } else {
-            CacheConfig::UNCACHED
-        };
-        let name = Self::consumer_name(k);
-        if consumer.plugin {
-            let exposed: Vec<String> = self.exposed().map(|i| self.path(i)).into_iter().collect();
-            let exposed: Vec<&str> = exposed.iter().map(String::as_str).collect();
-            Target::plugin(&name, &inputs, &exposed, cache)
-        } else {
-            with_shape(
-                Target::concat(&name, &inputs, consumer.via, cache),
-                consumer.steps,
-            )
-        }
     }
 
     /// Checks the structural rules the generator keeps; hand-written scenarios are checked too.
@@ -693,66 +620,6 @@ impl Scenario {
         }
         Ok(())
     }
-}
-
-/// `targets` (the last one the root `all`, the first consumer `c0`) with `defect` made.
-fn with_defect(targets: &mut Vec<Target>, defect: GraphDefect) {
-    let first = Scenario::consumer_name(0);
-    let Some(k) = targets.iter().position(|t| t.name == first) else {
-        return;
-    };
-    match defect {
-        GraphDefect::Cycle => targets[k].inputs.push("all".into()),
-        GraphDefect::UnknownInput => targets[k].inputs.push("missing".into()),
-        GraphDefect::DuplicateName => targets.push(targets[k].clone()),
-        GraphDefect::DeepChain => {
-            let n = engine::target::MAX_CHAIN;
-            for i in 0..n {
-                let inputs: Vec<String> = match i {
-                    0 => vec![],
-                    _ => vec![format!("chain{}", i - 1)],
-                };
-                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                targets.push(Target::group(&format!("chain{i}"), &inputs, "chain"));
-            }
-            let root = targets.iter_mut().find(|t| t.name == "all");
-            if let Some(root) = root {
-                root.inputs.push(format!("chain{}", n - 1));
-            }
-        }
-    }
-}
-
-/// An exec `target` (a `Target::concat`) with the steps and outputs of `shape` added.
-fn with_shape(mut target: Target, shape: ExecShape) -> Target {
-    use engine::target::{Driver, ExecOutput, ExecStep};
-    let Driver::Exec { steps, outputs, .. } = &mut target.driver else {
-        unreachable!("consumers that are not plugins are exec targets");
-    };
-    debug_assert_eq!(steps.len(), 1, "Target::concat has one step");
-    match shape {
-        ExecShape::Concat => {}
-        ExecShape::ChmodX => steps.push(ExecStep::Chmod {
-            path: "out".into(),
-            x: true,
-        }),
-        ExecShape::Stamp | ExecShape::DuplicateGroup => {
-            steps.push(ExecStep::Write {
-                path: "stamp".into(),
-                data: ExecShape::STAMP.to_vec(),
-            });
-            let group = if shape == ExecShape::Stamp {
-                "stamp"
-            } else {
-                "out"
-            };
-            outputs.push(ExecOutput {
-                group: group.into(),
-                path: "stamp".into(),
-            });
-        }
-    }
-    target
 }
 
 pub use crate::generate::{

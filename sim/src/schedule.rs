@@ -14,6 +14,7 @@ use crate::faults::{FaultFs, Faults};
 use crate::journal::Journal;
 use crate::observer::{Fired, Setup, SimObserver};
 use crate::oracle::hashing::oracle_hashout;
+use crate::oracle::ledger::Check;
 use crate::oracle::{Broken, BuildInput, Finding, Invariant, Oracle};
 use crate::panics;
 use crate::scenario::{BuildMode, Scenario};
@@ -293,7 +294,10 @@ struct World {
     /// Counts the engine's steps and records what torn hash acts read.
     tap: Arc<crate::tap::Tap>,
     observer: Arc<SimObserver>,
+    /// What the engine is given: the targets its constructors made.
     targets: Vec<Target>,
+    /// What the oracle judges against: the scenario's own definitions of the same targets.
+    defined: Vec<Target>,
     config: EngineConfig,
     runtime: Option<tokio::runtime::Runtime>,
     /// Digest what consumers received (only a differential run compares digests).
@@ -344,6 +348,7 @@ impl World {
             digest: options.digest,
             runtime: runtime(scenario.build)?,
             targets: scenario.targets(),
+            defined: scenario.defined_targets(),
             made,
             faults,
             observer,
@@ -398,6 +403,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
     let world = World::new(scenario, options)?;
     let mut oracle = Oracle::default();
     let mut result = ScheduleResult::default();
+    oracle.verdicts.ledger.fired(Check::Definitions);
+    for (invariant, message) in
+        crate::targets::constructor_disagreements(&world.targets, &world.defined)
+    {
+        oracle.verdicts.fail(invariant, message);
+    }
     if let Some(refused) = judge_refusal(&world, &mut oracle) {
         // Neither build can run: each has the refusal for its outcome.
         result.outcomes = vec![refused.clone(), refused];
@@ -500,7 +511,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
 /// disagreement a violation; `None` when both accept it and the builds can run.
 fn judge_refusal(world: &World, oracle: &mut Oracle) -> Option<String> {
     let engine = Graph::new(world.targets.clone());
-    let model = crate::oracle::plan::refused(&world.targets);
+    let model = crate::oracle::plan::refused(&world.defined);
     if engine.is_err() || model.is_some() {
         oracle
             .verdicts
@@ -537,7 +548,7 @@ fn judged<T>(
         world.tap.with_seen(|seen| {
             world.observer.with_journal(|journal| {
                 let input = BuildInput {
-                    targets: &world.targets,
+                    targets: &world.defined,
                     root: "all",
                     build,
                     policy: world.config.walker,

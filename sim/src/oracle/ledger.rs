@@ -86,11 +86,14 @@ pub enum Check {
     /// A glob's walk took a remembered directory listing exactly where its rule trusts one
     /// (`listings::replay`; a wrong one shows as `glob_match`'s violation).
     Listing,
+    /// The engine's constructors make every target as the scenario defines it
+    /// (`targets::constructor_disagreements`).
+    Definitions,
 }
 
 impl Check {
     /// Every check, in order.
-    pub const ALL: [Check; 27] = [
+    pub const ALL: [Check; 28] = [
         Check::Plan,
         Check::Started,
         Check::BuildStops,
@@ -118,6 +121,7 @@ impl Check {
         Check::Guard,
         Check::Conformance,
         Check::Listing,
+        Check::Definitions,
     ];
 
     /// Its snake_case name (as in reports and `SPEC-TRACE.md`).
@@ -151,6 +155,7 @@ impl Check {
             Guard => "guard",
             Conformance => "conformance",
             Listing => "listing",
+            Definitions => "definitions",
         }
     }
 
@@ -169,7 +174,7 @@ impl Check {
             Key | KeyIdentity | CacheHit | TmpWrite => Invariant::CacheKey,
             FreshHash | TornHash => Invariant::HashParity,
             WalkerAnswer => Invariant::WalkerRule,
-            Artifacts | CacheWrite | ReadsLive | TmpCache => Invariant::Gating,
+            Artifacts | CacheWrite | ReadsLive | TmpCache | Definitions => Invariant::Gating,
             LocalWrite | CacheDir | Guard | TmpPlacement => Invariant::NoPoisoning,
             SandboxRemoved | SandboxKept => Invariant::SandboxCleanup,
             Failure | GlobSkip => Invariant::NoFalseAlarms,
