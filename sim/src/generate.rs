@@ -115,6 +115,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             external: false,
             generated: false,
             generated_dir: false,
+            also_file: false,
             mode: 0,
         });
     }
@@ -133,6 +134,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             external: false,
             generated: false,
             generated_dir: false,
+            also_file: false,
             mode: 0,
         });
     }
@@ -290,6 +292,28 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
         let per_entry = TAR_BLOCK * (4 + rng.below(5));
         let total = per_entry * (1 + rng.below(4)) + TAR_BLOCK * rng.below(3);
         scenario.tmp_limits = Some((per_entry, total));
+    }
+    // One path reached by two source targets (a glob's match with an fs:file of its own),
+    // given to a consumer that does not take the glob: hashed twice in a build, through every
+    // walker and guard. Given to one that does (one time in four when no other exists), the
+    // two inputs collide at one path: a refusal, so rare.
+    for i in 0..scenario.files.len() {
+        let file = &scenario.files[i];
+        if !file.globbed || file.generated || !rng.chance(1, 8) {
+            continue;
+        }
+        let others: Vec<usize> = (0..scenario.consumers.len())
+            .filter(|&k| !scenario.consumers[k].inputs.contains(&Input::Glob))
+            .collect();
+        let k = match others.is_empty() {
+            false => Some(*rng.pick(&others)),
+            true if rng.chance(1, 4) => Some(rng.below(scenario.consumers.len() as u64) as usize),
+            true => None,
+        };
+        scenario.files[i].also_file = true;
+        if let Some(k) = k {
+            scenario.consumers[k].inputs.push(Input::File(i));
+        }
     }
     // SPEC §2's listing rule keys on a directory's mtime: "for any" stamp, not only the one
     // the file system leaves. One mutation in two of a directory's entries restores or

@@ -64,6 +64,18 @@ pub struct FileSpec {
     /// whose only x bit is its group's or others' must count as executable.
     #[serde(default, skip_serializing_if = "is_default")]
     pub mode: u8,
+    /// A globbed file that has an fs:file target of its own too: one path reached by two
+    /// source targets, so hashed twice in one build (SPEC §3 gives every source file its
+    /// fs:file, whatever globs match it).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub also_file: bool,
+}
+
+impl FileSpec {
+    /// True when the file has an fs:file target (`file{i}`).
+    pub fn has_file_target(&self) -> bool {
+        !self.globbed || self.also_file
+    }
 }
 
 /// At most this many links in a row before a plain file (SPEC §3 follows symlinks however
@@ -572,7 +584,7 @@ impl Scenario {
             }
             for input in &consumer.inputs {
                 match *input {
-                    Input::File(i) if i >= self.files.len() || self.files[i].globbed => {
+                    Input::File(i) if i >= self.files.len() || !self.files[i].has_file_target() => {
                         return Err(format!("consumer {k}: bad file input {i}"))
                     }
                     Input::Consumer(j) if j >= k || self.consumers[j].plugin => {

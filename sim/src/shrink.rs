@@ -53,6 +53,14 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
     for i in (0..s.files.len()).rev() {
         out.push(without_file(s, i));
     }
+    for i in (0..s.files.len()).filter(|&i| s.files[i].also_file) {
+        let mut c = s.clone();
+        c.files[i].also_file = false;
+        for consumer in &mut c.consumers {
+            consumer.inputs.retain(|input| *input != Input::File(i));
+        }
+        out.push(c);
+    }
     for m in 0..s.mutations.len() {
         let mut c = s.clone();
         c.mutations.remove(m);

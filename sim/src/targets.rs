@@ -124,7 +124,7 @@ impl Scenario {
     fn targets_by(&self, make: &impl Maker) -> Vec<Target> {
         let mut targets = Vec::new();
         for i in 0..self.files.len() {
-            if !self.files[i].globbed {
+            if self.files[i].has_file_target() {
                 targets.push(make.fs_file(&format!("file{i}"), &self.path(i)));
             }
         }

@@ -328,6 +328,7 @@ impl FileDef {
             external: self.external,
             generated: false,
             generated_dir: false,
+            also_file: false,
             mode: self.mode,
         }
     }
