@@ -411,6 +411,8 @@ impl Oracle {
             self.verdicts.ledger.skipped(Check::TmpPlacement, reason);
         }
         self.resolve_acts(b);
+        // Its globs walked with the listings it remembered, as a build that finishes does.
+        self.replay_listings(b);
         let started = b.journal.started(b.build);
         let completed = &started[..started.len().saturating_sub(1)];
         for target in b
