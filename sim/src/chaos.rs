@@ -18,7 +18,7 @@ use crate::oracle::hashing::oracle_hashout;
 use crate::oracle::Invariant;
 use crate::report::{Report, Violation};
 use crate::rng::Rng;
-use crate::scenario::{generate, Scenario};
+use crate::scenario::{generate, Input, Scenario};
 use crate::schedule::populate;
 
 /// A hashed source: the target that hashed it and the workspace path.
@@ -28,9 +28,10 @@ fn source(target: &str, path: &std::path::Path) -> Source {
     (target.to_string(), path.to_path_buf())
 }
 
-/// Which source (hashing target, workspace path) provides the entry `path` that a consumer
-/// received: its View (`lib/…`, or deeper when nested), one of its fs:file inputs, or its glob.
-fn provider(scenario: &Scenario, path: &std::path::Path) -> Option<Source> {
+/// Which source (hashing target, workspace path) provides the entry `path` that consumer `k`
+/// received: its View (`lib/…`, or deeper when nested), one of its fs:file inputs, or its glob
+/// (a globbed file with an fs:file of its own is that target's when the consumer takes it).
+fn provider(scenario: &Scenario, k: usize, path: &std::path::Path) -> Option<Source> {
     for (prefix, files) in scenario.view_prefixes() {
         let Ok(inner) = path.strip_prefix(&prefix) else {
             continue;
@@ -43,10 +44,10 @@ fn provider(scenario: &Scenario, path: &std::path::Path) -> Option<Source> {
         }
     }
     let i = (0..scenario.files.len()).find(|&i| std::path::Path::new(&scenario.path(i)) == path)?;
-    let target = if scenario.files[i].globbed {
-        "glob".to_string()
-    } else {
-        format!("file{i}")
+    let takes_file = scenario.consumers[k].inputs.contains(&Input::File(i));
+    let target = match scenario.files[i].globbed && !takes_file {
+        true => "glob".to_string(),
+        false => format!("file{i}"),
     };
     Some(source(&target, path))
 }
@@ -100,12 +101,12 @@ fn check(scenario: &Scenario, out: &engine::BuildOutput, events: &[Event]) -> Ve
     }
     let mut broken = Vec::new();
     for (name, result) in &out.results {
-        if !name.starts_with('c') || name[1..].parse::<usize>().is_err() {
+        let Some(k) = name.strip_prefix('c').and_then(|k| k.parse::<usize>().ok()) else {
             continue;
-        }
+        };
         for item in &result.delivered {
             let Some(expected) =
-                provider(scenario, &item.path).and_then(|key| hashed.get(&key).copied())
+                provider(scenario, k, &item.path).and_then(|key| hashed.get(&key).copied())
             else {
                 continue;
             };
