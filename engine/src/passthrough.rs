@@ -68,6 +68,13 @@ impl VerifyingReader {
             );
             return io::Error::new(io::ErrorKind::InvalidData, message);
         }
+        if crate::regressed!(VerifyMessageOmitsReadHash) {
+            let (path, expected) = (self.path.display(), &self.expected);
+            let message = format!(
+                "passthrough source {path} was modified after it was hashed: expected {expected}"
+            );
+            return io::Error::new(io::ErrorKind::InvalidData, message);
+        }
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!(

@@ -165,11 +165,13 @@ pub enum Regression {
     ListingTrustsOlderMtime,
     /// `Target::fs_glob` builds its target with the cache on.
     GlobConstructorCaches,
+    /// The verifying reader's failure names the expected hash but not the one it read.
+    VerifyMessageOmitsReadHash,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 70] = [
+    pub const ALL: [Regression; 71] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -240,6 +242,7 @@ impl Regression {
         Regression::PackSkipsLogCheck,
         Regression::ListingTrustsOlderMtime,
         Regression::GlobConstructorCaches,
+        Regression::VerifyMessageOmitsReadHash,
     ];
 
     /// The snake_case name.
@@ -373,6 +376,9 @@ impl Regression {
                 "heph's listing cache trusts a directory whose mtime went back"
             }
             Regression::GlobConstructorCaches => "Target::fs_glob builds its target with the cache on",
+            Regression::VerifyMessageOmitsReadHash => {
+                "the verifying reader's failure names the expected hash, not the one it read"
+            }
 
         }
     }

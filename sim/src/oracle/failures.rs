@@ -136,7 +136,9 @@ pub fn judge(
             let verifying = |live: bool| reads_verify || !live;
             let own = e.to_string();
             let says = |o: &Origin, hashout: Option<&String>| {
-                names(&own, &o.path) && hashout.is_none_or(|h| own.contains(h.as_str()))
+                names(&own, &o.path)
+                    && hashout
+                        .is_none_or(|h| own.contains(h.as_str()) && names_another_hash(&own, h))
             };
             own.contains(MODIFIED)
                 && reads
@@ -194,6 +196,18 @@ pub fn names(message: &str, path: &Path) -> bool {
     })
 }
 
+/// True when `message` holds a hash other than `expected`: the one read (SPEC §7 names both).
+/// A hashout is 1–16 lowercase hex digits; one of eight or more is taken for a hash (a read
+/// hash shorter than that comes once in 16^8), so no word of a path passes for one.
+fn names_another_hash(message: &str, expected: &str) -> bool {
+    let is_hash = |t: &str| {
+        (8..=16).contains(&t.len()) && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|t| t != expected && is_hash(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +218,30 @@ mod tests {
         assert_eq!(io_kind(&error), Some(io::ErrorKind::InvalidData));
         let graph = engine::EngineError::Graph("x".into());
         assert_eq!(io_kind(&graph), None);
+    }
+
+    #[test]
+    fn a_failure_names_the_hash_it_read_beside_the_expected_one() {
+        let check = |message: &str, expected: &str, want: bool| {
+            assert_eq!(names_another_hash(message, expected), want, "{message}");
+        };
+        let both = "passthrough source src/f0.txt was modified after it was hashed: read hash 6841b39251caf5ef, expected 2f91a78ea48f768a";
+        check(both, "2f91a78ea48f768a", true);
+        check(
+            "src/f0.txt was modified after it was hashed: expected 2f91a78ea48f768a",
+            "2f91a78ea48f768a",
+            false,
+        );
+        check(
+            "src/deadbeef/cafe.txt changed: expected 7a139b6ea8540c",
+            "7a139b6ea8540c",
+            true,
+        );
+        check(
+            "src/g0-a-name-long-enough.txt changed: expected 7a139b6ea8540c",
+            "7a139b6ea8540c",
+            false,
+        );
     }
 
     #[test]
