@@ -165,9 +165,14 @@ pub fn judge(
     };
     if !justified {
         let kind = io_kind(error).map_or("no io kind".to_string(), |k| format!("{k:?}"));
-        let message = format!(
-            "{target} failed ({kind}) though none of the sources it names changed that way: {message}"
-        );
+        // SPEC §7's message, whole: a source that changed, named without both hashes.
+        let half = message.contains(MODIFIED)
+            && hashes_named(&message) < 2
+            && io_kind(error) == Some(io::ErrorKind::InvalidData);
+        let message = match half {
+            true => format!("{target} failed (InvalidData) with a message that does not name both hashes, the one read and the one expected (SPEC §7): {message}"),
+            false => format!("{target} failed ({kind}) though none of the sources it names changed that way: {message}"),
+        };
         verdicts.fail(Invariant::NoFalseAlarms, message);
     }
 }
@@ -200,12 +205,21 @@ pub fn names(message: &str, path: &Path) -> bool {
 /// A hashout is 1–16 lowercase hex digits; one of eight or more is taken for a hash (a read
 /// hash shorter than that comes once in 16^8), so no word of a path passes for one.
 fn names_another_hash(message: &str, expected: &str) -> bool {
-    let is_hash = |t: &str| {
+    hash_words(message).any(|t| t != expected)
+}
+
+/// How many hashes `message` holds (as [`names_another_hash`] tells them).
+fn hashes_named(message: &str) -> usize {
+    hash_words(message).count()
+}
+
+fn hash_words(message: &str) -> impl Iterator<Item = &str> {
+    let is_hash = |t: &&str| {
         (8..=16).contains(&t.len()) && t.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     };
     message
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|t| t != expected && is_hash(t))
+        .filter(is_hash)
 }
 
 #[cfg(test)]
