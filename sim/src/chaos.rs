@@ -44,7 +44,8 @@ fn provider(scenario: &Scenario, k: usize, path: &std::path::Path) -> Option<Sou
         }
     }
     let i = (0..scenario.files.len()).find(|&i| std::path::Path::new(&scenario.path(i)) == path)?;
-    let takes_file = scenario.consumers[k].inputs.contains(&Input::File(i));
+    let takes_file =
+        (scenario.consumers.get(k)).is_some_and(|c| c.inputs.contains(&Input::File(i)));
     let target = match scenario.files[i].globbed && !takes_file {
         true => "glob".to_string(),
         false => format!("file{i}"),

@@ -53,6 +53,14 @@ pub enum Shape {
     Shell,
 }
 
+impl Shape {
+    /// True for the shapes whose consumer is a cached exec target: it packs its sandbox's
+    /// outputs, where an attack on the sandbox during the pack lands.
+    fn packs_sandbox(self) -> bool {
+        matches!(self, Shape::Cached | Shape::Shell)
+    }
+}
+
 /// Every shape.
 pub const SHAPES: [Shape; 7] = [
     Shape::Uncached,
@@ -155,7 +163,7 @@ pub fn points(shape: Shape, size: u64) -> Vec<Point> {
     out.extend((0..chunks(size)).map(|chunk| Point::AfterChunk { chunk }));
     out.push(Point::AtEof);
     // The plugin packs the file it exposes; a cached exec consumer packs its sandbox's outputs.
-    if matches!(shape, Shape::Plugin | Shape::Cached | Shape::Shell) {
+    if shape == Shape::Plugin || shape.packs_sandbox() {
         out.push(Point::DuringPack);
     }
     out.extend([
@@ -179,8 +187,7 @@ fn changes(kind: MutationKind, shape: Shape, size: u64, x: bool, point: Point, d
             | Point::BeforeConsume { .. }
             | Point::BetweenConsumers { .. }
     );
-    let packs_sandbox = matches!(shape, Shape::Cached | Shape::Shell);
-    if point == Point::DuringPack && packs_sandbox {
+    if point == Point::DuringPack && shape.packs_sandbox() {
         // Only an attack on the sandbox reaches an exec consumer's pack: the file is not packed.
         return kind == WriteIntoSandbox;
     }

@@ -185,7 +185,11 @@ impl SimObserver {
             }
             let path = self.paths[mutation.file].clone();
             let dir = path.parent().unwrap_or(Path::new(""));
-            let dir_was = fs.metadata(dir).ok().map(|m| m.mtime_ns);
+            // Only a mutation that restamps its directory needs the directory's mtime before it.
+            let dir_was = mutation
+                .dir_stamp
+                .and_then(|_| fs.metadata(dir).ok())
+                .map(|m| m.mtime_ns);
             let target = state.target.clone();
             let world = World {
                 paths: &self.paths,

@@ -96,7 +96,8 @@ pub trait Fs: Send + Sync + 'static {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Sets the permission bits (following symlinks).
     fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()>;
-    /// Sets the modification time (following symlinks), e.g. to restore it after an edit.
+    /// Sets the modification time of a file or a directory (following symlinks), e.g. to
+    /// restore it after an edit.
     fn set_mtime(&self, path: &Path, mtime_ns: u64) -> io::Result<()>;
     /// Creates a symlink at `link` pointing to `target` (relative to the link's directory).
     fn symlink(&self, target: &Path, link: &Path) -> io::Result<()>;

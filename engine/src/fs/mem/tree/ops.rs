@@ -326,9 +326,9 @@ impl Tree {
         Ok(())
     }
 
-    /// Sets a file's mtime exactly, without ticking the clock, so a restored mtime is
-    /// bit-for-bit the old one; its ctime becomes now, which `utimes` cannot avoid. `EISDIR` on a directory, as `DiskFs`
-    /// (which opens the file for writing) reports.
+    /// Sets the mtime of a file or a directory exactly (utimensat(2) sets either: `tar x`,
+    /// `rsync -t`), without ticking the clock, so a restored mtime is bit-for-bit the old one;
+    /// its ctime becomes now, which `utimes` cannot avoid.
     pub(in crate::fs::mem) fn set_mtime(
         &mut self,
         names: Vec<&OsStr>,
@@ -336,7 +336,6 @@ impl Tree {
     ) -> io::Result<()> {
         let ino = self.resolve(names, true)?;
         let now = self.stamp();
-        // A directory's times are set as a file's are (utimensat(2)): `tar x`, `rsync -t`.
         let node = self.node_mut(ino)?;
         node.mtime_ns = mtime_ns;
         node.ctime_ns = now;
