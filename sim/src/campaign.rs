@@ -450,7 +450,8 @@ pub fn merge(report: &mut Report, ran: &Ran, options: &CampaignOptions) {
 }
 
 /// What one schedule did, compactly: its outcomes, then `kind@point=outcome` per fired
-/// mutation (the outcome of the build it fired in), in firing order.
+/// mutation (the outcome of the build it fired in), in firing order, then after a `|` the
+/// invariants it broke (sorted, each once): `ok,ok;edit@after_hashin=ok|integrity`.
 fn fingerprint(result: &ScheduleResult) -> String {
     let short = |o: &str| o.rsplit(':').next().unwrap_or(o).to_string();
     let outcomes: Vec<String> = result.outcomes.iter().map(|o| short(o)).collect();
@@ -464,7 +465,12 @@ fn fingerprint(result: &ScheduleResult) -> String {
             built.map_or("none", |s| s.as_str())
         ));
     }
+    let broken: std::collections::BTreeSet<&str> =
+        result.broken.iter().map(|b| b.invariant.name()).collect();
+    out.push(crate::diff::VIOLATED);
+    out.push_str(&broken.into_iter().collect::<Vec<_>>().join(","));
     debug_assert!(!out.contains('\n'), "one line per schedule");
+    debug_assert_eq!(out.matches(crate::diff::VIOLATED).count(), 1);
     out
 }
 

@@ -69,9 +69,9 @@ pub enum Command {
         /// consumer paths (replay them with `sim replay --swarm`).
         #[arg(long)]
         swarm: bool,
-        /// Keep a one-line fingerprint of each schedule in the JSON report (its outcomes and
-        /// each fired mutation's outcome), so that `sim diff` names the first schedule whose
-        /// behaviour moved.
+        /// Keep a one-line fingerprint of each schedule in the JSON report (its outcomes, each
+        /// fired mutation's outcome and the invariants it broke), so that `sim diff` names the
+        /// schedules whose behaviour moved, per cell.
         #[arg(long)]
         fingerprints: bool,
         /// Run every schedule under this walker policy (a cell of the policy matrix), not only

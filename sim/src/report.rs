@@ -179,8 +179,8 @@ pub struct Report {
     #[serde(default)]
     pub judged: crate::oracle::ledger::Judged,
     /// Per schedule, a compact digest of what it did (`sim run --fingerprints`): its build
-    /// outcomes, then each fired mutation's `kind@point=outcome`, so that `sim diff` can name
-    /// the first schedule whose behaviour moved. Absent unless asked for.
+    /// outcomes, then each fired mutation's `kind@point=outcome`, then the invariants it broke,
+    /// so that `sim diff` can name the schedules whose behaviour moved. Absent unless asked for.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fingerprints: BTreeMap<u64, String>,
     /// Timing (excluded from determinism comparisons).

@@ -80,6 +80,7 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
     assert_eq!(diff["moved"].as_array().unwrap().len(), 0, "{diff}");
     assert!(diff["tests"].as_u64().unwrap() > 100, "{diff}");
     assert_eq!(diff["changed_schedules"]["count"], 0, "{diff}");
+    assert_eq!(diff["changed_cells"].as_array().unwrap().len(), 0, "{diff}");
     let fingerprints = |p: &str| {
         let text = std::fs::read_to_string(p).unwrap();
         let r: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -136,9 +137,21 @@ fn diff_refuses_other_schedules_and_sees_a_regression_move_cells() {
         let expected = format!("sim replay --seed 3 --schedule {index}");
         assert!(command.as_str().unwrap().starts_with(&expected), "{m}");
     }
+    // Exactly, per cell: invalid_data turned into ok on named schedules.
+    let cells = diff["changed_cells"].as_array().unwrap();
+    assert!(
+        cells
+            .iter()
+            .any(|c| c["outcome"] == "invalid_data" && c["fewer"].as_u64().unwrap() > 0),
+        "{diff}"
+    );
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(
         markdown.contains("| cell | outcome | before | after | p |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| cell | outcome | schedules with more | with fewer |"),
         "{markdown}"
     );
     assert!(
@@ -184,6 +197,42 @@ fn a_policy_campaign_diffs_one_rule() {
     let first = diff["changed_schedules"]["first"][1].as_str().unwrap();
     assert!(
         first.ends_with("--policy mercurial --granularity 1ns"),
+        "{first}"
+    );
+}
+
+/// A regression that changes no build's outcome, only what the oracle finds wrong (SPEC §7's
+/// message without the hash it read): too rare a change per cell for a share to move beyond
+/// chance, yet each schedule it broke is named exactly under `violations`.
+#[test]
+fn violations_alone_change_cells_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = campaign(dir.path(), "base.json", (3, 600, 2), None);
+    let head = campaign(
+        dir.path(),
+        "head.json",
+        (3, 600, 2),
+        Some("verify_message_omits_read_hash"),
+    );
+    let json = dir.path().join("d.json").to_string_lossy().into_owned();
+    let (code, err) = sim(None, &["diff", &base, &head, "--json", &json]);
+    assert_eq!(code, 1, "{err}");
+    let diff: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cells = diff["changed_cells"].as_array().unwrap();
+    let violated = cells
+        .iter()
+        .find(|c| c["cell"] == "violations" && c["outcome"] == "no_false_alarms")
+        .unwrap_or_else(|| panic!("{diff}"));
+    assert!(violated["more"].as_u64().unwrap() > 0, "{diff}");
+    assert_eq!(violated["fewer"], 0, "{diff}");
+    assert!(
+        cells.iter().all(|c| c["cell"] == "violations"),
+        "the same failures, only with half a message: {diff}"
+    );
+    let first = violated["first"][1].as_str().unwrap();
+    assert!(
+        first.starts_with("sim replay --seed 3 --schedule "),
         "{first}"
     );
 }

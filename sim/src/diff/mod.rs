@@ -11,6 +11,12 @@
 //! conditional test for two Poisson counts, and listed as `count` rows. Beside them: outcome
 //! totals, findings, checks fired, cached walker answers, and violations new and gone.
 //!
+//! With per-schedule fingerprints (`sim run --fingerprints`) the diff is also exact, with no
+//! test at all: each schedule ran under both engines, so the schedules whose fingerprints
+//! differ, and per cell and outcome (and per invariant broken) the schedules whose count
+//! there differs, are changes of behaviour, never chance (`changed_cells`). A change too rare
+//! to move a share beyond chance still shows there, with the first schedule and its replay.
+//!
 //! Architecture Invariant: a diff is a pure function of the two reports (no timing field is
 //! read), and reports that do not describe the same schedules are refused, naming the field.
 
@@ -22,10 +28,19 @@ use serde::Serialize;
 use crate::report::Report;
 use crate::schedule::FsKind;
 
+mod exact;
+mod stats;
+
+use exact::{changed_cells, changed_schedules, first_difference};
+pub use exact::{Changed, ChangedCell, VIOLATED, VIOLATIONS_CELL};
+pub use stats::{two_counts_p, two_proportion_p};
+
 /// The family-wise false-alarm rate: the chance that two runs of one engine show a moved cell.
 pub const FAMILY_ALPHA: f64 = 0.001;
 /// At most this many (cell, outcome) pairs are compared (the map has 70 kinds × 16 points).
 pub const MAX_TESTS: usize = 100_000;
+/// At most this many exactly changed (cell, outcome) pairs are listed in the Markdown.
+pub const MAX_CHANGED_ROWS: usize = 40;
 
 /// One (cell, outcome) whose share moved beyond chance.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -87,30 +102,10 @@ pub struct Diff {
     /// engines, no chance involved), and the first of them with its replay; `None` without
     /// fingerprints.
     pub changed_schedules: Option<Changed>,
-}
-
-/// The schedules whose fingerprints differ.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Changed {
-    /// How many.
-    pub count: u64,
-    /// The first, and the command that replays it.
-    pub first: Option<(u64, String)>,
-}
-
-/// The schedules whose fingerprints differ between `base` and `head` (`None` unless both
-/// reports carry them).
-fn changed_schedules(base: &Report, head: &Report) -> Option<Changed> {
-    let changed: Vec<u64> = fingerprinted(base, head)?
-        .into_iter()
-        .filter(|i| base.fingerprints.get(*i) != head.fingerprints.get(*i))
-        .copied()
-        .collect();
-    assert!(changed.len() as u64 <= base.schedules.max(head.schedules));
-    Some(Changed {
-        count: changed.len() as u64,
-        first: changed.first().map(|&i| (i, replay_command(base, i))),
-    })
+    /// Per leaf cell (`kind@point`, `*` for every build, [`VIOLATIONS_CELL`] for the
+    /// invariants broken) and outcome, the schedules whose count there differs: exact, most
+    /// schedules first; empty without fingerprints.
+    pub changed_cells: Vec<ChangedCell>,
 }
 
 /// Refuses two reports that do not describe the same schedules, naming the field.
@@ -228,6 +223,7 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
         violations_new: vh.difference(&vb).cloned().collect(),
         violations_gone: vb.difference(&vh).cloned().collect(),
         changed_schedules: changed_schedules(base, head),
+        changed_cells: changed_cells(base, head),
     })
 }
 
@@ -247,55 +243,6 @@ fn groups(r: &Report) -> BTreeMap<String, BTreeMap<String, u64>> {
     }
     out.insert("*".into(), r.outcomes.clone());
     out
-}
-
-/// How many builds of group `group` (a cell, a margin or `*`) ended in `outcome` in one
-/// schedule's fingerprint.
-fn count_in(fingerprint: &str, group: &str, outcome: &str) -> usize {
-    let mut parts = fingerprint.split(';');
-    let outcomes = parts.next().unwrap_or_default();
-    if group == "*" {
-        return outcomes.split(',').filter(|o| *o == outcome).count();
-    }
-    let (kind, point) = group.split_once('@').unwrap_or((group, "*"));
-    parts
-        .filter_map(|p| p.split_once('='))
-        .filter(|(c, o)| {
-            let (k, p) = c.split_once('@').unwrap_or((c, ""));
-            *o == outcome && (kind == "*" || k == kind) && (point == "*" || p == point)
-        })
-        .count()
-}
-
-/// Every schedule index either report has a fingerprint of (`None` unless both have some).
-fn fingerprinted<'a>(base: &'a Report, head: &'a Report) -> Option<BTreeSet<&'a u64>> {
-    if base.fingerprints.is_empty() || head.fingerprints.is_empty() {
-        return None;
-    }
-    Some(
-        base.fingerprints
-            .keys()
-            .chain(head.fingerprints.keys())
-            .collect(),
-    )
-}
-
-/// The first schedule whose count of `outcome` in `group` differs, with its replay command.
-fn first_difference(
-    base: &Report,
-    head: &Report,
-    group: &str,
-    outcome: &str,
-) -> Option<(u64, String)> {
-    let index = *fingerprinted(base, head)?.into_iter().find(|i| {
-        let of = |r: &Report| {
-            r.fingerprints
-                .get(*i)
-                .map_or(0, |f| count_in(f, group, outcome))
-        };
-        of(base) != of(head)
-    })?;
-    Some((index, replay_command(base, index)))
 }
 
 /// `sim replay` for schedule `index` of the campaign `r` describes, as the campaign itself
@@ -380,56 +327,35 @@ fn counted(
     out
 }
 
-/// Two-sided p-value that two event counts over the same schedules come from one rate: given
-/// their sum, the first is Binomial(sum, 1/2) (the conditional test for two Poisson counts), in
-/// its normal approximation.
-pub fn two_counts_p(c1: u64, c2: u64) -> f64 {
-    if c1 == c2 {
-        return 1.0;
-    }
-    let z = (c1 as f64 - c2 as f64).abs() / ((c1 + c2) as f64).sqrt();
-    erfc(z / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
-}
-
-/// Two-sided p-value of the pooled two-proportion z-test of `c1/n1` against `c2/n2` (1 when
-/// either side is empty or the pooled share is 0 or 1: nothing to tell apart).
-pub fn two_proportion_p((c1, n1): (u64, u64), (c2, n2): (u64, u64)) -> f64 {
-    assert!(c1 <= n1 && c2 <= n2, "a count above its total");
-    if n1 == 0 || n2 == 0 {
-        return 1.0;
-    }
-    let (c1, n1, c2, n2) = (c1 as f64, n1 as f64, c2 as f64, n2 as f64);
-    let pooled = (c1 + c2) / (n1 + n2);
-    let variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2);
-    if variance <= 0.0 {
-        return 1.0;
-    }
-    let z = ((c1 / n1) - (c2 / n2)).abs() / variance.sqrt();
-    erfc(z / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
-}
-
-/// The complementary error function (Numerical Recipes' `erfcc`: fractional error below
-/// 1.2e-7 everywhere, enough for levels down to 1e-300).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
-}
-
 impl Diff {
+    /// The exactly changed cells as a Markdown table (nothing when none changed).
+    fn changed_cells_markdown(&self, out: &mut String) {
+        if self.changed_cells.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "{} (cell, outcome) pairs changed on the same schedules (exact; `violations` counts the invariants broken):\n",
+            self.changed_cells.len()
+        );
+        out.push_str("| cell | outcome | schedules with more | with fewer | first schedule (replay with each engine) |\n|---|---|---:|---:|---|\n");
+        for c in self.changed_cells.iter().take(MAX_CHANGED_ROWS) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | `{}` |",
+                c.cell, c.outcome, c.more, c.fewer, c.first.1
+            );
+        }
+        if self.changed_cells.len() > MAX_CHANGED_ROWS {
+            let _ = writeln!(
+                out,
+                "| … | {} more in the JSON | | | |",
+                self.changed_cells.len() - MAX_CHANGED_ROWS
+            );
+        }
+        out.push('\n');
+    }
+
     /// True when the head behaves as the base did on these schedules.
     pub fn unchanged(&self) -> bool {
         self.moved.is_empty()
@@ -462,7 +388,7 @@ impl Diff {
                 });
                 let _ = writeln!(
                     out,
-                    "{} of {} schedules changed their outcomes (per-schedule fingerprints: the same schedule under each engine, exact){first}.\n",
+                    "{} of {} schedules changed their outcomes or the invariants they broke (per-schedule fingerprints: the same schedule under each engine, exact){first}.\n",
                     c.count, self.schedules
                 );
             }
@@ -470,6 +396,7 @@ impl Diff {
                 "Schedules changed: unknown (run both campaigns with --fingerprints).\n\n",
             ),
         }
+        self.changed_cells_markdown(&mut out);
         if !self.moved.is_empty() {
             out.push_str("| cell | outcome | before | after | p | first schedule that moved (replay with each engine) |\n|---|---|---:|---:|---:|---|\n");
             for m in &self.moved {
@@ -521,25 +448,5 @@ impl Diff {
             }
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn equal_shares_do_not_move_and_far_ones_do() {
-        assert_eq!(two_proportion_p((0, 0), (5, 10)), 1.0);
-        assert!(two_proportion_p((50, 100), (50, 100)) > 0.99);
-        assert!(two_proportion_p((5000, 10000), (4900, 10000)) > 1e-3);
-        assert!(two_proportion_p((5000, 10000), (100, 10000)) < 1e-100);
-        assert_eq!(two_counts_p(7, 7), 1.0);
-        assert!(two_counts_p(100, 110) > 0.1);
-        assert!(two_counts_p(0, 112_059) < 1e-100);
-        // erfc against known values: erfc(1) = 0.157299207, erfc(3) = 2.20904970e-5.
-        assert!((erfc(1.0) - 0.157_299_207).abs() < 1e-7);
-        assert!((erfc(3.0) / 2.209_049_70e-5 - 1.0).abs() < 1e-6);
-        assert!((erfc(-1.0) - (2.0 - 0.157_299_207)).abs() < 1e-7);
     }
 }
