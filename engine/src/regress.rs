@@ -167,11 +167,16 @@ pub enum Regression {
     GlobConstructorCaches,
     /// The verifying reader's failure names the expected hash but not the one it read.
     VerifyMessageOmitsReadHash,
+    /// The guard checks the sources a View holds directly, not those of a View nested in it.
+    GuardChecksOneViewDeep,
+    /// Bazel's proxy guard compares the stamp of the file's newest digest, not of the digest
+    /// the target's key was computed from.
+    GuardTrustsNewestDigest,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 71] = [
+    pub const ALL: [Regression; 73] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -243,6 +248,8 @@ impl Regression {
         Regression::ListingTrustsOlderMtime,
         Regression::GlobConstructorCaches,
         Regression::VerifyMessageOmitsReadHash,
+        Regression::GuardChecksOneViewDeep,
+        Regression::GuardTrustsNewestDigest,
     ];
 
     /// The snake_case name.
@@ -378,6 +385,12 @@ impl Regression {
             Regression::GlobConstructorCaches => "Target::fs_glob builds its target with the cache on",
             Regression::VerifyMessageOmitsReadHash => {
                 "the verifying reader's failure names the expected hash, not the one it read"
+            }
+            Regression::GuardChecksOneViewDeep => {
+                "the guard checks a View's own sources, not those of a View nested in it"
+            }
+            Regression::GuardTrustsNewestDigest => {
+                "Bazel's proxy guard compares the newest digest's stamp, not the key's"
             }
 
         }

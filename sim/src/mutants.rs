@@ -98,6 +98,13 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::GlobConstructorCaches => Gating,
         // SPEC §7's "both hashes", judged by half until now: only the expected one was asked.
         R::VerifyMessageOmitsReadHash => NoFalseAlarms,
+        // Blind set J's miss: a guard's "any source, however reached" met a nested View's own
+        // source under a guard about once in 4,000 schedules of one cell; the guard cases meet
+        // every reach at every guard.
+        R::GuardChecksOneViewDeep => NoPoisoning,
+        // Blind set I's 12, caught then only by `sim policies`: a file digested twice in one
+        // build, changed between the digests; a guard case now.
+        R::GuardTrustsNewestDigest => NoPoisoning,
     }
 }
 
@@ -184,7 +191,7 @@ pub struct KillMatrix {
 fn nth(
     seed: u64,
     i: u64,
-    exhaustive: &[Scenario],
+    exhaustive: &[(Scenario, Option<PolicyCell>)],
     source: Source,
 ) -> (Scenario, RunOptions, String) {
     let (lanes, lane) = match source {
@@ -206,8 +213,16 @@ fn nth(
     match lane {
         0 => {
             let case = (k as usize) % exhaustive.len();
-            let name = format!("exhaustive case {case}");
-            (exhaustive[case].clone(), options(false, None), name)
+            let (scenario, cell) = &exhaustive[case];
+            let name = match cell {
+                Some(c) => format!(
+                    "exhaustive case {case} (under {} at {} ns)",
+                    c.policy.name(),
+                    c.granularity_ns
+                ),
+                None => format!("exhaustive case {case}"),
+            };
+            (scenario.clone(), options(false, *cell), name)
         }
         1 => (generated, options(false, None), format!("{replay}{flag}")),
         2 => (

@@ -4,7 +4,9 @@
 //! consumer path; then every ordered pair of mutations on one shape. No no-op case is
 //! enumerated (a chmod to the bit the file already has, a symlink mutation of a plain file, a
 //! mutation after the file it needs is gone); every case must fire, and the report names any
-//! that did not.
+//! that did not. Then every guard against every way a source reaches its consumer (`guards`).
+
+pub mod guards;
 
 use crate::rng::Choices;
 use std::collections::BTreeMap;
@@ -16,7 +18,7 @@ use crate::campaign::{merge, run_on, timing, CampaignOptions, FsChoice, Ran};
 use crate::mutation::{MutationKind, Point};
 use crate::report::Report;
 use crate::scenario::{ConsumerSpec, ExecShape, FileSpec, Input, MutationSpec, Scenario, VIAS};
-use crate::schedule::Variant;
+use crate::schedule::{PolicyCell, Variant};
 
 /// The chunk the engine hashes and reads in.
 const CHUNK: u64 = engine::hash::CHUNK as u64;
@@ -75,10 +77,12 @@ pub const SHAPES: [Shape; 7] = [
 /// One enumerated case.
 #[derive(Clone, Debug)]
 pub struct Case {
-    /// The family it belongs to (`single/<shape>` or `pair`).
+    /// The family it belongs to (`single/<shape>`, `pair` or `guard/<reach>`).
     pub family: String,
     /// The scenario.
     pub scenario: Scenario,
+    /// The policy cell it runs under (`None`: heph's walker, the scenario's granularity).
+    pub cell: Option<PolicyCell>,
 }
 
 /// The scenario of `shape` over a file of `size` bytes with exec bit `x`, consumed by `via`.
@@ -260,6 +264,7 @@ pub fn singles(scope: Scope, disk: bool) -> Vec<Case> {
                             out.push(Case {
                                 family: format!("single/{shape:?}"),
                                 scenario: s,
+                                cell: None,
                             });
                         }
                     }
@@ -399,6 +404,7 @@ pub fn pairs(scope: Scope) -> Vec<Case> {
             out.push(Case {
                 family: "pair".into(),
                 scenario: s,
+                cell: None,
             });
         }
     }
@@ -410,25 +416,47 @@ pub fn pairs(scope: Scope) -> Vec<Case> {
 pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     let mut all = singles(scope, disk);
     all.extend(pairs(scope));
+    all.extend(guards::cases());
     all
 }
 
-/// The singles' scenarios of the slice in a fixed pseudo-random order (what the kill matrix
-/// mixes with random ones): a hunt meets every shape, size and exec bit early, instead of one
+/// The singles' scenarios of the slice in a fixed pseudo-random order, with a guard case (and
+/// its policy cell) every [`GUARD_EVERY`]th (what the kill matrix mixes with random ones): a
+/// hunt meets every shape, size and exec bit early, and every guard and reach, instead of one
 /// shape's thousands of cases after another's.
-pub fn scenarios() -> Vec<Scenario> {
-    let mut out: Vec<Scenario> = singles(Scope::Slice, false)
+pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
+    let mut singles: Vec<Scenario> = singles(Scope::Slice, false)
         .into_iter()
         .map(|c| c.scenario)
         .collect();
     // Fisher-Yates with SplitMix64 from a fixed seed: the same order on every machine.
     let mut rng = crate::rng::Rng::for_schedule(0x5eed, 0);
-    for i in (1..out.len()).rev() {
+    for i in (1..singles.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
-        out.swap(i, j);
+        singles.swap(i, j);
     }
+    let mut guards = guards::cases();
+    for i in (1..guards.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        guards.swap(i, j);
+    }
+    let mut guards = guards.into_iter();
+    let mut out = Vec::with_capacity(singles.len() + guards.len());
+    for (i, scenario) in singles.into_iter().enumerate() {
+        if i % GUARD_EVERY == GUARD_EVERY - 1 {
+            if let Some(case) = guards.next() {
+                out.push((case.scenario, case.cell));
+            }
+        }
+        out.push((scenario, None));
+    }
+    out.extend(guards.map(|c| (c.scenario, c.cell)));
+    assert!(out.len() <= MAX_CASES);
     out
 }
+
+/// In the kill matrix's exhaustive lane, one case in this many is a guard case.
+pub const GUARD_EVERY: usize = 4;
 
 /// Runs `cases` over `threads` workers; results in case order.
 fn run_all(
@@ -447,8 +475,15 @@ fn run_all(
                     (t..cases.len())
                         .step_by(threads)
                         .map(|i| {
-                            let run =
-                                || run_on(&cases[i].scenario, i as u64, (fs, None), racy, variant);
+                            let run = || {
+                                run_on(
+                                    &cases[i].scenario,
+                                    i as u64,
+                                    (fs, cases[i].cell),
+                                    racy,
+                                    variant,
+                                )
+                            };
                             (i, crate::panics::catch(run))
                         })
                         .collect::<Vec<_>>()
@@ -469,16 +504,20 @@ fn run_all(
         .collect()
 }
 
-/// A one-line description of a case: its index, mutations, file and consumer path.
-fn describe(index: usize, s: &Scenario) -> String {
+/// A one-line description of a case: its index, mutations, file, consumer path and cell.
+fn describe(index: usize, case: &Case) -> String {
+    let s = &case.scenario;
     let mutations: Vec<String> = s
         .mutations
         .iter()
         .map(|m| format!("{}@{:?}", m.kind.name(), m.point))
         .collect();
     let file = &s.files[0];
+    let cell = case.cell.map_or(String::new(), |c| {
+        format!(" under {} at {} ns", c.policy.name(), c.granularity_ns)
+    });
     format!(
-        "case {index}: {} on {} bytes x={} via {:?}",
+        "case {index}: {} on {} bytes x={} via {:?}{cell}",
         mutations.join(" then "),
         file.size,
         file.x,
@@ -575,7 +614,7 @@ pub fn judge_cases(
             family.fired += 1;
         } else {
             // A case whose mutation never fired judged nothing it promised: the run fails.
-            let described = describe(index, &case.scenario);
+            let described = describe(index, case);
             if family.never_fired.len() < MAX_LISTED {
                 family.never_fired.push(described.clone());
             }
