@@ -172,11 +172,14 @@ pub enum Regression {
     /// Bazel's proxy guard compares the stamp of the file's newest digest, not of the digest
     /// the target's key was computed from.
     GuardTrustsNewestDigest,
+    /// Ours trusts a remembered listing while the directory's mtime and inode are unchanged,
+    /// without its ctime.
+    OursListingIgnoresCtime,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 73] = [
+    pub const ALL: [Regression; 74] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -250,6 +253,7 @@ impl Regression {
         Regression::VerifyMessageOmitsReadHash,
         Regression::GuardChecksOneViewDeep,
         Regression::GuardTrustsNewestDigest,
+        Regression::OursListingIgnoresCtime,
     ];
 
     /// The snake_case name.
@@ -391,6 +395,9 @@ impl Regression {
             }
             Regression::GuardTrustsNewestDigest => {
                 "Bazel's proxy guard compares the newest digest's stamp, not the key's"
+            }
+            Regression::OursListingIgnoresCtime => {
+                "ours trusts a listing while its directory's mtime and inode hold, ignoring ctime"
             }
 
         }

@@ -105,6 +105,9 @@ pub fn must_catch(regression: Regression) -> Invariant {
         // Blind set I's 12, caught then only by `sim policies`: a file digested twice in one
         // build, changed between the digests; a guard case now.
         R::GuardTrustsNewestDigest => NoPoisoning,
+        // Blind set J's 03, caught then only by `sim policies`: a directory restamped under
+        // ours' listing rule; the listing cases meet every listing rule × change × stamp.
+        R::OursListingIgnoresCtime => Integrity,
     }
 }
 

@@ -185,8 +185,9 @@ impl Policy {
             }
             Policy::Heph => was.mtime_ns == now.mtime_ns,
             Policy::Ours => {
-                let same =
-                    (was.mtime_ns, was.ctime_ns, was.ino) == (now.mtime_ns, now.ctime_ns, now.ino);
+                let ctime_held =
+                    was.ctime_ns == now.ctime_ns || crate::regressed!(OursListingIgnoresCtime);
+                let same = ctime_held && (was.mtime_ns, was.ino) == (now.mtime_ns, now.ino);
                 same && (crate::regressed!(OursListingSkipsRacyTest)
                     || !racily_clean(was, granularity_ns)
                         && !recorded_within_step(was, was.ctime_ns, granularity_ns))

@@ -4,9 +4,11 @@
 //! consumer path; then every ordered pair of mutations on one shape. No no-op case is
 //! enumerated (a chmod to the bit the file already has, a symlink mutation of a plain file, a
 //! mutation after the file it needs is gone); every case must fire, and the report names any
-//! that did not. Then every guard against every way a source reaches its consumer (`guards`).
+//! that did not. Then every guard against every way a source reaches its consumer (`guards`),
+//! and every listing rule against every change of a directory's entries and stamp (`listings`).
 
 pub mod guards;
+pub mod listings;
 
 use crate::rng::Choices;
 use std::collections::BTreeMap;
@@ -417,6 +419,7 @@ pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     let mut all = singles(scope, disk);
     all.extend(pairs(scope));
     all.extend(guards::cases());
+    all.extend(listings::cases());
     all
 }
 
@@ -436,6 +439,7 @@ pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
         singles.swap(i, j);
     }
     let mut guards = guards::cases();
+    guards.extend(listings::cases());
     for i in (1..guards.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
         guards.swap(i, j);
