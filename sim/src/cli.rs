@@ -158,6 +158,14 @@ pub enum Command {
         /// Use the git-style racy walker cache (MemFs then has 1 s mtimes).
         #[arg(long)]
         racy: bool,
+        /// Keep a one-line fingerprint of each case in the JSON report, so that `sim diff` of
+        /// two enumerations names the cases whose behaviour moved.
+        #[arg(long)]
+        fingerprints: bool,
+        /// Replay case N alone (its story, as `sim replay` tells it, under its policy cell) on
+        /// the first file system of `--fs`; exit 1 when it breaks an invariant.
+        #[arg(long, value_name = "N")]
+        case: Option<u64>,
         #[command(flatten)]
         /// Coverage map output.
         coverage: CoverageArgs,

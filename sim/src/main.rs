@@ -249,13 +249,22 @@ fn main() -> ExitCode {
         Command::Exhaustive {
             fs,
             scope,
+            racy,
+            case: Some(index),
+            ..
+        } => replay_case(scope, fs, racy, index),
+        Command::Exhaustive {
+            fs,
+            scope,
             threads,
             json,
             racy,
+            fingerprints,
+            case: None,
             coverage,
         } => {
-            let report =
-                sim::exhaustive::exhaustive(fs, racy, Variant::Reference, scope, threads as usize);
+            let threads = (threads as usize, fingerprints);
+            let report = sim::exhaustive::exhaustive(fs, racy, Variant::Reference, scope, threads);
             for (name, family) in &report.families {
                 eprintln!(
                     "{name:<20} {:>7} cases, {:>7} fired",
@@ -429,6 +438,44 @@ fn read_report(path: &std::path::Path) -> Result<Report, String> {
             serde_json::from_str::<sim::report::Report>(&text)
                 .map_err(|e| format!("{}: not a sim report: {e}", path.display()))
         })
+}
+
+/// `sim exhaustive --case N`: case `index`'s story, under its policy cell, on the first file
+/// system of `fs`; exit 1 when it breaks an invariant, 2 when there is no such case.
+fn replay_case(
+    scope: sim::exhaustive::Scope,
+    fs: sim::campaign::FsChoice,
+    racy: bool,
+    index: u64,
+) -> ExitCode {
+    use sim::campaign::FsChoice;
+    let disk = fs != FsChoice::Mem;
+    let first = match fs {
+        FsChoice::Disk => sim::schedule::FsKind::Disk,
+        _ => sim::schedule::FsKind::Mem,
+    };
+    let outcome = sim::exhaustive::case(scope, disk, index).and_then(|case| {
+        let options = RunOptions {
+            fs: first,
+            racy,
+            cell: case.cell,
+            ..RunOptions::default()
+        };
+        sim::replay::replay(&case.scenario, &options)
+    });
+    match outcome {
+        Ok((text, clean)) => {
+            print!("{text}");
+            match clean {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
+            }
+        }
+        Err(message) => {
+            eprintln!("sim exhaustive: {message}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `sim diff`: the head's behaviour against the base's on the same schedules.

@@ -139,6 +139,9 @@ pub struct Timing {
 pub struct Report {
     /// What ran: `run`, `exhaustive` or `chaos`.
     pub mode: String,
+    /// The enumeration's scope (`slice` or `full`), for `exhaustive` reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// The seed.
     pub seed: u64,
     /// Schedules run.

@@ -76,7 +76,13 @@ fn differential_run_agrees() {
 #[test]
 fn exhaustive_slice_fires_every_case_with_no_violation() {
     use sim::exhaustive::{cases, Scope};
-    let report = exhaustive(FsChoice::Mem, false, Variant::Reference, Scope::Slice, 2);
+    let report = exhaustive(
+        FsChoice::Mem,
+        false,
+        Variant::Reference,
+        Scope::Slice,
+        (2, false),
+    );
     assert_eq!(report.schedules, cases(Scope::Slice, false).len() as u64);
     assert_clean(&report);
     assert!(report.families.len() >= 8, "{:?}", report.families.keys());

@@ -119,6 +119,11 @@ fn same_schedules(base: &Report, head: &Report) -> Result<(), String> {
             head.schedules.to_string(),
         ),
         ("fs", base.fs.clone(), head.fs.clone()),
+        (
+            "scope",
+            format!("{:?}", base.scope),
+            format!("{:?}", head.scope),
+        ),
         ("racy", base.racy.to_string(), head.racy.to_string()),
         ("swarm", base.swarm.to_string(), head.swarm.to_string()),
         (
@@ -250,6 +255,14 @@ fn groups(r: &Report) -> BTreeMap<String, BTreeMap<String, u64>> {
 /// campaign ran on DiskFs alone).
 fn replay_command(r: &Report, index: u64) -> String {
     use crate::campaign::{CampaignOptions, FsChoice};
+    if r.mode == "exhaustive" {
+        let scope = r.scope.as_deref().unwrap_or("full");
+        let racy = if r.racy { " --racy" } else { "" };
+        return format!(
+            "sim exhaustive --scope {scope} --fs {}{racy} --case {index}",
+            r.fs
+        );
+    }
     let (fs, kind) = match r.fs.as_str() {
         "mem" => (FsChoice::Mem, FsKind::Mem),
         "disk" => (FsChoice::Disk, FsKind::Disk),

@@ -38,6 +38,16 @@ pub enum Scope {
     Full,
 }
 
+impl Scope {
+    /// The name the command line takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Slice => "slice",
+            Scope::Full => "full",
+        }
+    }
+}
+
 /// The graph shapes: one source file consumed by one consumer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -543,21 +553,39 @@ pub struct Family {
 /// At most this many never-fired case indices are listed per family.
 pub const MAX_LISTED: usize = 20;
 
-/// Runs the enumeration of `scope` on `fs` over `threads` workers.
+/// Runs the enumeration of `scope` on `fs` over `threads` workers; with `fingerprints`, the
+/// report keeps each case's fingerprint (what `sim diff` compares, case by case).
 pub fn exhaustive(
     fs: FsChoice,
     racy: bool,
     variant: Variant,
     scope: Scope,
-    threads: usize,
+    (threads, fingerprints): (usize, bool),
 ) -> Report {
-    judge_cases(
+    let mut report = judge(
         &cases(scope, fs != FsChoice::Mem),
-        fs,
-        racy,
-        variant,
+        (fs, racy, variant),
         threads,
-    )
+        fingerprints,
+    );
+    report.scope = Some(scope.name().to_string());
+    report
+}
+
+/// Case `index` of the enumeration of `scope` (what `sim exhaustive --case` replays).
+pub fn case(scope: Scope, disk: bool, index: u64) -> Result<Case, String> {
+    let all = cases(scope, disk);
+    let count = all.len();
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| all.into_iter().nth(i))
+        .ok_or_else(|| {
+            format!(
+                "no case {index}: the {} enumeration has {count} cases (0 to {})",
+                scope.name(),
+                count.saturating_sub(1)
+            )
+        })
 }
 
 /// Runs `all` on `fs` over `threads` workers and judges them: a violation for every broken
@@ -568,6 +596,16 @@ pub fn judge_cases(
     racy: bool,
     variant: Variant,
     threads: usize,
+) -> Report {
+    judge(all, (fs, racy, variant), threads, false)
+}
+
+/// [`judge_cases`], keeping each case's fingerprint when asked.
+fn judge(
+    all: &[Case],
+    (fs, racy, variant): (FsChoice, bool, Variant),
+    threads: usize,
+    fingerprints: bool,
 ) -> Report {
     let started = Instant::now();
     let options = CampaignOptions {
@@ -580,7 +618,7 @@ pub fn judge_cases(
         shrink: false,
         shard: None,
         swarm: false,
-        fingerprints: false,
+        fingerprints,
         cell: None,
     };
     let mut report = Report {
@@ -631,6 +669,7 @@ pub fn judge_cases(
                 shrunk: None,
             });
         }
+        // With `fingerprints`, `merge` keeps the case's fingerprint under its index.
         merge(&mut report, &ran, &options);
     }
     for violation in &mut report.violations {
