@@ -465,7 +465,7 @@ fn fingerprint(result: &ScheduleResult) -> String {
             built.map_or("none", |s| s.as_str())
         ));
     }
-    let broken: std::collections::BTreeSet<&str> =
+    let broken: std::collections::BTreeSet<String> =
         result.broken.iter().map(|b| b.invariant.name()).collect();
     out.push(crate::diff::VIOLATED);
     out.push_str(&broken.into_iter().collect::<Vec<_>>().join(","));
