@@ -5,10 +5,12 @@
 //! enumerated (a chmod to the bit the file already has, a symlink mutation of a plain file, a
 //! mutation after the file it needs is gone); every case must fire, and the report names any
 //! that did not. Then every guard against every way a source reaches its consumer (`guards`),
-//! and every listing rule against every change of a directory's entries and stamp (`listings`).
+//! every listing rule against every change of a directory's entries and stamp (`listings`),
+//! and every walker policy against a change inside its stat→open window (`walkers`).
 
 pub mod guards;
 pub mod listings;
+pub mod walkers;
 
 use crate::rng::Choices;
 use std::collections::BTreeMap;
@@ -430,6 +432,7 @@ pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     all.extend(pairs(scope));
     all.extend(guards::cases());
     all.extend(listings::cases());
+    all.extend(walkers::cases());
     all
 }
 
@@ -450,6 +453,7 @@ pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
     }
     let mut guards = guards::cases();
     guards.extend(listings::cases());
+    guards.extend(walkers::cases());
     for i in (1..guards.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
         guards.swap(i, j);
