@@ -135,5 +135,8 @@ fn the_diff_workflow_diffs_against_the_base_and_posts_the_markdown() {
     let script =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/diff")).unwrap();
     assert!(script.contains(r#"> "$out/diff.md""#) && script.contains("out=target/diff"));
-    assert!(script.contains("exhaustive --scope slice"), "the enumeration is diffed too");
+    assert!(
+        script.contains("exhaustive --scope slice"),
+        "the enumeration is diffed too"
+    );
 }

@@ -20,7 +20,11 @@ use crate::schedule::PolicyCell;
 /// The round trips: which file (0: the plain file, 2: the link to it) and the two kinds.
 const ROUND_TRIPS: [(usize, MutationKind, MutationKind); 2] = [
     (2, MutationKind::Retarget, MutationKind::Retarget),
-    (0, MutationKind::SameSizeEditRestoreMtime, MutationKind::Undo),
+    (
+        0,
+        MutationKind::SameSizeEditRestoreMtime,
+        MutationKind::Undo,
+    ),
 ];
 
 /// Every walker policy, at a timestamp step of 1 ns.
