@@ -49,6 +49,9 @@ impl Guard {
 
 /// True for a source of an external repository (not checked under lite).
 pub fn is_external(path: &Path) -> bool {
+    if crate::regressed!(GuardExternalByPrefix) {
+        return path.to_string_lossy().starts_with(EXTERNAL);
+    }
     path.starts_with(EXTERNAL)
 }
 

@@ -175,11 +175,14 @@ pub enum Regression {
     /// Ours trusts a remembered listing while the directory's mtime and inode are unchanged,
     /// without its ctime.
     OursListingIgnoresCtime,
+    /// A source is taken as an external repository's when its path merely begins with the
+    /// characters `external`, not when its first component is `external`.
+    GuardExternalByPrefix,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 74] = [
+    pub const ALL: [Regression; 75] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -254,6 +257,7 @@ impl Regression {
         Regression::GuardChecksOneViewDeep,
         Regression::GuardTrustsNewestDigest,
         Regression::OursListingIgnoresCtime,
+        Regression::GuardExternalByPrefix,
     ];
 
     /// The snake_case name.
@@ -395,6 +399,9 @@ impl Regression {
             }
             Regression::GuardTrustsNewestDigest => {
                 "Bazel's proxy guard compares the newest digest's stamp, not the key's"
+            }
+            Regression::GuardExternalByPrefix => {
+                "a source is external when its path begins with the characters `external`"
             }
             Regression::OursListingIgnoresCtime => {
                 "ours trusts a listing while its directory's mtime and inode hold, ignoring ctime"

@@ -108,6 +108,9 @@ pub fn must_catch(regression: Regression) -> Invariant {
         // Blind set J's 03, caught then only by `sim policies`: a directory restamped under
         // ours' listing rule; the listing cases meet every listing rule × change × stamp.
         R::OursListingIgnoresCtime => Integrity,
+        // Blind set K's 11, missed by all five: no main-repository source ever lay in a
+        // directory whose name begins like the external repositories'; a guard case now.
+        R::GuardExternalByPrefix => NoPoisoning,
     }
 }
 

@@ -50,6 +50,11 @@ pub struct FileSpec {
     /// seed's scenario keeps its meaning).
     #[serde(default, skip_serializing_if = "is_default")]
     pub external: bool,
+    /// It belongs to the main repository, in a directory whose name only begins like the
+    /// external repositories' (`externals/`): a guard must check it. Set by the exhaustive
+    /// cases, never drawn by the generator.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub beside_external: bool,
     /// It is generated in place (named `.heph-…`): SPEC §3's fs:file produces no artifact
     /// for it, and no glob ever sees it.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -412,6 +417,8 @@ impl Scenario {
         }
         let dir = if file.external {
             format!("{}/repo/", engine::guard::EXTERNAL)
+        } else if file.beside_external {
+            format!("{}s/", engine::guard::EXTERNAL)
         } else if file.nested {
             let deeper: String = (1..=file.depth).map(|d| format!("d{d}/")).collect();
             format!("src/{prefix}{i}d/{deeper}")
@@ -572,9 +579,17 @@ impl Scenario {
                     "file {i} is generated: it is either plain, or both nested and globbed (in the glob's directories); never external or a link"
                 ));
             }
-            if file.external && (file.nested || file.globbed || file.link_to.is_some()) {
+            let outside_src = file.external || file.beside_external;
+            if outside_src
+                && (file.nested || file.globbed || file.link_to.is_some() || file.generated)
+            {
                 return Err(format!(
-                    "file {i} is external: it cannot also be nested, globbed or a link"
+                    "file {i} lies outside src/ (external or beside it): it cannot also be nested, globbed, generated or a link"
+                ));
+            }
+            if file.external && file.beside_external {
+                return Err(format!(
+                    "file {i} is either external or beside the external repositories, not both"
                 ));
             }
         }

@@ -30,6 +30,12 @@ pub enum Reach {
     Symlink,
     /// The group View, wrapped in this many more groups.
     View(u8),
+    /// Its own fs:file, in an external repository (`external/repo/`): Bazel's lite guards do
+    /// not check it, the others do.
+    External,
+    /// Its own fs:file, in a main-repository directory whose name only begins like the
+    /// external repositories' (`externals/`): every guard checks it.
+    BesideExternal,
     /// Its own fs:file, digested for an earlier consumer, while a glob that matches it too
     /// (another earlier consumer's input) digests it a second time in the same build, after
     /// the change: the guard must compare against the digest the key was computed from, not
@@ -39,7 +45,13 @@ pub enum Reach {
 
 /// Every way a source reaches the consumer.
 pub fn reaches() -> Vec<Reach> {
-    let mut out = vec![Reach::File, Reach::Glob, Reach::Symlink];
+    let mut out = vec![
+        Reach::File,
+        Reach::External,
+        Reach::BesideExternal,
+        Reach::Glob,
+        Reach::Symlink,
+    ];
     out.extend((0..=crate::scenario::MAX_VIEW_NESTING).map(Reach::View));
     out.push(Reach::Twice);
     out
@@ -96,12 +108,14 @@ pub fn scenario(reach: Reach) -> Scenario {
         FileSpec {
             globbed: matches!(reach, Reach::Glob | Reach::Twice),
             also_file: reach == Reach::Twice,
+            external: reach == Reach::External,
+            beside_external: reach == Reach::BesideExternal,
             ..file(7)
         },
         file(3),
     ];
     let input = match reach {
-        Reach::File => Input::File(0),
+        Reach::File | Reach::External | Reach::BesideExternal => Input::File(0),
         Reach::Glob => Input::Glob,
         Reach::Symlink => {
             files.push(FileSpec {
