@@ -326,6 +326,7 @@ impl FileDef {
             depth: self.depth,
             long_name: self.long_name,
             external: self.external,
+            beside_external: false,
             generated: false,
             generated_dir: false,
             also_file: false,
