@@ -164,7 +164,7 @@ pub enum Command {
         fingerprints: bool,
         /// Replay case N alone (its story, as `sim replay` tells it, under its policy cell) on
         /// the first file system of `--fs`; exit 1 when it breaks an invariant.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", conflicts_with_all = ["json", "fingerprints"])]
         case: Option<u64>,
         #[command(flatten)]
         /// Coverage map output.

@@ -231,20 +231,7 @@ fn main() -> ExitCode {
                     },
                 )
             });
-            match outcome {
-                Ok((text, clean)) => {
-                    print!("{text}");
-                    if clean {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    }
-                }
-                Err(message) => {
-                    eprintln!("sim: error: {message}");
-                    ExitCode::from(2)
-                }
-            }
+            told(outcome, "sim: error")
         }
         Command::Exhaustive {
             fs,
@@ -263,8 +250,8 @@ fn main() -> ExitCode {
             case: None,
             coverage,
         } => {
-            let threads = (threads as usize, fingerprints);
-            let report = sim::exhaustive::exhaustive(fs, racy, Variant::Reference, scope, threads);
+            let workers = (threads as usize, fingerprints);
+            let report = sim::exhaustive::exhaustive(fs, racy, Variant::Reference, scope, workers);
             for (name, family) in &report.families {
                 eprintln!(
                     "{name:<20} {:>7} cases, {:>7} fired",
@@ -463,6 +450,12 @@ fn replay_case(
         };
         sim::replay::replay(&case.scenario, &options)
     });
+    told(outcome, "sim exhaustive")
+}
+
+/// A replayed story printed: exit 0 when it broke nothing, 1 when it broke an invariant, 2
+/// (the error after `prefix`) when it could not be told.
+fn told(outcome: Result<(String, bool), String>, prefix: &str) -> ExitCode {
     match outcome {
         Ok((text, clean)) => {
             print!("{text}");
@@ -472,7 +465,7 @@ fn replay_case(
             }
         }
         Err(message) => {
-            eprintln!("sim exhaustive: {message}");
+            eprintln!("{prefix}: {message}");
             ExitCode::from(2)
         }
     }

@@ -44,31 +44,95 @@ pub struct Changed {
     pub first: Option<(u64, String)>,
 }
 
-/// The schedules whose fingerprints differ between `base` and `head` (`None` unless both
-/// reports carry them).
-pub(super) fn changed_schedules(base: &Report, head: &Report) -> Option<Changed> {
-    let changed = changed_indices(base, head)?;
-    assert!(changed.len() as u64 <= base.schedules.max(head.schedules));
-    Some(Changed {
-        count: changed.len() as u64,
-        first: changed.first().map(|&i| (i, replay_command(base, i))),
-    })
+/// The schedules whose fingerprints differ between two reports, computed once for all that
+/// the exact half of the diff tells.
+pub(super) struct Exact {
+    /// Their indices, in order.
+    indices: Vec<u64>,
+    /// Broken invariants count (both reports record them).
+    whole: bool,
 }
 
-/// The indices of the schedules whose fingerprints differ, in order (`None` unless both
-/// reports carry fingerprints). Broken invariants count only when both reports record them.
-fn changed_indices(base: &Report, head: &Report) -> Option<Vec<u64>> {
-    let whole = records_violations(base) && records_violations(head);
-    fn of(r: &Report, i: u64, whole: bool) -> Option<&str> {
-        r.fingerprints.get(&i).map(|f| compared_part(f, whole))
-    }
-    Some(
-        fingerprinted(base, head)?
+impl Exact {
+    /// `None` unless both reports carry fingerprints. Broken invariants count only when both
+    /// reports record them.
+    pub(super) fn of(base: &Report, head: &Report) -> Option<Exact> {
+        let whole = records_violations(base) && records_violations(head);
+        let part = |r, i| compared_part(fingerprint(r, i), whole);
+        let indices: Vec<u64> = fingerprinted(base, head)?
             .into_iter()
-            .filter(|i| of(base, **i, whole) != of(head, **i, whole))
+            .filter(|&&i| part(base, i) != part(head, i))
             .copied()
-            .collect(),
-    )
+            .collect();
+        assert!(indices.len() as u64 <= base.schedules.max(head.schedules));
+        Some(Exact { indices, whole })
+    }
+
+    /// How many schedules changed, and the first with its replay.
+    pub(super) fn changed_schedules(&self, base: &Report) -> Changed {
+        Changed {
+            count: self.indices.len() as u64,
+            first: self.indices.first().map(|&i| (i, replay_command(base, i))),
+        }
+    }
+
+    /// Per (leaf cell, outcome), the schedules whose count differs between the two engines.
+    pub(super) fn changed_cells(&self, base: &Report, head: &Report) -> Vec<ChangedCell> {
+        let mut cells: BTreeMap<(String, String), ChangedCell> = BTreeMap::new();
+        for &index in &self.indices {
+            let of = |r| tally(fingerprint(r, index), self.whole);
+            let (b, h) = (of(base), of(head));
+            let keys: BTreeSet<&(&str, &str)> = b.keys().chain(h.keys()).collect();
+            for key in keys {
+                let (nb, nh) = (b.get(key).copied(), h.get(key).copied());
+                if nb == nh {
+                    continue;
+                }
+                let cell = cells
+                    .entry((key.0.to_string(), key.1.to_string()))
+                    .or_insert_with(|| ChangedCell {
+                        cell: key.0.to_string(),
+                        outcome: key.1.to_string(),
+                        more: 0,
+                        fewer: 0,
+                        first: (index, replay_command(base, index)),
+                    });
+                match nh > nb {
+                    true => cell.more += 1,
+                    false => cell.fewer += 1,
+                }
+            }
+        }
+        let mut out: Vec<ChangedCell> = cells.into_values().collect();
+        out.sort_by(|a, b| {
+            (b.more + b.fewer)
+                .cmp(&(a.more + a.fewer))
+                .then(a.first.0.cmp(&b.first.0))
+        });
+        debug_assert!(out.iter().all(|c| c.more + c.fewer > 0));
+        out
+    }
+
+    /// The first schedule whose count of `outcome` in `group` (a cell, a margin or `*`)
+    /// differs, with its replay command: only a schedule whose fingerprint changed can.
+    pub(super) fn first_difference(
+        &self,
+        base: &Report,
+        head: &Report,
+        group: &str,
+        outcome: &str,
+    ) -> Option<(u64, String)> {
+        let &index = self.indices.iter().find(|&&i| {
+            let of = |r| count_in(fingerprint(r, i), group, outcome);
+            of(base) != of(head)
+        })?;
+        Some((index, replay_command(base, index)))
+    }
+}
+
+/// Schedule `index`'s fingerprint in `r` (empty when it has none).
+fn fingerprint(r: &Report, index: u64) -> &str {
+    r.fingerprints.get(&index).map_or("", String::as_str)
 }
 
 /// True when the report's fingerprints carry the invariants broken (after [`VIOLATED`]).
@@ -113,66 +177,23 @@ fn tally(fingerprint: &str, whole: bool) -> BTreeMap<(&str, &str), u64> {
     out
 }
 
-/// Per (leaf cell, outcome), the schedules whose count differs between the two engines.
-pub(super) fn changed_cells(base: &Report, head: &Report) -> Vec<ChangedCell> {
-    let Some(indices) = changed_indices(base, head) else {
-        return Vec::new();
-    };
-    let whole = records_violations(base) && records_violations(head);
-    let mut cells: BTreeMap<(String, String), ChangedCell> = BTreeMap::new();
-    for index in indices {
-        let (fb, fh) = (base.fingerprints.get(&index), head.fingerprints.get(&index));
-        let (b, h) = (
-            tally(fb.map_or("", |f| f), whole),
-            tally(fh.map_or("", |f| f), whole),
-        );
-        let keys: BTreeSet<&(&str, &str)> = b.keys().chain(h.keys()).collect();
-        for key in keys {
-            let (nb, nh) = (b.get(key).copied(), h.get(key).copied());
-            if nb == nh {
-                continue;
-            }
-            let cell = cells
-                .entry((key.0.to_string(), key.1.to_string()))
-                .or_insert_with(|| ChangedCell {
-                    cell: key.0.to_string(),
-                    outcome: key.1.to_string(),
-                    more: 0,
-                    fewer: 0,
-                    first: (index, replay_command(base, index)),
-                });
-            match nh > nb {
-                true => cell.more += 1,
-                false => cell.fewer += 1,
-            }
-        }
-    }
-    let mut out: Vec<ChangedCell> = cells.into_values().collect();
-    out.sort_by(|a, b| {
-        (b.more + b.fewer)
-            .cmp(&(a.more + a.fewer))
-            .then(a.first.0.cmp(&b.first.0))
-    });
-    debug_assert!(out.iter().all(|c| c.more + c.fewer > 0));
-    out
-}
-
 /// How many builds of group `group` (a cell, a margin or `*`) ended in `outcome` in one
-/// schedule's fingerprint.
-fn count_in(fingerprint: &str, group: &str, outcome: &str) -> usize {
-    let mut parts = compared_part(fingerprint, false).split(';');
-    let outcomes = parts.next().unwrap_or_default();
-    if group == "*" {
-        return outcomes.split(',').filter(|o| *o == outcome).count();
-    }
+/// schedule's fingerprint (its behaviour, read as [`tally`] reads it).
+fn count_in(fingerprint: &str, group: &str, outcome: &str) -> u64 {
     let (kind, point) = group.split_once('@').unwrap_or((group, "*"));
-    parts
-        .filter_map(|p| p.split_once('='))
-        .filter(|(c, o)| {
-            let (k, p) = c.split_once('@').unwrap_or((c, ""));
-            *o == outcome && (kind == "*" || k == kind) && (point == "*" || p == point)
+    tally(fingerprint, false)
+        .into_iter()
+        .filter(|((cell, o), _)| {
+            let every_build = *cell == "*";
+            let (k, p) = cell.split_once('@').unwrap_or((cell, ""));
+            *o == outcome
+                && match group {
+                    "*" => every_build,
+                    _ => !every_build && (kind == "*" || k == kind) && (point == "*" || p == point),
+                }
         })
-        .count()
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// Every schedule index either report has a fingerprint of (`None` unless both have some).
@@ -186,24 +207,6 @@ fn fingerprinted<'a>(base: &'a Report, head: &'a Report) -> Option<BTreeSet<&'a 
             .chain(head.fingerprints.keys())
             .collect(),
     )
-}
-
-/// The first schedule whose count of `outcome` in `group` differs, with its replay command.
-pub(super) fn first_difference(
-    base: &Report,
-    head: &Report,
-    group: &str,
-    outcome: &str,
-) -> Option<(u64, String)> {
-    let index = *fingerprinted(base, head)?.into_iter().find(|i| {
-        let of = |r: &Report| {
-            r.fingerprints
-                .get(*i)
-                .map_or(0, |f| count_in(f, group, outcome))
-        };
-        of(base) != of(head)
-    })?;
-    Some((index, replay_command(base, index)))
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use crate::schedule::FsKind;
 mod exact;
 mod stats;
 
-use exact::{changed_cells, changed_schedules, first_difference};
+use exact::Exact;
 pub use exact::{Changed, ChangedCell, VIOLATED, VIOLATIONS_CELL};
 pub use stats::{two_counts_p, two_proportion_p};
 
@@ -148,6 +148,7 @@ fn same_schedules(base: &Report, head: &Report) -> Result<(), String> {
 /// Compares `head` with `base`.
 pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
     same_schedules(base, head)?;
+    let exact = Exact::of(base, head);
     let (gb, gh) = (groups(base), groups(head));
     let names: BTreeSet<&String> = gb.keys().chain(gh.keys()).collect();
     let mut pairs = Vec::new();
@@ -195,8 +196,8 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
         .into_iter()
         .filter(|m| m.p_value < alpha)
         .map(|mut m| {
-            if m.cell != "count" {
-                m.first = first_difference(base, head, &m.cell, &m.outcome);
+            if let (false, Some(exact)) = (m.cell == "count", &exact) {
+                m.first = exact.first_difference(base, head, &m.cell, &m.outcome);
             }
             m
         })
@@ -227,8 +228,8 @@ pub fn compare(base: &Report, head: &Report) -> Result<Diff, String> {
         },
         violations_new: vh.difference(&vb).cloned().collect(),
         violations_gone: vb.difference(&vh).cloned().collect(),
-        changed_schedules: changed_schedules(base, head),
-        changed_cells: changed_cells(base, head),
+        changed_schedules: exact.as_ref().map(|e| e.changed_schedules(base)),
+        changed_cells: exact.map_or_else(Vec::new, |e| e.changed_cells(base, head)),
     })
 }
 
@@ -257,11 +258,7 @@ fn replay_command(r: &Report, index: u64) -> String {
     use crate::campaign::{CampaignOptions, FsChoice};
     if r.mode == "exhaustive" {
         let scope = r.scope.as_deref().unwrap_or("full");
-        let racy = if r.racy { " --racy" } else { "" };
-        return format!(
-            "sim exhaustive --scope {scope} --fs {}{racy} --case {index}",
-            r.fs
-        );
+        return crate::exhaustive::replay_command(scope, &r.fs, r.racy, index);
     }
     let (fs, kind) = match r.fs.as_str() {
         "mem" => (FsChoice::Mem, FsKind::Mem),

@@ -12,11 +12,10 @@
 //! that path in its first case alone is caught here.
 
 use engine::walker::Policy;
-use engine::ConsumePath;
 
-use super::Case;
+use super::{os_copy_consumer, Case};
 use crate::mutation::{MutationKind, Point};
-use crate::scenario::{ConsumerSpec, ExecShape, FileSpec, Input, MutationSpec, Scenario};
+use crate::scenario::{ExecShape, FileSpec, Input, MutationSpec, Scenario};
 use crate::schedule::PolicyCell;
 
 /// How the mutated source reaches the consumer.
@@ -133,13 +132,7 @@ pub fn scenario(reach: Reach) -> Scenario {
         Reach::View(depth) => (vec![1, 0], depth),
         _ => (vec![], 0),
     };
-    let consumer = |input, cached| ConsumerSpec {
-        inputs: vec![input],
-        via: ConsumePath::OsCopy,
-        cached,
-        plugin: false,
-        steps: ExecShape::Concat,
-    };
+    let consumer = |input, cached| os_copy_consumer(vec![input], cached, ExecShape::Concat);
     // Twice: the fs:file is digested for c0, the change lands in c0's window, the glob
     // digests the changed file for c1, and c2 (the guarded one) reuses c0's digest.
     let mut consumers = vec![consumer(input, true)];

@@ -11,11 +11,10 @@
 //! one build's walk and the next, where only the listing rule decides what the walk sees.
 
 use engine::walker::Policy;
-use engine::ConsumePath;
 
-use super::Case;
+use super::{os_copy_consumer, Case};
 use crate::mutation::{MutationKind, Point};
-use crate::scenario::{ConsumerSpec, DirStamp, ExecShape, FileSpec, Input, MutationSpec, Scenario};
+use crate::scenario::{DirStamp, ExecShape, FileSpec, Input, MutationSpec, Scenario};
 use crate::schedule::PolicyCell;
 
 /// The changes to a directory's entries.
@@ -67,13 +66,11 @@ pub fn scenario(depth: Option<u8>) -> Scenario {
     };
     Scenario {
         files: vec![changed, file(3)],
-        consumers: vec![ConsumerSpec {
-            inputs: vec![Input::Glob],
-            via: ConsumePath::OsCopy,
-            cached: false,
-            plugin: false,
-            steps: ExecShape::Concat,
-        }],
+        consumers: vec![os_copy_consumer(
+            vec![Input::Glob],
+            false,
+            ExecShape::Concat,
+        )],
         ..Scenario::default()
     }
 }

@@ -162,6 +162,19 @@ pub fn scenario(shape: Shape, size: u64, x: bool, via: ConsumePath) -> Scenario 
     }
 }
 
+/// An exec consumer of `inputs` through the OS copy, running `steps`: the consumer of the cases
+/// run under a policy cell (`guards`, `listings`, `walkers`).
+fn os_copy_consumer(inputs: Vec<Input>, cached: bool, steps: ExecShape) -> ConsumerSpec {
+    assert!(!inputs.is_empty(), "a consumer takes an input");
+    ConsumerSpec {
+        inputs,
+        via: ConsumePath::OsCopy,
+        cached,
+        plugin: false,
+        steps,
+    }
+}
+
 /// The chunks a file of `size` bytes is read in.
 fn chunks(size: u64) -> u32 {
     size.div_ceil(CHUNK) as u32
@@ -426,55 +439,56 @@ pub fn pairs(scope: Scope) -> Vec<Case> {
     out
 }
 
-/// Every case of `scope`: the singles, then the pairs.
+/// Every case of `scope`: the singles, the pairs, then the cases run under a policy cell.
 pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     let mut all = singles(scope, disk);
     all.extend(pairs(scope));
-    all.extend(guards::cases());
+    all.extend(cell_cases());
+    all
+}
+
+/// The cases run under a policy cell: the guards, the listing rules, the walkers' windows.
+fn cell_cases() -> Vec<Case> {
+    let mut all = guards::cases();
     all.extend(listings::cases());
     all.extend(walkers::cases());
     all
 }
 
-/// The singles' scenarios of the slice in a fixed pseudo-random order, with a guard case (and
-/// its policy cell) every [`GUARD_EVERY`]th (what the kill matrix mixes with random ones): a
-/// hunt meets every shape, size and exec bit early, and every guard and reach, instead of one
-/// shape's thousands of cases after another's.
+/// The singles' scenarios of the slice in a fixed pseudo-random order, with a case run under a
+/// policy cell (and its cell) every [`CELL_CASE_EVERY`]th (what the kill matrix mixes with
+/// random ones): a hunt meets every shape, size and exec bit early, and every guard, listing
+/// rule and walker, instead of one shape's thousands of cases after another's.
 pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
-    let mut singles: Vec<Scenario> = singles(Scope::Slice, false)
-        .into_iter()
-        .map(|c| c.scenario)
-        .collect();
-    // Fisher-Yates with SplitMix64 from a fixed seed: the same order on every machine.
+    let mut singles = singles(Scope::Slice, false);
+    let mut celled = cell_cases();
+    // The same order on every machine: one fixed seed for both shuffles.
     let mut rng = crate::rng::Rng::for_schedule(0x5eed, 0);
-    for i in (1..singles.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        singles.swap(i, j);
-    }
-    let mut guards = guards::cases();
-    guards.extend(listings::cases());
-    guards.extend(walkers::cases());
-    for i in (1..guards.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        guards.swap(i, j);
-    }
-    let mut guards = guards.into_iter();
-    let mut out = Vec::with_capacity(singles.len() + guards.len());
-    for (i, scenario) in singles.into_iter().enumerate() {
-        if i % GUARD_EVERY == GUARD_EVERY - 1 {
-            if let Some(case) = guards.next() {
-                out.push((case.scenario, case.cell));
-            }
+    shuffle(&mut singles, &mut rng);
+    shuffle(&mut celled, &mut rng);
+    let mut celled = celled.into_iter();
+    let mut out = Vec::with_capacity(singles.len() + celled.len());
+    for (i, case) in singles.into_iter().enumerate() {
+        if i % CELL_CASE_EVERY == CELL_CASE_EVERY - 1 {
+            out.extend(celled.next().map(|c| (c.scenario, c.cell)));
         }
-        out.push((scenario, None));
+        out.push((case.scenario, None));
     }
-    out.extend(guards.map(|c| (c.scenario, c.cell)));
+    out.extend(celled.map(|c| (c.scenario, c.cell)));
     assert!(out.len() <= MAX_CASES);
     out
 }
 
-/// In the kill matrix's exhaustive lane, one case in this many is a guard case.
-pub const GUARD_EVERY: usize = 4;
+/// Fisher-Yates with SplitMix64.
+fn shuffle<T>(items: &mut [T], rng: &mut crate::rng::Rng) {
+    for i in (1..items.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// In the kill matrix's exhaustive lane, one case in this many runs under a policy cell.
+pub const CELL_CASE_EVERY: usize = 4;
 
 /// Runs `cases` over `threads` workers; results in case order.
 fn run_all(
@@ -573,7 +587,21 @@ pub fn exhaustive(
         fingerprints,
     );
     report.scope = Some(scope.name().to_string());
+    for violation in &mut report.violations {
+        // `--fs both` and `--fs disk` enumerate the same cases; `--case` replays on the first.
+        let fs = match violation.fs.as_str() {
+            "disk" => "disk",
+            _ => report.fs.as_str(),
+        };
+        violation.replay = replay_command(scope.name(), fs, racy, violation.schedule);
+    }
     report
+}
+
+/// The command that replays case `index` of an enumeration (`sim exhaustive --case`).
+pub fn replay_command(scope: &str, fs: &str, racy: bool, index: u64) -> String {
+    let racy = if racy { " --racy" } else { "" };
+    format!("sim exhaustive --scope {scope} --fs {fs}{racy} --case {index}")
 }
 
 /// Case `index` of the enumeration of `scope` (what `sim exhaustive --case` replays).

@@ -10,11 +10,10 @@
 //! `open` (`BeforeOpen`), its second after the hash, before any later `stat` of the path.
 
 use engine::walker::Policy;
-use engine::ConsumePath;
 
-use super::Case;
+use super::{os_copy_consumer, Case};
 use crate::mutation::{MutationKind, Point};
-use crate::scenario::{ConsumerSpec, ExecShape, FileSpec, Input, MutationSpec, Scenario};
+use crate::scenario::{ExecShape, FileSpec, Input, MutationSpec, Scenario};
 use crate::schedule::PolicyCell;
 
 /// The round trips: which file (0: the plain file, 2: the link to it) and the two kinds.
@@ -52,13 +51,11 @@ pub fn scenario() -> Scenario {
     };
     Scenario {
         files: vec![file(70, 7), file(108, 3), link],
-        consumers: vec![ConsumerSpec {
-            inputs: vec![Input::File(0), Input::File(2)],
-            via: ConsumePath::OsCopy,
-            cached: false,
-            plugin: false,
-            steps: ExecShape::Stamp,
-        }],
+        consumers: vec![os_copy_consumer(
+            vec![Input::File(0), Input::File(2)],
+            false,
+            ExecShape::Stamp,
+        )],
         ..Scenario::default()
     }
 }
