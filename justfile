@@ -26,11 +26,13 @@ test:
 flake n="20":
     python3 scripts/flake {{n}}
 
-# The main job: a MemFs campaign, then a MemFs/DiskFs differential run (SIM_SEED, SIM_SCHEDULES).
+# The main job: a MemFs campaign, a MemFs/DiskFs differential run, then MemFs against the
+# kernel call by call (SIM_SEED, SIM_SCHEDULES).
 sim:
     cargo build --release --locked -p sim
     ./target/release/sim run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs mem --threads {{threads}} --json sim-report.json
     ./target/release/sim run --seed {{sim_seed}} --schedules 2000 --fs both --threads {{threads}} --json sim-report-differential.json
+    ./target/release/sim fsops --seed {{sim_seed}} --sequences 20000
 
 # Real-tool conformance (issue 24): installs git, Mercurial and both ccache generations when
 # missing, then holds the models of their rules against the real binaries, on the disk's file
@@ -153,17 +155,26 @@ review:
     command -v cargo-insta >/dev/null || cargo install cargo-insta --locked
     cargo insta test -p snapshots --review
 
-# Engine line coverage reached by the simulator alone (a default MemFs campaign, the exhaustive
-# slice, 500 DiskFs schedules, a chaos run and eight replays), measured with cargo-llvm-cov: a
-# summary and every missed line on stdout, HTML in target/llvm-cov/html.
+# Engine line coverage reached by the simulator alone (a default MemFs campaign, the whole
+# exhaustive enumeration, 2,000 differential schedules, a chaos run, MemFs against the kernel
+# call by call, the policy matrix, the kill matrix and eight replays), measured with
+# cargo-llvm-cov: a summary and every missed line on stdout, HTML in target/llvm-cov/html.
 coverage schedules="20000":
     rustup component add llvm-tools
     command -v cargo-llvm-cov >/dev/null || cargo install cargo-llvm-cov --locked
     cargo llvm-cov clean --workspace
-    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules {{schedules}} --fs mem
-    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- exhaustive --scope slice --fs mem
-    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- run --seed 1 --schedules 500 --fs disk
-    cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- chaos --seed 1 --schedules 500
-    for schedule in 0 1 2 3 4 5 6 7; do cargo llvm-cov run --no-report --release --locked -p sim --bin sim -- replay --seed 1 --schedule $schedule > /dev/null; done
+    just _cov run --seed 1 --schedules {{schedules}} --fs mem
+    just _cov exhaustive --scope full --fs mem
+    just _cov run --seed 1 --schedules 2000 --fs both
+    just _cov chaos --seed 1 --schedules 2000
+    just _cov fsops --seed 1 --sequences 20000
+    just _cov policies --seed 1 --schedules 200 --markdown /dev/null
+    just _cov mutants --budget-schedules 10000
+    for schedule in 0 1 2 3 4 5 6 7; do just _cov replay --seed 1 --schedule $schedule > /dev/null; done
     cargo llvm-cov report --release --html --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
     cargo llvm-cov report --release --show-missing-lines --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
+
+# One `sim` run under coverage instrumentation. The seeded regressions are compiled in (inert
+# unless `sim mutants` turns one on), so that their branches are engine lines it can execute.
+_cov *args:
+    cargo llvm-cov run --no-report --release --locked -p sim --features sim/regressions --bin sim -- {{args}}

@@ -178,11 +178,14 @@ pub enum Regression {
     /// A source is taken as an external repository's when its path merely begins with the
     /// characters `external`, not when its first component is `external`.
     GuardExternalByPrefix,
+    /// The tmp cache counts a blob put again at a path it holds in memory without taking off
+    /// the bytes it replaces, so its account of memory grows past what it holds.
+    TmpCountsReplacedBlob,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 75] = [
+    pub const ALL: [Regression; 76] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -258,6 +261,7 @@ impl Regression {
         Regression::GuardTrustsNewestDigest,
         Regression::OursListingIgnoresCtime,
         Regression::GuardExternalByPrefix,
+        Regression::TmpCountsReplacedBlob,
     ];
 
     /// The snake_case name.
@@ -405,6 +409,9 @@ impl Regression {
             }
             Regression::OursListingIgnoresCtime => {
                 "ours trusts a listing while its directory's mtime and inode hold, ignoring ctime"
+            }
+            Regression::TmpCountsReplacedBlob => {
+                "the tmp cache counts a blob put again at a held path twice, spilling too soon"
             }
 
         }

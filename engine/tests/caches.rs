@@ -98,8 +98,7 @@ fn mem(granularity: u64) -> Arc<MemFs> {
     Arc::new(MemFs::new(MemFsConfig {
         mtime_granularity_ns: granularity,
         tick_ns: 1_000,
-        reuse_inodes: false,
-        privileged: false,
+        ..MemFsConfig::default()
     }))
 }
 

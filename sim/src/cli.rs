@@ -216,6 +216,17 @@ pub enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// MemFs against the kernel, call by call: random sequences of file-system calls on MemFs
+    /// and on DiskFs in a fresh directory must agree (errno, bytes, names, metadata, the tree
+    /// left). Exit 1 on a disagreement, naming the sequence and its calls.
+    Fsops {
+        /// Seed of the sequences.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of sequences.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=crate::fsops::MAX_SEQUENCES))]
+        sequences: u64,
+    },
     /// Real-tool conformance: the policy models of git, Mercurial, Cargo and ccache (both generations) against the real binaries
     /// on a real directory (issue 24). Exit 1 on a disagreement, 2 when a tool is missing.
     Tools {

@@ -325,6 +325,11 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
             mutation.dir_stamp = Some(*rng.pick(&[DirStamp::Restore, DirStamp::Backdate]));
         }
     }
+    // SPEC §5's tmp key `{hashin}_{nanos}` holds "for any" clock: one schedule in six reads
+    // one coarser than a build, so a rebuild can meet its own key again.
+    if rng.chance(1, 6) {
+        scenario.clock_ns = *rng.pick(&crate::scenario::CLOCK_RESOLUTIONS);
+    }
 }
 
 /// The consumer paths of exec consumers (plugins always read in ABI chunks).

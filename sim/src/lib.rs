@@ -13,6 +13,7 @@ pub mod coverage;
 pub mod diff;
 pub mod exhaustive;
 pub mod faults;
+pub mod fsops;
 pub mod fuzz;
 pub mod generate;
 pub mod journal;

@@ -285,6 +285,7 @@ fn main() -> ExitCode {
             threads,
             [json, markdown, svg],
         ),
+        Command::Fsops { seed, sequences } => fsops_command(seed, sequences),
         Command::Tools {
             sequences,
             seed,
@@ -665,5 +666,50 @@ fn mutants(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// At most this many disagreements after the first are listed, one line each.
+const MAX_LISTED: usize = 200;
+
+/// `sim fsops`: exit 1 on a disagreement between MemFs and the kernel, 2 when it cannot run.
+fn fsops_command(seed: u64, sequences: u64) -> ExitCode {
+    let found = sim::fsops::refuses_a_file_root().and_then(|()| sim::fsops::run(seed, sequences));
+    let (found, tally) = match found {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("sim fsops: error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(d) = found.first() {
+        eprintln!("sequence {} of seed {seed} disagrees after:", d.sequence);
+        for call in &d.calls {
+            eprintln!("  {call}");
+        }
+        eprintln!("  MemFs:  {}\n  kernel: {}", d.mem, d.disk);
+    }
+    for d in found.iter().skip(1).take(MAX_LISTED) {
+        let last = d.calls.last().map_or("the tree", String::as_str);
+        eprintln!(
+            "sequence {}: {last}: MemFs {}, kernel {}",
+            d.sequence, d.mem, d.disk
+        );
+    }
+    let failed: u64 = tally.failures.values().sum();
+    let spread: Vec<String> = tally
+        .failures
+        .iter()
+        .map(|(e, n)| format!("{e} ×{n}"))
+        .collect();
+    eprintln!(
+        "sim fsops: {sequences} sequences (seed {seed}), {} calls, {failed} failed on the kernel ({}), {} disagreements",
+        tally.calls,
+        spread.join(", "),
+        found.len()
+    );
+    match found.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
     }
 }

@@ -344,6 +344,11 @@ pub struct Scenario {
     /// rule, 1 s with `--racy`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub granularity_ns: u64,
+    /// The resolution of the clock the engine reads on MemFs, in nanoseconds (0: exact). A
+    /// clock coarser than a build (Windows' 15.6 ms tick, a one-second clock) gives two builds
+    /// of one target the same tmp key `{hashin}_{nanos}`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub clock_ns: u64,
     /// The tmp cache keeps at most [`SPILL_LIMIT`] bytes per blob in memory: packed outputs spill
     /// to the file system (where a mutation can damage them).
     #[serde(default, skip_serializing_if = "is_default")]
@@ -365,6 +370,9 @@ pub struct Scenario {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defect: Option<GraphDefect>,
 }
+
+/// The coarse clocks a scenario may read: a millisecond, Windows' default tick, a second.
+pub const CLOCK_RESOLUTIONS: [u64; 3] = [1_000_000, 15_625_000, 1_000_000_000];
 
 /// The tmp cache's per-blob memory limit when a scenario spills.
 pub const SPILL_LIMIT: u64 = 1_024;
@@ -635,6 +643,12 @@ impl Scenario {
             return Err(format!(
                 "granularity {} ns is above two seconds (FAT's)",
                 self.granularity_ns
+            ));
+        }
+        if self.clock_ns > 2_000_000_000 {
+            return Err(format!(
+                "clock_ns {} is above two seconds (no system clock is coarser)",
+                self.clock_ns
             ));
         }
         if !self.caching.is_empty() {

@@ -171,7 +171,11 @@ struct Made {
     _dir: Option<tempfile::TempDir>,
 }
 
-fn make_fs(kind: FsKind, options: &RunOptions, granularity_ns: u64) -> Result<Made, String> {
+fn make_fs(
+    kind: FsKind,
+    options: &RunOptions,
+    (granularity_ns, clock_ns): (u64, u64),
+) -> Result<Made, String> {
     match kind {
         FsKind::Mem => {
             let granularity = match (options.cell, granularity_ns, options.racy) {
@@ -185,6 +189,7 @@ fn make_fs(kind: FsKind, options: &RunOptions, granularity_ns: u64) -> Result<Ma
                 reuse_inodes: options.cell.is_some(),
                 // Compared with a real disk: read as this process reads there.
                 privileged: options.digest && disk_reads_unreadable(),
+                clock_resolution_ns: clock_ns,
                 ..MemFsConfig::default()
             };
             let mem = MemFs::new(config);
@@ -306,7 +311,11 @@ struct World {
 
 impl World {
     fn new(scenario: &Scenario, options: &RunOptions) -> Result<World, String> {
-        let made = make_fs(options.fs, options, scenario.granularity_ns)?;
+        let made = make_fs(
+            options.fs,
+            options,
+            (scenario.granularity_ns, scenario.clock_ns),
+        )?;
         populate(&*made.fs, scenario)?;
         let blocking = match scenario.build {
             BuildMode::AsyncSpawnBlocking => Blocking::SpawnBlocking,

@@ -109,6 +109,8 @@ struct ScenarioDef {
     #[serde(default)]
     granularity_ns: u64,
     #[serde(default)]
+    clock_ns: u64,
+    #[serde(default)]
     spill: bool,
     #[serde(default)]
     tmp_limits: Option<(u64, u64)>,
@@ -289,6 +291,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         build: def.build,
         pause: def.pause,
         granularity_ns: def.granularity_ns,
+        clock_ns: def.clock_ns,
         spill: def.spill,
         tmp_limits: def.tmp_limits,
         view_nesting: def.view_nesting,

@@ -71,7 +71,10 @@ impl TmpCache {
         let len = bytes.len() as u64;
         {
             let mut blobs = lock(&self.blobs);
-            let replaced = blobs.memory.get(path).map_or(0, |b| b.len() as u64);
+            let mut replaced = blobs.memory.get(path).map_or(0, |b| b.len() as u64);
+            if crate::regressed!(TmpCountsReplacedBlob) {
+                replaced = 0;
+            }
             let total = blobs.bytes - replaced + len;
             let fits = if crate::regressed!(TmpSpillsAtLimit) {
                 len < self.limits.per_entry

@@ -3,7 +3,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{check_relative, FileKind, Fs, FsRead, FsWrite, Metadata};
@@ -34,9 +34,35 @@ impl DiskFs {
 
     fn full(&self, path: &Path) -> io::Result<PathBuf> {
         check_relative(path)?;
-        Ok(self.root.join(path))
+        // Built from the names alone, as MemFs reads a path: `d/.` is `d` (the kernel would
+        // take `d/.` as `d` too, but `std::fs::create_dir_all` fails on it).
+        let mut full = self.root.clone();
+        full.extend(
+            path.components()
+                .filter(|c| matches!(c, Component::Normal(_))),
+        );
+        debug_assert!(full.starts_with(&self.root));
+        Ok(full)
+    }
+
+    /// [`DiskFs::full`] for removing a tree: the root itself is busy, as a file system's root
+    /// is to `rmdir(2)` (MemFs answers the same), so that no call can remove the directory the
+    /// engine works in (`std::fs::remove_dir_all` would, contents first).
+    fn full_entry(&self, path: &Path) -> io::Result<PathBuf> {
+        let full = self.full(path)?;
+        if !path.components().any(|c| matches!(c, Component::Normal(_))) {
+            return Err(io::Error::from_raw_os_error(EBUSY));
+        }
+        debug_assert!(full != self.root);
+        Ok(full)
     }
 }
+
+/// What `read(2)` of a directory says, as MemFs says it (kind, message and errno alike).
+const EISDIR: i32 = 21;
+
+/// What `rmdir(2)` of a file system's root says.
+const EBUSY: i32 = 16;
 
 fn convert(meta: &fs::Metadata) -> Metadata {
     let kind = if meta.file_type().is_symlink() {
@@ -62,10 +88,7 @@ impl Fs for DiskFs {
         let full = self.full(path)?;
         let file = fs::File::open(&full)?;
         if file.metadata()?.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "is a directory",
-            ));
+            return Err(io::Error::from_raw_os_error(EISDIR));
         }
         Ok(Box::new(file))
     }
@@ -74,10 +97,7 @@ impl Fs for DiskFs {
         let file = fs::File::open(self.full(path)?)?;
         let meta = file.metadata()?;
         if meta.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "is a directory",
-            ));
+            return Err(io::Error::from_raw_os_error(EISDIR));
         }
         Ok((Box::new(file), convert(&meta)))
     }
@@ -134,7 +154,7 @@ impl Fs for DiskFs {
     }
 
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        fs::remove_dir_all(self.full(path)?)
+        fs::remove_dir_all(self.full_entry(path)?)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -185,5 +205,33 @@ mod tests {
         let odd = std::ffi::OsStr::from_bytes(b"\xffg1.txt");
         std::fs::write(dir.path().join("src").join(odd), b"undecodable").unwrap();
         assert_eq!(fs.read_dir(Path::new("src")).unwrap(), ["g1.txt"]);
+    }
+
+    /// What `sim fsops` found DiskFs answering unlike MemFs (and, for the root, unlike what
+    /// any engine may do): each now answers as MemFs does.
+    #[test]
+    fn answers_as_memfs_does_where_sim_fsops_found_it_did_not() {
+        use crate::fs::{MemFs, MemFsConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskFs::new(dir.path()).unwrap();
+        let mem = MemFs::new(MemFsConfig::default());
+        for fs in [&disk as &dyn Fs, &mem] {
+            fs.write(Path::new("d/a"), b"x").unwrap();
+            let busy = fs.remove_dir_all(Path::new("")).unwrap_err();
+            assert_eq!(busy.raw_os_error(), Some(EBUSY), "the root is busy");
+            assert_eq!(
+                fs.read(Path::new("d/a"), 8).unwrap(),
+                b"x",
+                "nothing removed"
+            );
+            let is_dir = fs.read(Path::new("d"), 8).unwrap_err();
+            assert_eq!(is_dir.raw_os_error(), Some(EISDIR), "{is_dir}");
+            fs.create_dir_all(Path::new("e/.")).unwrap();
+            assert_eq!(fs.metadata(Path::new("e")).unwrap().kind, FileKind::Dir);
+        }
+        assert!(
+            DiskFs::new(dir.path().join("d/a")).is_err(),
+            "a file is no root"
+        );
     }
 }

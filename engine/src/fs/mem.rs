@@ -11,7 +11,9 @@
 //! - a logical clock: every mutation advances it by [`MemFsConfig::tick_ns`], and modified files
 //!   (and directories whose entries changed) get `clock - clock % granularity` as mtime, as
 //!   Linux does (`chmod` ticks but stamps nothing). [`Fs::set_mtime`] sets an mtime exactly and
-//!   does not tick, so restoring an mtime is exact. [`MemFs::advance_clock`] lets time pass;
+//!   does not tick, so restoring an mtime is exact. [`MemFs::advance_clock`] lets time pass.
+//!   The engine reads the clock ([`Fs::now_nanos`]) at [`MemFsConfig::clock_resolution_ns`],
+//!   as a system clock coarser than a build reads (two builds can then share one instant);
 //! - a non-root user for reads: opening a file with no read bit is `PermissionDenied`.
 //!   Write permission and directory search bits are not modelled.
 //!
@@ -44,6 +46,9 @@ pub struct MemFsConfig {
     /// Reads ignore permission bits, as a privileged process's do (root, `CAP_DAC_OVERRIDE`):
     /// what a differential run sets when the real disk it is compared with behaves so.
     pub privileged: bool,
+    /// The resolution of the clock the engine reads ([`Fs::now_nanos`] is rounded down to it;
+    /// 0 means 1): a coarse system clock, which leaves mtimes at their own granularity.
+    pub clock_resolution_ns: u64,
 }
 
 impl Default for MemFsConfig {
@@ -53,6 +58,7 @@ impl Default for MemFsConfig {
             tick_ns: 1_000,
             reuse_inodes: false,
             privileged: false,
+            clock_resolution_ns: 1,
         }
     }
 }
@@ -61,6 +67,7 @@ impl Default for MemFsConfig {
 #[derive(Clone)]
 pub struct MemFs {
     state: Arc<Mutex<Tree>>,
+    clock_resolution_ns: u64,
 }
 
 impl MemFs {
@@ -74,6 +81,7 @@ impl MemFs {
         tree.privileged = config.privileged;
         Self {
             state: Arc::new(Mutex::new(tree)),
+            clock_resolution_ns: config.clock_resolution_ns.max(1),
         }
     }
 
@@ -264,7 +272,10 @@ impl Fs for MemFs {
     }
 
     fn now_nanos(&self) -> u64 {
-        lock(&self.state).now()
+        let now = lock(&self.state).now();
+        let coarse = now - now % self.clock_resolution_ns;
+        debug_assert!(coarse <= now && now - coarse < self.clock_resolution_ns);
+        coarse
     }
 
     fn mtime_granularity_ns(&self) -> u64 {

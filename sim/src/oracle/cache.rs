@@ -446,6 +446,11 @@ impl Oracle {
                 self.verdicts.fail(Invariant::NoPoisoning, message);
             }
         }
+        let account = b.store.tmp.memory_bytes();
+        if account != held {
+            let message = format!("the tmp cache counts {account} bytes in memory but holds {held}: SPEC §5's limits then spill blobs that fit, or keep ones that do not");
+            self.verdicts.fail(Invariant::NoPoisoning, message);
+        }
         if held > limits.total {
             let message = format!(
                 "the tmp cache holds {held} bytes in memory, over its limit of {} in all",
@@ -468,22 +473,15 @@ impl Oracle {
         }
     }
 
-    /// Spilled blobs (`tmp/{key}/{name}`, not a `.partial`) of keys not listed at an earlier
-    /// judgement, with their sizes; each key is remembered, so that a fresh engine's spills are
-    /// told from a dead one's.
+    /// Spilled blobs (`tmp/{key}/{name}`, not a `.partial`) not listed at an earlier
+    /// judgement, or spilled again at their path since (another inode or ctime: a coarse clock
+    /// repeats a key), with their sizes; each is remembered, so that a fresh engine's spills
+    /// are told from a dead one's.
     pub(super) fn new_spills(&mut self, b: &BuildInput) -> Vec<(PathBuf, u64)> {
         let root = b.state_dir.join("tmp");
         let mut out = Vec::new();
-        for key in
-            b.fs.read_dir(&root)
-                .unwrap_or_default()
-                .into_iter()
-                .take(MAX_TMP_KEYS)
-        {
-            // A key (`{hashin}_{nanos}`) is written once, and whole before a judgement.
-            if !self.tmp_keys_listed.insert(key.clone()) {
-                continue;
-            }
+        let keys = b.fs.read_dir(&root).unwrap_or_default();
+        for key in keys.into_iter().take(MAX_TMP_KEYS) {
             for name in b.fs.read_dir(&root.join(&key)).unwrap_or_default() {
                 let path = root.join(&key).join(&name);
                 let Ok(meta) = b.fs.symlink_metadata(&path) else {
@@ -492,9 +490,13 @@ impl Oracle {
                 if meta.kind != engine::fs::FileKind::File || name.ends_with(".partial") {
                     continue;
                 }
-                out.push((path, meta.len));
+                let identity = (meta.ino, meta.ctime_ns);
+                if self.tmp_spills_listed.insert(path.clone(), identity) != Some(identity) {
+                    out.push((path, meta.len));
+                }
             }
         }
+        debug_assert!(out.len() <= self.tmp_spills_listed.len());
         out
     }
 

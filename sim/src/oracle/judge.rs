@@ -81,12 +81,14 @@ pub struct Oracle {
     pub(super) poisoned_uses: u64,
     /// Hash acts the walker model could not resolve because a violation explains why.
     pub(super) reported_acts: BTreeSet<u64>,
-    /// The tmp cache's in-memory blobs at the end of the previous build.
-    pub(super) tmp_held: BTreeSet<PathBuf>,
+    /// The tmp cache's in-memory blobs at the end of the previous build. Held, so that a blob
+    /// put again at its path (a coarse clock repeats a tmp key) is told from it by identity.
+    pub(super) tmp_held: BTreeMap<PathBuf, std::sync::Arc<Vec<u8>>>,
     /// The tmp cache's in-memory blobs new in this build.
     pub(super) tmp_new: Vec<PathBuf>,
-    /// Tmp keys whose spills were listed at an earlier judgement (by this engine or a dead one).
-    pub(super) tmp_keys_listed: BTreeSet<String>,
+    /// Spilled tmp blobs listed at an earlier judgement (by this engine or a dead one), with
+    /// the inode and ctime that tell a blob spilled again at its path (a repeated key) apart.
+    pub(super) tmp_spills_listed: BTreeMap<PathBuf, (u64, u64)>,
     /// The cache writes the tap saw in this build.
     pub(super) cache_writes: Vec<crate::tap::Seen>,
     /// Conformance checks counted so far.
@@ -131,10 +133,15 @@ impl Oracle {
         self.changed_reads.clear();
         self.resolve_acts(b);
         self.replay_listings(b);
-        let held = b.store.tmp.memory_paths();
+        let held = tmp_blobs(b);
         self.tmp_new = held
-            .into_iter()
-            .filter(|p| !self.tmp_held.contains(p))
+            .iter()
+            .filter(|(p, blob)| {
+                self.tmp_held
+                    .get(*p)
+                    .is_none_or(|old| !std::sync::Arc::ptr_eq(old, blob))
+            })
+            .map(|(p, _)| p.clone())
             .collect();
         // The definitions do not change between builds: planned once.
         let plan = self
@@ -155,7 +162,7 @@ impl Oracle {
         self.judge_cache_dir(b);
         self.judge_tmp_cache(b);
         self.judge_tmp_placement(b);
-        self.tmp_held = b.store.tmp.memory_paths().into_iter().collect();
+        self.tmp_held = tmp_blobs(b);
         self.judge_stop(b);
         for _ in self.conformance_seen..b.journal.conformance_checks {
             self.verdicts.ledger.fired(Check::Conformance);
@@ -604,4 +611,18 @@ pub(super) fn snapshot<'a>(b: &BuildInput<'a>, consumer: &str) -> Option<&'a Sna
         .snapshots
         .iter()
         .find(|s| s.build == b.build && s.consumer == consumer)
+}
+
+/// The tmp cache's in-memory blobs by path.
+fn tmp_blobs(b: &BuildInput) -> BTreeMap<PathBuf, std::sync::Arc<Vec<u8>>> {
+    let paths = b.store.tmp.memory_paths();
+    let blobs: BTreeMap<_, _> = paths
+        .into_iter()
+        .filter_map(|p| b.store.tmp.memory_blob(&p).map(|blob| (p, blob)))
+        .collect();
+    debug_assert!(
+        blobs.len() <= 1 << 20,
+        "a schedule's tmp cache holds few blobs"
+    );
+    blobs
 }

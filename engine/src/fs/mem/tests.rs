@@ -486,6 +486,7 @@ fn mtime_granularity_and_clock() {
         tick_ns: 1_000,
         reuse_inodes: false,
         privileged: false,
+        clock_resolution_ns: 1,
     });
     assert_eq!(fs.mtime_granularity_ns(), second);
     assert_eq!(fs.now_nanos(), 0);
@@ -512,10 +513,34 @@ fn mtime_granularity_and_clock() {
         tick_ns: 7,
         reuse_inodes: false,
         privileged: false,
+        clock_resolution_ns: 1,
     });
     assert_eq!(zero.mtime_granularity_ns(), 1);
     zero.write(p("f"), b"").unwrap();
     assert_eq!(zero.metadata(p("f")).unwrap().mtime_ns, 7);
+}
+
+#[test]
+fn the_engine_reads_the_clock_at_its_own_resolution() {
+    let fs = MemFs::new(MemFsConfig {
+        clock_resolution_ns: 1_000_000,
+        ..MemFsConfig::default()
+    });
+    fs.advance_clock(2_500_000);
+    assert_eq!(fs.now_nanos(), 2_000_000, "rounded down to the resolution");
+    fs.write(p("f"), b"x").unwrap();
+    let mtime = fs.metadata(p("f")).unwrap().mtime_ns;
+    assert!(
+        mtime > 2_500_000 && !mtime.is_multiple_of(1_000_000),
+        "mtimes keep their own granularity: {mtime}"
+    );
+    assert_eq!(
+        fs.now_nanos(),
+        2_000_000,
+        "one write later, the same instant"
+    );
+    fs.advance_clock(500_000);
+    assert_eq!(fs.now_nanos(), 3_000_000);
 }
 
 #[test]
@@ -557,6 +582,7 @@ fn set_mtime_restores_exactly_without_ticking() {
         tick_ns: 333,
         reuse_inodes: false,
         privileged: false,
+        clock_resolution_ns: 1,
     });
     fs.write(p("f"), b"v1").unwrap();
     fs.symlink(p("f"), p("l")).unwrap();

@@ -71,7 +71,7 @@ pub(super) fn os_err(code: i32) -> io::Error {
 }
 
 /// Splits a seam path into its names, refusing absolute paths, `..` (via [`check_relative`])
-/// and over-long paths or names (`ENAMETOOLONG`). `""` and `"."` give no names: the root.
+/// and over-long paths (`ENAMETOOLONG`; an over-long name fails at its lookup). `""` and `"."` give no names: the root.
 pub(super) fn components(path: &Path) -> io::Result<Vec<&OsStr>> {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
@@ -81,18 +81,15 @@ pub(super) fn components(path: &Path) -> io::Result<Vec<&OsStr>> {
     // One pass over the bytes instead of `Path::components` (a tenth of a schedule went
     // there). The same names: empty names and `.` vanish; `..` is refused before any length.
     let mut names = Vec::with_capacity(4);
-    let mut too_long = bytes.len() > MAX_PATH_BYTES;
     for name in bytes.split(|&b| b == b'/') {
         match name {
             b"" | b"." => {}
             b".." => return Err(not_relative(path)),
-            _ => {
-                too_long |= name.len() > MAX_NAME_BYTES;
-                names.push(OsStr::from_bytes(name));
-            }
+            _ => names.push(OsStr::from_bytes(name)),
         }
     }
-    if too_long {
+    // The whole path's length is checked as Linux copies it in; a name's, at its lookup.
+    if bytes.len() > MAX_PATH_BYTES {
         return Err(os_err(ENAMETOOLONG));
     }
     debug_assert!(
@@ -240,7 +237,13 @@ impl Tree {
     }
 
     fn child(&self, dir: Ino, name: &OsStr) -> io::Result<Option<Ino>> {
-        Ok(self.entries(dir)?.get(name).copied())
+        let entries = self.entries(dir)?;
+        // A name too long fails where Linux's lookup meets it, after the walk to it: a
+        // missing directory before it is `ENOENT`, not `ENAMETOOLONG`.
+        if name.len() > MAX_NAME_BYTES {
+            return Err(os_err(ENAMETOOLONG));
+        }
+        Ok(entries.get(name).copied())
     }
 
     /// Walks `names` from directory `start`, following symlinks in every component and, if
