@@ -436,6 +436,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         );
         let built = world.build(&engine, build, scenario.pause);
         let events = engine.ctx().trace.take();
+        // Judging part of a build as if it were all of it would leave the rest unjudged.
+        let dropped = engine.ctx().trace.dropped();
+        if dropped > 0 {
+            let message = format!("the engine's trace dropped {dropped} events by build {build} (over {} kept): the oracle would judge part of the build", engine::trace::MAX_EVENTS);
+            oracle.verdicts.fail(Invariant::Harness, message);
+        }
         let crashed = world.faults.as_ref().is_some_and(Faults::take_crash);
         let out = match built {
             // However the unwinding surfaced (a panic, a failed blocking task), the budget
