@@ -1,7 +1,8 @@
 //! MemFs judged against the kernel, call by call (`sim fsops`): random sequences of `Fs` calls
 //! run on MemFs and on DiskFs in a fresh directory, and every call must come out the same on
 //! both: the same errno for a failure, the same bytes, names and metadata (kind, length,
-//! permission bits) for a success, and the same tree after the sequence.
+//! permission bits) for a success, the same files and directories stamped with a new mtime
+//! (each is set to an old one before the call), and the same tree after the sequence.
 //!
 //! The calls reach what the engine's own calls rarely do: nested directories, symlinks (to
 //! files, directories, nothing, themselves), renames of files and directories over each
@@ -181,6 +182,65 @@ fn apply(fs: &dyn Fs, call: &Call) -> String {
     }
 }
 
+/// The mtime every file and directory is given before a call, so that the nodes a call
+/// stamped are those whose mtime moved, whatever the step of the kernel's clock.
+const UNSTAMPED_NS: u64 = 7_000_000_000;
+
+/// The files and directories under the root, the root first (links aside: `set_mtime`
+/// follows them).
+fn stampable(fs: &dyn Fs) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut next = 0;
+    while next < out.len() {
+        assert!(
+            out.len() < 1_000,
+            "a sequence of {MAX_CALLS} calls makes a small tree"
+        );
+        let dir = out[next].clone();
+        next += 1;
+        if !fs
+            .symlink_metadata(Path::new(&dir))
+            .is_ok_and(|m| m.kind == FileKind::Dir)
+        {
+            continue;
+        }
+        for name in fs.read_dir(Path::new(&dir)).unwrap_or_default() {
+            let path = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            let kind = fs.symlink_metadata(Path::new(&path)).map(|m| m.kind);
+            if matches!(kind, Ok(FileKind::File | FileKind::Dir)) {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Sets every file's and directory's mtime to [`UNSTAMPED_NS`].
+fn unstamp(fs: &dyn Fs) {
+    for path in stampable(fs) {
+        // A node the call cannot reach stays out of the comparison on both sides alike.
+        let _ = fs.set_mtime(Path::new(&path), UNSTAMPED_NS);
+    }
+}
+
+/// The files and directories whose mtime moved since [`unstamp`]: what a call stamped (SPEC
+/// §2's listing cache keys on a directory's mtime, the walkers on a file's).
+fn stamped(fs: &dyn Fs) -> String {
+    let moved: Vec<String> = stampable(fs)
+        .into_iter()
+        .filter(|p| {
+            fs.symlink_metadata(Path::new(p))
+                .is_ok_and(|m| m.mtime_ns != UNSTAMPED_NS)
+        })
+        .map(|p| if p.is_empty() { ".".into() } else { p })
+        .collect();
+    format!("stamped [{}]", moved.join(", "))
+}
+
 /// The whole tree under the root, one line a node (`lstat`, and a file's bytes), sorted.
 fn tree(fs: &dyn Fs) -> Vec<String> {
     let mut out = Vec::new();
@@ -251,11 +311,18 @@ pub fn sequence(seed: u64, index: u64, tally: &mut Tally) -> Result<Option<Disag
             false => draw(&mut rng, privileged),
         };
         done.push(format!("{call:?}"));
+        unstamp(&mem);
+        unstamp(&disk);
         let (m, d) = (apply(&mem, &call), apply(&disk, &call));
         tally.calls += 1;
         if d.starts_with("errno") || d.starts_with("error") {
             *tally.failures.entry(d.clone()).or_default() += 1;
         }
+        // What the call answered, then which nodes it stamped.
+        let (m, d) = match m == d {
+            true => (stamped(&mem), stamped(&disk)),
+            false => (m, d),
+        };
         if m != d {
             return Ok(Some(Disagreement {
                 sequence: index,
@@ -336,5 +403,33 @@ pub fn refuses_a_file_root() -> Result<(), String> {
             "DiskFs::new({}) took a file for its root",
             file.display()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_is_judged_by_the_nodes_it_stamps() {
+        let fs = MemFs::default();
+        fs.write(Path::new("d/a"), b"x").unwrap();
+        unstamp(&fs);
+        assert_eq!(stamped(&fs), "stamped []", "a fresh start");
+        fs.read(Path::new("d/a"), 8).unwrap();
+        assert_eq!(stamped(&fs), "stamped []", "a read stamps nothing");
+        fs.write(Path::new("d/b"), b"y").unwrap();
+        assert_eq!(
+            stamped(&fs),
+            "stamped [d, d/b]",
+            "a new file and its directory"
+        );
+        unstamp(&fs);
+        fs.rename(Path::new("d/a"), Path::new("a")).unwrap();
+        assert_eq!(
+            stamped(&fs),
+            "stamped [., d]",
+            "both directories of a rename"
+        );
     }
 }
