@@ -169,6 +169,7 @@ coverage schedules="20000":
     just _cov chaos --seed 1 --schedules 2000
     just _cov fsops --seed 1 --sequences 20000
     just _cov policies --seed 1 --schedules 200 --markdown /dev/null
+    just _cov run --seed 2 --schedules 2000 --fs mem --policy ours --granularity 1s
     just _cov mutants --budget-schedules 10000
     for schedule in 0 1 2 3 4 5 6 7; do just _cov replay --seed 1 --schedule $schedule > /dev/null; done
     cargo llvm-cov report --release --html --ignore-filename-regex '/(sim|props|snapshots|bench)/|regress\.rs|\.cargo/registry'
