@@ -128,6 +128,8 @@ pub struct Engine {
     store: Store,
     /// `<state_dir>/sandbox`: one sandbox per exec or plugin target.
     sandboxes: PathBuf,
+    /// The tmp keys handed out, one target's each.
+    tmp_keys: crate::tmpkey::TmpKeys,
 }
 
 impl Engine {
@@ -148,6 +150,7 @@ impl Engine {
             config,
             walker,
             store,
+            tmp_keys: crate::tmpkey::TmpKeys::default(),
         })
     }
 
@@ -386,7 +389,8 @@ impl Engine {
         if !packing.is_empty() {
             let to_tmp = use_tmp || refused;
             let key = if to_tmp {
-                format!("{hashin}_{}", self.ctx.fs.now_nanos())
+                let now = self.ctx.fs.now_nanos();
+                self.tmp_keys.key(&hashin, &target.name, now)
             } else {
                 hashin.clone()
             };

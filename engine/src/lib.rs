@@ -43,6 +43,7 @@ pub mod retry;
 mod scripted;
 pub mod sync;
 pub mod target;
+pub mod tmpkey;
 pub mod trace;
 pub mod walker;
 
