@@ -181,11 +181,14 @@ pub enum Regression {
     /// The tmp cache counts a blob put again at a path it holds in memory without taking off
     /// the bytes it replaces, so its account of memory grows past what it holds.
     TmpCountsReplacedBlob,
+    /// Two targets with one hashin that pack in one instant of the clock share a tmp key, so
+    /// the second's tars replace the first's.
+    TmpKeySharedAcrossTargets,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 76] = [
+    pub const ALL: [Regression; 77] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -262,6 +265,7 @@ impl Regression {
         Regression::OursListingIgnoresCtime,
         Regression::GuardExternalByPrefix,
         Regression::TmpCountsReplacedBlob,
+        Regression::TmpKeySharedAcrossTargets,
     ];
 
     /// The snake_case name.
@@ -409,6 +413,9 @@ impl Regression {
             }
             Regression::OursListingIgnoresCtime => {
                 "ours trusts a listing while its directory's mtime and inode hold, ignoring ctime"
+            }
+            Regression::TmpKeySharedAcrossTargets => {
+                "two targets with one hashin packing in one clock instant share a tmp key"
             }
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"

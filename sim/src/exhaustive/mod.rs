@@ -6,10 +6,12 @@
 //! mutation after the file it needs is gone); every case must fire, and the report names any
 //! that did not. Then every guard against every way a source reaches its consumer (`guards`),
 //! every listing rule against every change of a directory's entries and stamp (`listings`),
-//! and every walker policy against a change inside its stat→open window (`walkers`).
+//! every walker policy against a change inside its stat→open window (`walkers`), and twin tmp
+//! targets with one hashin packing in one instant of a coarse clock (`twins`).
 
 pub mod guards;
 pub mod listings;
+pub mod twins;
 pub mod walkers;
 
 use crate::rng::Choices;
@@ -452,13 +454,15 @@ fn cell_cases() -> Vec<Case> {
     let mut all = guards::cases();
     all.extend(listings::cases());
     all.extend(walkers::cases());
+    all.extend(twins::cases());
     all
 }
 
 /// The singles' scenarios of the slice in a fixed pseudo-random order, with a case run under a
 /// policy cell (and its cell) every [`CELL_CASE_EVERY`]th (what the kill matrix mixes with
 /// random ones): a hunt meets every shape, size and exec bit early, and every guard, listing
-/// rule and walker, instead of one shape's thousands of cases after another's.
+/// rule, walker and twin family early (`every_family_early`), instead of one shape's thousands
+/// of cases after another's.
 pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
     let mut singles = singles(Scope::Slice, false);
     let mut celled = cell_cases();
@@ -466,7 +470,7 @@ pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
     let mut rng = crate::rng::Rng::for_schedule(0x5eed, 0);
     shuffle(&mut singles, &mut rng);
     shuffle(&mut celled, &mut rng);
-    let mut celled = celled.into_iter();
+    let mut celled = every_family_early(celled).into_iter();
     let mut out = Vec::with_capacity(singles.len() + celled.len());
     for (i, case) in singles.into_iter().enumerate() {
         if i % CELL_CASE_EVERY == CELL_CASE_EVERY - 1 {
@@ -477,6 +481,47 @@ pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
     out.extend(celled.map(|c| (c.scenario, c.cell)));
     assert!(out.len() <= MAX_CASES);
     out
+}
+
+/// `cases` (shuffled) reordered so that every family under each of its cells (a guard reach, a
+/// listing depth, a walker or twins, under one policy and granularity) comes early, however many cases the others have, while the big
+/// families keep their share: one case from each family in turn, alternating with the next
+/// case of the shuffled order not taken yet.
+fn every_family_early(cases: Vec<Case>) -> Vec<Case> {
+    let total = cases.len();
+    // A family under each of its cells is one: a policy's bug comes early in every family.
+    let mut families: BTreeMap<String, std::collections::VecDeque<usize>> = BTreeMap::new();
+    for (i, case) in cases.iter().enumerate() {
+        let cell = case.cell.map(|c| (c.policy.name(), c.granularity_ns));
+        let family = format!("{} {cell:?}", case.family);
+        families.entry(family).or_default().push_back(i);
+    }
+    let mut turns = Vec::with_capacity(total);
+    while turns.len() < total {
+        for queue in families.values_mut() {
+            turns.extend(queue.pop_front());
+        }
+    }
+    let mut taken = vec![false; total];
+    let mut order = Vec::with_capacity(total);
+    let (mut by_turn, mut by_shuffle) = (turns.into_iter(), 0..total);
+    while order.len() < total {
+        for i in by_turn.by_ref() {
+            if !std::mem::replace(&mut taken[i], true) {
+                order.push(i);
+                break;
+            }
+        }
+        for i in by_shuffle.by_ref() {
+            if !std::mem::replace(&mut taken[i], true) {
+                order.push(i);
+                break;
+            }
+        }
+    }
+    assert_eq!(order.len(), total);
+    let mut slots: Vec<Option<Case>> = cases.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Fisher-Yates with SplitMix64.
