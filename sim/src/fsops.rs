@@ -16,7 +16,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use engine::fs::{DiskFs, FileKind, Fs, MemFs, MemFsConfig};
+use engine::fs::{DiskFs, FileKind, Fs, MemFs, MemFsConfig, Metadata};
 
 use crate::rng::{Choices, Rng};
 
@@ -133,7 +133,7 @@ fn failure(e: &std::io::Error) -> String {
 
 /// The comparable part of a `stat`: kind, length (not a directory's) and permission bits (not
 /// a link's, which Linux leaves 0o777).
-fn meta(m: &engine::fs::Metadata) -> String {
+fn meta(m: &Metadata) -> String {
     match m.kind {
         FileKind::File => format!("file len {} mode {:o}", m.len, m.mode & 0o777),
         FileKind::Dir => format!("dir mode {:o}", m.mode & 0o777),
@@ -186,22 +186,23 @@ fn apply(fs: &dyn Fs, call: &Call) -> String {
 /// stamped are those whose mtime moved, whatever the step of the kernel's clock.
 const UNSTAMPED_NS: u64 = 7_000_000_000;
 
-/// The files and directories under the root, the root first (links aside: `set_mtime`
-/// follows them).
-fn stampable(fs: &dyn Fs) -> Vec<String> {
-    let mut out = vec![String::new()];
+/// The root (`""`) and every node under it, with its `lstat`, breadth first: the one walk
+/// the stamps and the tree are read from.
+fn nodes(fs: &dyn Fs) -> Vec<(String, Metadata)> {
+    let mut out: Vec<(String, Metadata)> = fs
+        .symlink_metadata(Path::new(""))
+        .map(|m| (String::new(), m))
+        .into_iter()
+        .collect();
     let mut next = 0;
     while next < out.len() {
         assert!(
             out.len() < 1_000,
             "a sequence of {MAX_CALLS} calls makes a small tree"
         );
-        let dir = out[next].clone();
+        let (dir, kind) = (out[next].0.clone(), out[next].1.kind);
         next += 1;
-        if !fs
-            .symlink_metadata(Path::new(&dir))
-            .is_ok_and(|m| m.kind == FileKind::Dir)
-        {
+        if kind != FileKind::Dir {
             continue;
         }
         for name in fs.read_dir(Path::new(&dir)).unwrap_or_default() {
@@ -210,69 +211,52 @@ fn stampable(fs: &dyn Fs) -> Vec<String> {
             } else {
                 format!("{dir}/{name}")
             };
-            let kind = fs.symlink_metadata(Path::new(&path)).map(|m| m.kind);
-            if matches!(kind, Ok(FileKind::File | FileKind::Dir)) {
-                out.push(path);
+            if let Ok(m) = fs.symlink_metadata(Path::new(&path)) {
+                out.push((path, m));
             }
         }
     }
     out
 }
 
-/// Sets every file's and directory's mtime to [`UNSTAMPED_NS`].
+/// Sets every file's and directory's mtime to [`UNSTAMPED_NS`] (links aside: `set_mtime`
+/// follows them).
 fn unstamp(fs: &dyn Fs) {
-    for path in stampable(fs) {
-        // A node the call cannot reach stays out of the comparison on both sides alike.
-        let _ = fs.set_mtime(Path::new(&path), UNSTAMPED_NS);
+    for (path, m) in nodes(fs) {
+        if m.kind != FileKind::Symlink {
+            // A node the call cannot reach stays out of the comparison on both sides alike.
+            let _ = fs.set_mtime(Path::new(&path), UNSTAMPED_NS);
+        }
     }
 }
 
 /// The files and directories whose mtime moved since [`unstamp`]: what a call stamped (SPEC
 /// §2's listing cache keys on a directory's mtime, the walkers on a file's).
 fn stamped(fs: &dyn Fs) -> String {
-    let moved: Vec<String> = stampable(fs)
+    let moved: Vec<String> = nodes(fs)
         .into_iter()
-        .filter(|p| {
-            fs.symlink_metadata(Path::new(p))
-                .is_ok_and(|m| m.mtime_ns != UNSTAMPED_NS)
-        })
-        .map(|p| if p.is_empty() { ".".into() } else { p })
+        .filter(|(_, m)| m.kind != FileKind::Symlink && m.mtime_ns != UNSTAMPED_NS)
+        .map(|(p, _)| if p.is_empty() { ".".into() } else { p })
         .collect();
     format!("stamped [{}]", moved.join(", "))
 }
 
 /// The whole tree under the root, one line a node (`lstat`, and a file's bytes), sorted.
 fn tree(fs: &dyn Fs) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![String::new()];
-    while let Some(dir) = stack.pop() {
-        assert!(
-            out.len() < 1_000,
-            "a sequence of {MAX_CALLS} calls makes a small tree"
-        );
-        for name in fs.read_dir(Path::new(&dir)).unwrap_or_default() {
-            let path = if dir.is_empty() {
-                name
-            } else {
-                format!("{dir}/{name}")
-            };
-            let Ok(m) = fs.symlink_metadata(Path::new(&path)) else {
-                continue;
-            };
+    let mut out: Vec<String> = nodes(fs)
+        .into_iter()
+        .filter(|(path, _)| !path.is_empty())
+        .map(|(path, m)| {
             let bytes = match m.kind {
                 FileKind::File => format!(
                     " {:?}",
                     fs.read(Path::new(&path), 1 << 10).map_err(|e| failure(&e))
                 ),
-                FileKind::Dir => {
-                    stack.push(path.clone());
-                    String::new()
-                }
-                FileKind::Symlink => String::new(),
+                FileKind::Dir | FileKind::Symlink => String::new(),
             };
-            out.push(format!("{path}: {}{bytes}", meta(&m)));
-        }
-    }
+            format!("{path}: {}{bytes}", meta(&m))
+        })
+        .collect();
     out.sort();
     out
 }

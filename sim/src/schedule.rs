@@ -171,14 +171,10 @@ struct Made {
     _dir: Option<tempfile::TempDir>,
 }
 
-fn make_fs(
-    kind: FsKind,
-    options: &RunOptions,
-    (granularity_ns, clock_ns): (u64, u64),
-) -> Result<Made, String> {
+fn make_fs(kind: FsKind, options: &RunOptions, scenario: &Scenario) -> Result<Made, String> {
     match kind {
         FsKind::Mem => {
-            let granularity = match (options.cell, granularity_ns, options.racy) {
+            let granularity = match (options.cell, scenario.granularity_ns, options.racy) {
                 (Some(cell), _, _) => cell.granularity_ns,
                 (None, 0, true) => RACY_MTIME_GRANULARITY_NS,
                 (None, 0, false) => 1,
@@ -189,7 +185,7 @@ fn make_fs(
                 reuse_inodes: options.cell.is_some(),
                 // Compared with a real disk: read as this process reads there.
                 privileged: options.digest && disk_reads_unreadable(),
-                clock_resolution_ns: clock_ns,
+                clock_resolution_ns: scenario.clock_ns,
                 ..MemFsConfig::default()
             };
             let mem = MemFs::new(config);
@@ -311,11 +307,7 @@ struct World {
 
 impl World {
     fn new(scenario: &Scenario, options: &RunOptions) -> Result<World, String> {
-        let made = make_fs(
-            options.fs,
-            options,
-            (scenario.granularity_ns, scenario.clock_ns),
-        )?;
+        let made = make_fs(options.fs, options, scenario)?;
         populate(&*made.fs, scenario)?;
         let blocking = match scenario.build {
             BuildMode::AsyncSpawnBlocking => Blocking::SpawnBlocking,

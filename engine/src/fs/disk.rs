@@ -50,10 +50,11 @@ impl DiskFs {
     /// engine works in (`std::fs::remove_dir_all` would, contents first).
     fn full_entry(&self, path: &Path) -> io::Result<PathBuf> {
         let full = self.full(path)?;
-        if !path.components().any(|c| matches!(c, Component::Normal(_))) {
+        // `full` is built from the path's names: the root exactly when it has none.
+        if full == self.root {
             return Err(io::Error::from_raw_os_error(EBUSY));
         }
-        debug_assert!(full != self.root);
+        debug_assert!(full.starts_with(&self.root));
         Ok(full)
     }
 }

@@ -449,7 +449,8 @@ pub fn cases(scope: Scope, disk: bool) -> Vec<Case> {
     all
 }
 
-/// The cases run under a policy cell: the guards, the listing rules, the walkers' windows.
+/// The cases run under a policy cell: the guards, the listing rules, the walkers' windows, the
+/// twins.
 fn cell_cases() -> Vec<Case> {
     let mut all = guards::cases();
     all.extend(listings::cases());
@@ -484,9 +485,9 @@ pub fn scenarios() -> Vec<(Scenario, Option<PolicyCell>)> {
 }
 
 /// `cases` (shuffled) reordered so that every family under each of its cells (a guard reach, a
-/// listing depth, a walker or twins, under one policy and granularity) comes early, however many cases the others have, while the big
-/// families keep their share: one case from each family in turn, alternating with the next
-/// case of the shuffled order not taken yet.
+/// listing depth, a walker or twins, under one policy and granularity) comes early, however
+/// many cases the others have, while the big families keep their share: one case from each
+/// family in turn, alternating with the next case of the shuffled order not taken yet.
 fn every_family_early(cases: Vec<Case>) -> Vec<Case> {
     let total = cases.len();
     // A family under each of its cells is one: a policy's bug comes early in every family.

@@ -9,27 +9,15 @@
 //! Architecture Invariant: both twins pack at the clock's one instant (a 1 s clock, no
 //! pause), and the change lands after the first's pack, before the second consumes.
 
-use engine::walker::Policy;
 use engine::ConsumePath;
 
+use super::walkers::cells;
 use super::Case;
 use crate::mutation::{MutationKind, Point};
 use crate::scenario::{ConsumerSpec, ExecShape, FileSpec, Input, MutationSpec, Scenario};
-use crate::schedule::PolicyCell;
 
 /// The changes between the twins: one that a stat sees, one it does not.
 const CHANGES: [MutationKind; 2] = [MutationKind::Append, MutationKind::SameSizeEditRestoreMtime];
-
-/// Every walker policy, at a timestamp step of 1 ns.
-fn cells() -> Vec<PolicyCell> {
-    Policy::ALL
-        .into_iter()
-        .map(|policy| PolicyCell {
-            policy,
-            granularity_ns: 1,
-        })
-        .collect()
-}
 
 /// One file read by two twin consumers (plugins through ABI chunks, or execs through the OS
 /// copy), on an engine clock of one second.

@@ -26,7 +26,7 @@ const ROUND_TRIPS: [(usize, MutationKind, MutationKind); 2] = [
     ),
 ];
 
-/// Every walker policy, at a timestamp step of 1 ns.
+/// Every walker policy, at a timestamp step of 1 ns (the walkers' cells and the twins').
 pub fn cells() -> Vec<PolicyCell> {
     Policy::ALL
         .into_iter()

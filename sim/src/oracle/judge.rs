@@ -162,7 +162,8 @@ impl Oracle {
         self.judge_cache_dir(b);
         self.judge_tmp_cache(b);
         self.judge_tmp_placement(b);
-        self.tmp_held = tmp_blobs(b);
+        // The oracle only reads the tmp cache: what it held at the start it holds now.
+        self.tmp_held = held;
         self.judge_stop(b);
         for _ in self.conformance_seen..b.journal.conformance_checks {
             self.verdicts.ledger.fired(Check::Conformance);

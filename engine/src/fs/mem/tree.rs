@@ -71,7 +71,8 @@ pub(super) fn os_err(code: i32) -> io::Error {
 }
 
 /// Splits a seam path into its names, refusing absolute paths, `..` (via [`check_relative`])
-/// and over-long paths (`ENAMETOOLONG`; an over-long name fails at its lookup). `""` and `"."` give no names: the root.
+/// and over-long paths (`ENAMETOOLONG`; an over-long name fails at its lookup). `""` and `"."`
+/// give no names: the root.
 pub(super) fn components(path: &Path) -> io::Result<Vec<&OsStr>> {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
