@@ -184,11 +184,17 @@ pub enum Regression {
     /// Two targets with one hashin that pack in one instant of the clock share a tmp key, so
     /// the second's tars replace the first's.
     TmpKeySharedAcrossTargets,
+    /// The local cache quarantines a tar it found damaged and never lets it go, so the entry
+    /// rewritten in its place is still refused as damaged.
+    DamageQuarantineSticky,
+    /// A target whose outputs all pass through still writes their tars into the local cache:
+    /// the gate holds back only the manifest.
+    TarsBeforeGate,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 77] = [
+    pub const ALL: [Regression; 79] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -266,6 +272,8 @@ impl Regression {
         Regression::GuardExternalByPrefix,
         Regression::TmpCountsReplacedBlob,
         Regression::TmpKeySharedAcrossTargets,
+        Regression::DamageQuarantineSticky,
+        Regression::TarsBeforeGate,
     ];
 
     /// The snake_case name.
@@ -416,6 +424,12 @@ impl Regression {
             }
             Regression::TmpKeySharedAcrossTargets => {
                 "two targets with one hashin packing in one clock instant share a tmp key"
+            }
+            Regression::DamageQuarantineSticky => {
+                "a tar found damaged stays refused after its entry is rewritten"
+            }
+            Regression::TarsBeforeGate => {
+                "a target whose outputs all pass through still writes their tars"
             }
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"

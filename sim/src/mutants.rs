@@ -113,6 +113,8 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::GuardExternalByPrefix => NoPoisoning,
         R::TmpCountsReplacedBlob => NoPoisoning,
         R::TmpKeySharedAcrossTargets => NoPoisoning,
+        R::DamageQuarantineSticky => NoFalseAlarms,
+        R::TarsBeforeGate => Gating,
     }
 }
 

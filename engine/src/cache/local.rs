@@ -54,6 +54,9 @@ pub struct Manifest {
 pub struct LocalCache {
     fs: Arc<dyn Fs>,
     dir: PathBuf,
+    /// Tars found damaged (only under the seeded regression `DamageQuarantineSticky`).
+    #[cfg(feature = "regressions")]
+    quarantined: Arc<std::sync::Mutex<std::collections::BTreeSet<PathBuf>>>,
 }
 
 impl LocalCache {
@@ -62,6 +65,8 @@ impl LocalCache {
         LocalCache {
             fs,
             dir: dir.to_path_buf(),
+            #[cfg(feature = "regressions")]
+            quarantined: Arc::default(),
         }
     }
 
@@ -99,6 +104,12 @@ impl LocalCache {
             return Err(damaged("not a cache tar path".into()));
         };
         let key = key.as_os_str().to_string_lossy();
+        #[cfg(feature = "regressions")]
+        if crate::regressed!(DamageQuarantineSticky)
+            && self.quarantined.lock().is_ok_and(|q| q.contains(path))
+        {
+            return Err(damaged("found damaged before".into()));
+        }
         let manifest = self
             .manifest(&key)?
             .ok_or_else(|| damaged("its entry has no sound manifest".into()))?;
@@ -113,6 +124,10 @@ impl LocalCache {
             .map_err(|e| EngineError::io(path, e))?;
         let got = checksum(&bytes);
         if got != artifact.tar_hash {
+            #[cfg(feature = "regressions")]
+            if let Ok(mut quarantined) = self.quarantined.lock() {
+                quarantined.insert(path.to_path_buf());
+            }
             return Err(damaged(format!(
                 "checksum {got}, {} recorded",
                 artifact.tar_hash
