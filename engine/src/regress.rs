@@ -190,11 +190,14 @@ pub enum Regression {
     /// A target whose outputs all pass through still writes their tars into the local cache:
     /// the gate holds back only the manifest.
     TarsBeforeGate,
+    /// MemFs's rename leaves the mtime of the directory the name lands in alone (a rename across
+    /// directories stamps only the one it left; blind set L's `09`).
+    MemfsRenameKeepsTargetDirMtime,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 79] = [
+    pub const ALL: [Regression; 80] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -274,6 +277,7 @@ impl Regression {
         Regression::TmpKeySharedAcrossTargets,
         Regression::DamageQuarantineSticky,
         Regression::TarsBeforeGate,
+        Regression::MemfsRenameKeepsTargetDirMtime,
     ];
 
     /// The snake_case name.
@@ -430,6 +434,9 @@ impl Regression {
             }
             Regression::TarsBeforeGate => {
                 "a target whose outputs all pass through still writes their tars"
+            }
+            Regression::MemfsRenameKeepsTargetDirMtime => {
+                "MemFs's rename leaves the target directory's mtime alone"
             }
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"

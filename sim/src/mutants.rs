@@ -115,6 +115,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::TmpKeySharedAcrossTargets => NoPoisoning,
         R::DamageQuarantineSticky => NoFalseAlarms,
         R::TarsBeforeGate => Gating,
+        R::MemfsRenameKeepsTargetDirMtime => Differential,
     }
 }
 
@@ -277,6 +278,41 @@ pub fn run_judged(
 /// (`exhaustive::listings`).
 pub const CORPUS_HUNTED: [Regression; 0] = [];
 
+/// Regressions of MemFs itself that no call the engine makes tells from the kernel's (blind set
+/// L's `09`: a rename across directories the engine never does): hunted in `sim fsops`
+/// sequences, MemFs against DiskFs call by call, where a disagreement is a `differential`
+/// violation. Their catch is a sequence (`sim fsops --seed S --sequences N` replays it), not a
+/// scenario, so they have no shrunk scenario and no corpus entry.
+pub const FSOPS_HUNTED: [Regression; 1] = [Regression::MemfsRenameKeepsTargetDirMtime];
+
+/// Hunts a MemFs regression in `sim fsops` sequences (see [`FSOPS_HUNTED`]).
+fn hunt_fsops(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget) {
+    assert!(FSOPS_HUNTED.contains(&regression), "{regression:?} is not hunted in fsops");
+    let started = Instant::now();
+    let mut tally = crate::fsops::Tally::default();
+    regress::with(Some(regression), || {
+        for index in 0..budget.schedules.min(crate::fsops::MAX_SEQUENCES) {
+            kill.schedules = index + 1;
+            let found = match crate::fsops::sequence(seed, index, &mut tally) {
+                Ok(found) => found,
+                Err(e) => {
+                    kill.other = Some(format!("Harness in fsops sequence {index}: {e}"));
+                    continue;
+                }
+            };
+            let Some(d) = found else { continue };
+            kill.caught = true;
+            kill.invariant = Some(Invariant::Differential);
+            let last = d.calls.last().cloned().unwrap_or_default();
+            kill.message = Some(format!("{last}: MemFs {} where the kernel {}", d.mem, d.disk));
+            kill.source = Some(format!("sim fsops --seed {seed} --sequences {}", index + 1));
+            break;
+        }
+    });
+    kill.millis = started.elapsed().as_millis() as u64;
+    debug_assert!(kill.shrunk.is_none(), "an fsops catch has no scenario");
+}
+
 /// The corpus entries kept for `regression`, as hunt schedules.
 fn corpus_schedules(regression: Regression) -> Vec<(Scenario, RunOptions, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
@@ -312,6 +348,10 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
         racy: false,
         cell: None,
     };
+    if FSOPS_HUNTED.contains(&regression) {
+        hunt_fsops(&mut kill, regression, seed, budget);
+        return kill;
+    }
     let kept = match CORPUS_HUNTED.contains(&regression) {
         true => corpus_schedules(regression),
         false => Vec::new(),

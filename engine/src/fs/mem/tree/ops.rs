@@ -307,7 +307,9 @@ impl Tree {
         let now = self.tick();
         self.remove_entry(from_dir, &from_name, now)?;
         self.entries_mut(to_dir)?.insert(to_name, src);
-        self.node_mut(to_dir)?.mtime_ns = now;
+        if !crate::regressed!(MemfsRenameKeepsTargetDirMtime) {
+            self.node_mut(to_dir)?.mtime_ns = now;
+        }
         self.node_mut(src)?.ctime_ns = now;
         match dst {
             Some(dst) => self.drop_link(dst),
