@@ -59,11 +59,6 @@ impl<R> AsyncVerifyingReader<R> {
         &self.state
     }
 
-    /// Content bytes delivered (and hashed) so far.
-    pub fn delivered(&self) -> u64 {
-        self.hasher.len()
-    }
-
     fn verify_at_eof(&mut self) -> io::Result<()> {
         let got = self.hasher.finish(self.x);
         if got == self.expected {

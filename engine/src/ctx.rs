@@ -32,6 +32,7 @@ impl Ctx {
     }
 
     /// The same context reporting to `observer`.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = observer;
         self
@@ -53,7 +54,7 @@ impl Ctx {
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
-            .field("events", &self.trace.events().len())
+            .field("events", &self.trace.len())
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::artifact::{Artifact, Content};
 use crate::cache::local::reject_duplicates;
-use crate::cache::{pack, LocalCache, Manifest, ManifestArtifact, PackEntry, Store, TmpLimits};
+use crate::cache::{pack, Manifest, ManifestArtifact, PackEntry, Store, TmpLimits};
 use crate::ctx::Ctx;
 use crate::drivers::{self, DriverCtx, DriverRun};
 use crate::error::{EngineError, Result};
@@ -108,6 +108,7 @@ impl BuildOutput {
     }
 
     /// The requested target's result, or the failure.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn into_result(mut self) -> Result<TargetResult> {
         if let Some(failure) = self.failure {
             return Err(failure.error);
@@ -165,16 +166,13 @@ impl Engine {
     }
 
     /// The local cache.
-    pub fn local_cache(&self) -> &LocalCache {
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn local_cache(&self) -> &crate::cache::LocalCache {
         &self.store.local
     }
 
-    /// The walker hash cache.
-    pub fn walker(&self) -> &WalkerCache {
-        &self.walker
-    }
-
     /// The sandbox directory of an exec or plugin target.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn sandbox_dir(&self, target: &str) -> PathBuf {
         self.sandboxes.join(target)
     }
@@ -345,6 +343,7 @@ impl Engine {
 
     /// SPEC §5: passthrough outputs become result artifacts by reference; the rest are packed
     /// into the tmp or local cache; an exec sandbox is deleted afterwards.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn execute_and_cache(
         &self,
         target: &Target,
@@ -384,7 +383,9 @@ impl Engine {
         if packing.is_empty() && crate::regressed!(TarsBeforeGate) {
             for (_, artifact) in &results {
                 let bytes = pack(&self.pack_entries(&target.name, artifact)?)?;
-                self.store.local.put_tar(&hashin, &artifact.tar_name(), &bytes)?;
+                self.store
+                    .local
+                    .put_tar(&hashin, &artifact.tar_name(), &bytes)?;
             }
         }
         if packing.is_empty() && crate::regressed!(WritesEmptyEntries) {

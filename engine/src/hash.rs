@@ -5,7 +5,6 @@
 
 use std::hash::Hasher;
 use std::io::{self, Read};
-use std::path::Path;
 
 use twox_hash::XxHash3_64;
 
@@ -145,7 +144,8 @@ pub fn bytes_hashout(bytes: &[u8], x: bool) -> String {
 
 /// SPEC §2: xxh3-64 over the file's content streamed in 64 KiB chunks, then one byte for `x`.
 /// Works on the real file system, as heph's `hwalk::file_hashout` does.
-pub fn file_hashout(path: &Path, x: bool) -> io::Result<String> {
+#[cfg(any(test, feature = "test-support"))]
+pub fn file_hashout(path: &std::path::Path, x: bool) -> io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     hash_reader(&mut file, x)
 }
@@ -170,6 +170,7 @@ pub fn hashin(driver: &str, def_hash: &[u8], input_hashouts: &[&str]) -> String 
 mod tests {
     use super::*;
     use crate::scripted::Scripted;
+    use std::path::Path;
 
     fn pattern(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i % 251) as u8).collect()

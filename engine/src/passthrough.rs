@@ -182,6 +182,7 @@ pub struct Entry {
     pub reader: Box<dyn Read + Send>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl std::fmt::Debug for Entry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Entry")
@@ -256,11 +257,13 @@ impl PassthroughContent {
     }
 
     /// Passthrough content has no seekable reader (FUSE falls back to copying).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn seekable_reader(&self) -> Option<Box<dyn FsRead>> {
         None
     }
 
     /// Passthrough content has no cache file path.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn file_path(&self) -> Option<PathBuf> {
         None
     }

@@ -193,11 +193,14 @@ pub enum Regression {
     /// MemFs's rename leaves the mtime of the directory the name lands in alone (a rename across
     /// directories stamps only the one it left; blind set L's `09`).
     MemfsRenameKeepsTargetDirMtime,
+    /// A glob pattern that does not parse is left out of the set instead of refused: the glob
+    /// quietly matches with the rest (with none, nothing).
+    BadGlobPatternSkipped,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 80] = [
+    pub const ALL: [Regression; 81] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -278,6 +281,7 @@ impl Regression {
         Regression::DamageQuarantineSticky,
         Regression::TarsBeforeGate,
         Regression::MemfsRenameKeepsTargetDirMtime,
+        Regression::BadGlobPatternSkipped,
     ];
 
     /// The snake_case name.
@@ -437,6 +441,9 @@ impl Regression {
             }
             Regression::MemfsRenameKeepsTargetDirMtime => {
                 "MemFs's rename leaves the target directory's mtime alone"
+            }
+            Regression::BadGlobPatternSkipped => {
+                "a glob pattern that does not parse is skipped, not refused"
             }
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"

@@ -182,6 +182,7 @@ impl Trace {
     }
 
     /// A copy of the events so far.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn events(&self) -> Vec<Event> {
         self.events
             .lock()

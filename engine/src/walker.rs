@@ -57,6 +57,7 @@ pub struct WalkerCache {
     listings: listing::ListingCache,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Default for WalkerCache {
     fn default() -> Self {
         Self::new(Policy::Heph)
@@ -216,6 +217,7 @@ impl WalkerCache {
     }
 
     /// Forgets everything (a fresh process).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn clear(&self) {
         self.entries
             .lock()

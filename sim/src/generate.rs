@@ -195,7 +195,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
         scenario.glob = *rng.pick(&GlobShape::FIRST);
     }
     if rng.chance(1, 64) {
-        scenario.defect = Some(*rng.pick(&GraphDefect::ALL));
+        scenario.defect = Some(*rng.pick(&GraphDefect::GRAPH));
     }
     // A definition the engine must refuse fails its build: rare, so the rest of the mix runs.
     for consumer in scenario.consumers.iter_mut().filter(|c| !c.plugin) {
@@ -329,6 +329,12 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
     // one coarser than a build, so a rebuild can meet its own key again.
     if rng.chance(1, 6) {
         scenario.clock_ns = *rng.pick(&crate::scenario::CLOCK_RESOLUTIONS);
+    }
+    // Bad input "for any" definition: a source path outside the workspace, a glob that does
+    // not parse, an output outside the sandbox. Drawn last, so every earlier draw of a seed
+    // keeps its meaning.
+    if scenario.defect.is_none() && rng.chance(1, 64) {
+        scenario.defect = Some(*rng.pick(&GraphDefect::DEFINITION));
     }
 }
 

@@ -116,6 +116,8 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::DamageQuarantineSticky => NoFalseAlarms,
         R::TarsBeforeGate => Gating,
         R::MemfsRenameKeepsTargetDirMtime => Differential,
+        // Bad input "for any" definition: a glob that does not parse must be refused.
+        R::BadGlobPatternSkipped => Integrity,
     }
 }
 
@@ -287,7 +289,10 @@ pub const FSOPS_HUNTED: [Regression; 1] = [Regression::MemfsRenameKeepsTargetDir
 
 /// Hunts a MemFs regression in `sim fsops` sequences (see [`FSOPS_HUNTED`]).
 fn hunt_fsops(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget) {
-    assert!(FSOPS_HUNTED.contains(&regression), "{regression:?} is not hunted in fsops");
+    assert!(
+        FSOPS_HUNTED.contains(&regression),
+        "{regression:?} is not hunted in fsops"
+    );
     let started = Instant::now();
     let mut tally = crate::fsops::Tally::default();
     regress::with(Some(regression), || {
@@ -304,7 +309,10 @@ fn hunt_fsops(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget
             kill.caught = true;
             kill.invariant = Some(Invariant::Differential);
             let last = d.calls.last().cloned().unwrap_or_default();
-            kill.message = Some(format!("{last}: MemFs {} where the kernel {}", d.mem, d.disk));
+            kill.message = Some(format!(
+                "{last}: MemFs {} where the kernel {}",
+                d.mem, d.disk
+            ));
             kill.source = Some(format!("sim fsops --seed {seed} --sequences {}", index + 1));
             break;
         }

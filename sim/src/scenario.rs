@@ -277,8 +277,10 @@ impl GlobShape {
     }
 }
 
-/// A defect of the build graph, so that planning is judged both ways (SPEC: targets name their
-/// inputs; a build plans its dependencies first): each must fail before any target starts.
+/// A defect of the build graph or of one definition, so that refusals are judged both ways
+/// (SPEC: targets name their inputs; a build plans its dependencies first; bad input is an error
+/// naming what was wrong and where). A graph defect must fail before any target starts; a
+/// definition defect fails its own target when it runs, naming the path or pattern.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GraphDefect {
@@ -290,15 +292,45 @@ pub enum GraphDefect {
     DuplicateName,
     /// A chain of groups one longer than the engine's limit in front of `all`.
     DeepChain,
+    /// The first consumer also takes an fs:file of an absolute path (`/escape.txt`).
+    SourceAbsolute,
+    /// The first consumer also takes an fs:file of a path above the workspace (`../escape.txt`).
+    SourceAboveWorkspace,
+    /// The first consumer also takes an fs:file of the empty path.
+    SourceEmpty,
+    /// The first consumer also takes a glob whose pattern does not parse (`src/[g*.txt`).
+    BadGlobPattern,
+    /// The first consumer writes an output outside its sandbox (`../escape.txt`).
+    OutputEscapes,
 }
 
 impl GraphDefect {
     /// Every defect.
-    pub const ALL: [GraphDefect; 4] = [
+    pub const ALL: [GraphDefect; 9] = [
         GraphDefect::Cycle,
         GraphDefect::UnknownInput,
         GraphDefect::DuplicateName,
         GraphDefect::DeepChain,
+        GraphDefect::SourceAbsolute,
+        GraphDefect::SourceAboveWorkspace,
+        GraphDefect::SourceEmpty,
+        GraphDefect::BadGlobPattern,
+        GraphDefect::OutputEscapes,
+    ];
+    /// The defects of the graph as a whole: planning refuses them.
+    pub const GRAPH: [GraphDefect; 4] = [
+        GraphDefect::Cycle,
+        GraphDefect::UnknownInput,
+        GraphDefect::DuplicateName,
+        GraphDefect::DeepChain,
+    ];
+    /// The defects of one definition: its target refuses it when it runs.
+    pub const DEFINITION: [GraphDefect; 5] = [
+        GraphDefect::SourceAbsolute,
+        GraphDefect::SourceAboveWorkspace,
+        GraphDefect::SourceEmpty,
+        GraphDefect::BadGlobPattern,
+        GraphDefect::OutputEscapes,
     ];
 }
 

@@ -216,6 +216,24 @@ fn with_defect(targets: &mut Vec<Target>, defect: GraphDefect, make: &impl Maker
         GraphDefect::Cycle => targets[k].inputs.push("all".into()),
         GraphDefect::UnknownInput => targets[k].inputs.push("missing".into()),
         GraphDefect::DuplicateName => targets.push(targets[k].clone()),
+        GraphDefect::SourceAbsolute => {
+            with_input(targets, k, make.fs_file("escape", "/escape.txt"))
+        }
+        GraphDefect::SourceAboveWorkspace => {
+            with_input(targets, k, make.fs_file("escape", "../escape.txt"))
+        }
+        GraphDefect::SourceEmpty => with_input(targets, k, make.fs_file("escape", "")),
+        GraphDefect::BadGlobPattern => {
+            with_input(targets, k, make.fs_glob("badglob", &["src/[g*.txt"], &[]))
+        }
+        GraphDefect::OutputEscapes => match &mut targets[k].driver {
+            Driver::Exec { outputs, .. } => outputs.push(ExecOutput {
+                group: "escape".into(),
+                path: "../escape.txt".into(),
+            }),
+            Driver::Plugin { concat_to, .. } => *concat_to = "../escape.txt".into(),
+            _ => unreachable!("a consumer is an exec or a plugin target"),
+        },
         GraphDefect::DeepChain => {
             let n = engine::target::MAX_CHAIN;
             for i in 0..n {
@@ -232,6 +250,12 @@ fn with_defect(targets: &mut Vec<Target>, defect: GraphDefect, make: &impl Maker
             }
         }
     }
+}
+
+/// `target` defined before consumer `k`, which takes it as an input.
+fn with_input(targets: &mut Vec<Target>, k: usize, target: Target) {
+    targets[k].inputs.push(target.name.clone());
+    targets.insert(k, target);
 }
 
 /// An exec `target` (a `Target::concat`) with the steps and outputs of `shape` added.

@@ -189,6 +189,7 @@ impl LocalCache {
     }
 
     /// Every key with a complete entry, sorted.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn keys(&self) -> Result<Vec<String>> {
         let names = match self.fs.read_dir(&self.dir) {
             Ok(names) => names,

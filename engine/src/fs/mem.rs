@@ -25,7 +25,6 @@ mod tree;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -92,6 +91,7 @@ impl MemFs {
 
     /// Live inodes, the root and unlinked-but-open files included (for leak tests).
     #[doc(hidden)]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn inode_count(&self) -> usize {
         lock(&self.state).inode_count()
     }
@@ -110,14 +110,16 @@ impl MemFs {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Default for MemFs {
     fn default() -> Self {
         Self::new(MemFsConfig::default())
     }
 }
 
-impl fmt::Debug for MemFs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+#[cfg(any(test, feature = "test-support"))]
+impl std::fmt::Debug for MemFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tree = lock(&self.state);
         f.debug_struct("MemFs")
             .field("inodes", &tree.inode_count())

@@ -83,6 +83,7 @@ impl ListingCache {
     }
 
     /// Forgets everything (a fresh process).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn clear(&self) {
         self.entries
             .lock()

@@ -86,15 +86,17 @@ pub struct Sources<'a> {
 
 /// Judges a failure of `target` with `error`: justified only when it names a source of the
 /// target whose history shows the matching change, or damage or a fault the simulator caused.
-/// `collision` says the model expects the engine to refuse the definition (two inputs at one
-/// path, an output group declared twice, a View given to a plugin).
+/// `refusals` are what a refusal of the definition that the model expects must say (two inputs
+/// at one path, an output group declared twice, a View given to a plugin: the refusal's name;
+/// a path outside the workspace or sandbox, a glob that does not parse: the path or pattern
+/// itself); empty when the model expects none.
 pub fn judge(
     target: &str,
     error: &(dyn Error + 'static),
     sources: Sources,
     journal: &Journal,
     excuses: &Excuses,
-    collision: bool,
+    refusals: &[String],
     verdicts: &mut Verdicts,
 ) {
     let Sources {
@@ -154,14 +156,8 @@ pub fn judge(
         Some(e) => named
             .iter()
             .any(|(h, _)| h.unreadable.iter().any(|why| why.explains(e))),
-        // A definition the engine must refuse (two inputs at one path, an output group twice,
-        // a View given to a plugin), with an error that says which refusal it is.
-        None => {
-            collision
-                && ["collision", "duplicate", "cannot cross the plugin ABI"]
-                    .iter()
-                    .any(|why| message.contains(why))
-        }
+        // A definition the engine must refuse, with an error that says which refusal it is.
+        None => refusals.iter().any(|why| message.contains(why.as_str())),
     };
     if !justified {
         let kind = io_kind(error).map_or("no io kind".to_string(), |k| format!("{k:?}"));

@@ -44,6 +44,21 @@ pub fn matches(pattern: &str, path: &Path) -> bool {
     pat[p..].iter().all(|&c| c == '*')
 }
 
+/// True when `pattern` parses as a glob: every character class (`[`) and alternation (`{`) it
+/// opens is closed again, as globset requires (the generator writes no other syntax error).
+pub fn parses(pattern: &str) -> bool {
+    let mut open: Option<char> = None;
+    for c in pattern.chars() {
+        match (open, c) {
+            (None, '[') => open = Some(']'),
+            (None, '{') => open = Some('}'),
+            (Some(close), c) if c == close => open = None,
+            _ => {}
+        }
+    }
+    open.is_none()
+}
+
 /// The files a glob with `patterns` and `excludes` selects from `listing`, sorted.
 pub fn select(listing: &[PathBuf], patterns: &[String], excludes: &[String]) -> Vec<PathBuf> {
     listing
@@ -129,6 +144,9 @@ impl Oracle {
         let Driver::FsGlob { patterns, excludes } = &target.driver else {
             return;
         };
+        if super::predict::malformed(&target.driver).is_some() {
+            return; // refused as a definition (`judge_failed`), never walked
+        }
         let name = &target.name;
         let Some(listing) = b
             .journal

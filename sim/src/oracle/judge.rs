@@ -305,6 +305,11 @@ impl Oracle {
             self.verdicts.fail(Invariant::Integrity, message);
             return self.verdicts.ledger.judged += 1;
         }
+        if let Some(what) = super::predict::malformed(&target.driver) {
+            let message = format!("{name} succeeded though its definition names {what:?}, outside what it may touch or not a pattern: bad input is an error naming it");
+            self.verdicts.fail(Invariant::Integrity, message);
+            return self.verdicts.ledger.judged += 1;
+        }
         if let Some(view) = super::predict::view_across_abi(target, b.targets) {
             let message = format!("{name} succeeded though its input {view} is a View, which cannot cross the plugin ABI (SPEC §3)");
             self.verdicts.fail(Invariant::Integrity, message);
@@ -517,6 +522,14 @@ impl Oracle {
         let collision = consumer && by_path(&expected).is_none()
             || super::predict::duplicate_groups(&target.driver).is_some()
             || super::predict::view_across_abi(target, b.targets).is_some();
+        let mut refusals: Vec<String> = match collision {
+            true => ["collision", "duplicate", "cannot cross the plugin ABI"]
+                .map(String::from)
+                .to_vec(),
+            false => Vec::new(),
+        };
+        // Bad input is refused naming what was wrong: the path or the pattern itself.
+        refusals.extend(super::predict::malformed(&target.driver));
         self.verdicts.ledger.judged += 1;
         let excuses = failures::Excuses {
             // Damage excuses only the entry (or sandbox) it hit, until that is made again.
@@ -555,7 +568,7 @@ impl Oracle {
             sources,
             b.journal,
             &excuses,
-            collision,
+            &refusals,
             &mut self.verdicts,
         );
         if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {

@@ -259,6 +259,40 @@ pub fn view_across_abi<'a>(target: &Target, targets: &'a [Target]) -> Option<&'a
         .next()
 }
 
+/// What a target's definition names that lies outside what it may touch, by the oracle's own
+/// reading of paths (a source outside the workspace: absolute, empty or through `..`; an
+/// output outside the sandbox) or a glob pattern that does not parse: the engine must refuse
+/// it when the target runs, naming it. `Some(what it must name)`.
+pub fn malformed(driver: &Driver) -> Option<String> {
+    let outside = |path: &Path| {
+        path.as_os_str().is_empty()
+            || path.is_absolute()
+            || path
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+    };
+    match driver {
+        Driver::FsFile { path } if outside(path) => Some(path.display().to_string()),
+        Driver::FsGlob { patterns, excludes } => patterns
+            .iter()
+            .chain(excludes)
+            .find(|p| !super::glob::parses(p))
+            .cloned(),
+        Driver::Exec { outputs, .. } => outputs
+            .iter()
+            .find(|o| outside(&o.path))
+            .map(|o| o.path.display().to_string()),
+        Driver::Plugin {
+            sources, concat_to, ..
+        } => sources
+            .iter()
+            .chain(std::iter::once(concat_to))
+            .find(|p| outside(p))
+            .map(|p| p.display().to_string()),
+        _ => None,
+    }
+}
+
 /// A target's definition declares an output group twice (SPEC §5: caching rejects it).
 pub fn duplicate_groups(driver: &Driver) -> Option<&str> {
     let Driver::Exec { outputs, .. } = driver else {

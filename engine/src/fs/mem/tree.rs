@@ -199,6 +199,7 @@ impl Tree {
     }
 
     /// Live inodes, root included.
+    #[cfg(any(test, feature = "test-support"))]
     pub(super) fn inode_count(&self) -> usize {
         self.inodes.len()
     }
