@@ -196,11 +196,14 @@ pub enum Regression {
     /// A glob pattern that does not parse is left out of the set instead of refused: the glob
     /// quietly matches with the rest (with none, nothing).
     BadGlobPatternSkipped,
+    /// A sandbox that cannot be removed after a success is left behind silently: the target
+    /// reports success with its sandbox still there.
+    SandboxRemovalErrorIgnored,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 81] = [
+    pub const ALL: [Regression; 82] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -282,6 +285,7 @@ impl Regression {
         Regression::TarsBeforeGate,
         Regression::MemfsRenameKeepsTargetDirMtime,
         Regression::BadGlobPatternSkipped,
+        Regression::SandboxRemovalErrorIgnored,
     ];
 
     /// The snake_case name.
@@ -444,6 +448,9 @@ impl Regression {
             }
             Regression::BadGlobPatternSkipped => {
                 "a glob pattern that does not parse is skipped, not refused"
+            }
+            Regression::SandboxRemovalErrorIgnored => {
+                "a sandbox that cannot be removed after success is left silently"
             }
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"

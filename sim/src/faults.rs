@@ -42,8 +42,9 @@ pub enum Fault {
     /// The file's next reader is interrupted (EINTR) on every read, forever: a correct engine
     /// gives up after its bound (`engine::retry::MAX_INTERRUPTS_IN_A_ROW`) and fails.
     EintrStorm,
-    /// The engine's next directory operation (`create_dir_all`, `rename`, `read_dir`) fails
-    /// with EIO.
+    /// The engine's next operation on a directory's entries (`create_dir_all`, `rename`,
+    /// `read_dir`, `remove_file`, `remove_dir_all`) or `stat` of its own state (under the state
+    /// directory: manifests, spills, sandboxes) fails with EIO.
     DirEio,
 }
 
@@ -165,6 +166,15 @@ impl Faults {
         match self.trigger_dir(path) {
             Some(_) => Err(io::Error::from_raw_os_error(EIO)),
             None => Ok(()),
+        }
+    }
+
+    /// Fails a `stat` of `path` under the state directory if a directory fault is armed (a
+    /// source's `stat` is the walker's, which mutations exercise instead).
+    fn state_stat(&self, path: &Path) -> io::Result<()> {
+        match path.starts_with(&self.state_dir) {
+            true => self.dir_op(path),
+            false => Ok(()),
         }
     }
 
@@ -290,9 +300,11 @@ impl Fs for FaultFs {
         self.inner.open_at(path, offset)
     }
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.faults.state_stat(path)?;
         self.inner.metadata(path)
     }
     fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.faults.state_stat(path)?;
         self.inner.symlink_metadata(path)
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
@@ -307,9 +319,11 @@ impl Fs for FaultFs {
         self.inner.set_len(path, len)
     }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.faults.dir_op(path)?;
         self.inner.remove_file(path)
     }
     fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.faults.dir_op(path)?;
         self.inner.remove_dir_all(path)
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {

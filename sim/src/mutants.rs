@@ -118,6 +118,8 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::MemfsRenameKeepsTargetDirMtime => Differential,
         // Bad input "for any" definition: a glob that does not parse must be refused.
         R::BadGlobPatternSkipped => Integrity,
+        // Faults on every operation on the engine's own state, removals included.
+        R::SandboxRemovalErrorIgnored => SandboxCleanup,
     }
 }
 

@@ -266,7 +266,7 @@ impl Oracle {
         match result {
             Some(r) if r.cache_hit => self.judge_hit(b, target, r, &key),
             Some(r) => self.judge_ran(b, target, r, &key, &inputs),
-            None if failed => self.judge_failed(b, target, &inputs),
+            None if failed => self.judge_failed(b, target, &key, &inputs),
             None => {
                 let message = format!("{name} started but neither finished nor failed");
                 self.verdicts.fail(Invariant::Integrity, message);
@@ -482,7 +482,7 @@ impl Oracle {
         self.judge_cache_dir(b);
     }
 
-    fn judge_failed(&mut self, b: &BuildInput, target: &Target, inputs: &[Artifact]) {
+    fn judge_failed(&mut self, b: &BuildInput, target: &Target, key: &str, inputs: &[Artifact]) {
         let name = target.name.as_str();
         let Some(failure) = &b.out.failure else {
             return;
@@ -571,7 +571,18 @@ impl Oracle {
             &refusals,
             &mut self.verdicts,
         );
-        if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
+        let committed = !uses_tmp(target)
+            && (b.journal.writes.iter())
+                .any(|w| w.build == b.build && w.target == name && w.key == key);
+        if committed {
+            // It failed after its entry was complete (removing its sandbox, say): the entry is
+            // judged as written and remembered, as a crashed build's are.
+            match self.predict(b, target, inputs) {
+                Ok(outputs) => self.judge_local_write(b, &target.driver, name, key, key, &outputs),
+                Err(Unpredicted::Reported) => {}
+                Err(Unpredicted::Unknown(why)) => self.unjudged(b, name, why),
+            }
+        } else if let Some(snapshot) = snapshot(b, name).filter(|_| consumer) {
             self.judge_delivery(b, name, inputs, snapshot);
         }
         let began = b
