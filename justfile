@@ -27,12 +27,14 @@ flake n="20":
     python3 scripts/flake {{n}}
 
 # The main job: a MemFs campaign, a MemFs/DiskFs differential run, then MemFs against the
-# kernel call by call (SIM_SEED, SIM_SCHEDULES).
+# kernel call by call, and the plugin ABI's wire form against the oracle's reading (SIM_SEED,
+# SIM_SCHEDULES).
 sim:
     cargo build --release --locked -p sim
     ./target/release/sim run --seed {{sim_seed}} --schedules {{sim_schedules}} --fs mem --threads {{threads}} --json sim-report.json
     ./target/release/sim run --seed {{sim_seed}} --schedules 2000 --fs both --threads {{threads}} --json sim-report-differential.json
     ./target/release/sim fsops --seed {{sim_seed}} --sequences 20000
+    ./target/release/sim wire --seed {{sim_seed}} --frames 20000
 
 # Real-tool conformance (issue 24): installs git, Mercurial and both ccache generations when
 # missing, then holds the models of their rules against the real binaries, on the disk's file
@@ -168,6 +170,7 @@ coverage schedules="20000":
     just _cov run --seed 1 --schedules 2000 --fs both
     just _cov chaos --seed 1 --schedules 2000
     just _cov fsops --seed 1 --sequences 20000
+    just _cov wire --seed 1 --frames 20000
     just _cov policies --seed 1 --schedules 200 --markdown /dev/null
     just _cov run --seed 2 --schedules 2000 --fs mem --policy ours --granularity 1s
     just _cov mutants --budget-schedules 10000

@@ -199,11 +199,14 @@ pub enum Regression {
     /// A sandbox that cannot be removed after a success is left behind silently: the target
     /// reports success with its sandbox still there.
     SandboxRemovalErrorIgnored,
+    /// The ABI decoder takes bytes after the header of a non-`Raw` artifact as padding instead
+    /// of refusing the frame.
+    WireKeepsTrailingBytes,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 82] = [
+    pub const ALL: [Regression; 83] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -286,6 +289,7 @@ impl Regression {
         Regression::MemfsRenameKeepsTargetDirMtime,
         Regression::BadGlobPatternSkipped,
         Regression::SandboxRemovalErrorIgnored,
+        Regression::WireKeepsTrailingBytes,
     ];
 
     /// The snake_case name.
@@ -451,6 +455,9 @@ impl Regression {
             }
             Regression::SandboxRemovalErrorIgnored => {
                 "a sandbox that cannot be removed after success is left silently"
+            }
+            Regression::WireKeepsTrailingBytes => {
+                "the ABI decoder ignores bytes after a non-Raw artifact's header"
             }
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"

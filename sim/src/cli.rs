@@ -227,6 +227,17 @@ pub enum Command {
         #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=crate::fsops::MAX_SEQUENCES))]
         sequences: u64,
     },
+    /// The plugin ABI's wire form against the oracle's own reading of it: frames built well
+    /// formed or broken one way each must be accepted exactly when well formed, giving back
+    /// what they say, and otherwise refused as malformed wire. Exit 1 on a disagreement.
+    Wire {
+        /// Seed of the frames.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of frames.
+        #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=crate::wire::MAX_FRAMES))]
+        frames: u64,
+    },
     /// Real-tool conformance: the policy models of git, Mercurial, Cargo and ccache (both generations) against the real binaries
     /// on a real directory (issue 24). Exit 1 on a disagreement, 2 when a tool is missing.
     Tools {

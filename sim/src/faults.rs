@@ -43,8 +43,8 @@ pub enum Fault {
     /// gives up after its bound (`engine::retry::MAX_INTERRUPTS_IN_A_ROW`) and fails.
     EintrStorm,
     /// The engine's next operation on a directory's entries (`create_dir_all`, `rename`,
-    /// `read_dir`, `remove_file`, `remove_dir_all`) or `stat` of its own state (under the state
-    /// directory: manifests, spills, sandboxes) fails with EIO.
+    /// `read_dir`, `remove_file`, `remove_dir_all`) or `stat` or read of its own state (under
+    /// the state directory: manifests, tars, spills, sandboxes) fails with EIO.
     DirEio,
 }
 
@@ -169,9 +169,9 @@ impl Faults {
         }
     }
 
-    /// Fails a `stat` of `path` under the state directory if a directory fault is armed (a
-    /// source's `stat` is the walker's, which mutations exercise instead).
-    fn state_stat(&self, path: &Path) -> io::Result<()> {
+    /// Fails a `stat` or read of `path` under the state directory if a directory fault is
+    /// armed (a source's are the walker's and the readers', which mutations exercise instead).
+    fn state_op(&self, path: &Path) -> io::Result<()> {
         match path.starts_with(&self.state_dir) {
             true => self.dir_op(path),
             false => Ok(()),
@@ -275,14 +275,17 @@ impl FaultFs {
 
 impl Fs for FaultFs {
     fn open(&self, path: &Path) -> io::Result<Box<dyn FsRead>> {
+        self.faults.state_op(path)?;
         let inner = self.inner.open(path)?;
         Ok(self.reader(path, inner))
     }
     fn open_stat(&self, path: &Path) -> io::Result<(Box<dyn FsRead>, Metadata)> {
+        self.faults.state_op(path)?;
         let (inner, meta) = self.inner.open_stat(path)?;
         Ok((self.reader(path, inner), meta))
     }
     fn read(&self, path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+        self.faults.state_op(path)?;
         // The inner file system's whole-file read unless a fault waits for this file.
         match self.faults.armed_for_read(path) {
             false => self.inner.read(path, limit),
@@ -300,11 +303,11 @@ impl Fs for FaultFs {
         self.inner.open_at(path, offset)
     }
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
-        self.faults.state_stat(path)?;
+        self.faults.state_op(path)?;
         self.inner.metadata(path)
     }
     fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
-        self.faults.state_stat(path)?;
+        self.faults.state_op(path)?;
         self.inner.symlink_metadata(path)
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {

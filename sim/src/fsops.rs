@@ -42,7 +42,7 @@ const ODD_PATHS: [&str; 5] = ["", "../x", "/abs", "d/../a", LONG];
 const LONG: &str = "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn";
 
 /// What symlinks point to (relative to the link's directory).
-const LINK_TARGETS: [&str; 7] = ["a", "d", "d/a", "missing", "../a", "l", "e"];
+const LINK_TARGETS: [&str; 8] = ["a", "d", "d/a", "missing", "../a", "l", "e", ""];
 
 /// Permission bits a call may set (no bits at all only where reads ignore them).
 const MODES: [u32; 5] = [0o644, 0o755, 0o600, 0o700, 0o000];

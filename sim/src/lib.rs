@@ -35,3 +35,4 @@ pub mod tap;
 pub mod targets;
 pub mod tools;
 pub mod watchdog;
+pub mod wire;

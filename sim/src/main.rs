@@ -286,6 +286,7 @@ fn main() -> ExitCode {
             [json, markdown, svg],
         ),
         Command::Fsops { seed, sequences } => fsops_command(seed, sequences),
+        Command::Wire { seed, frames } => wire_command(seed, frames),
         Command::Tools {
             sequences,
             seed,
@@ -671,6 +672,28 @@ fn mutants(
 
 /// At most this many disagreements after the first are listed, one line each.
 const MAX_LISTED: usize = 200;
+
+/// `sim wire`: exit 1 on a disagreement between the engine's decoder and the oracle's reading.
+fn wire_command(seed: u64, frames: u64) -> ExitCode {
+    let (found, tally) = sim::wire::run(seed, frames);
+    for d in found.iter().take(MAX_LISTED) {
+        eprintln!(
+            "frame {} of seed {seed}:\n  oracle: {}\n  engine: {}",
+            d.frame, d.oracle, d.engine
+        );
+    }
+    let spread: Vec<String> = tally.iter().map(|(b, n)| format!("{b} ×{n}")).collect();
+    eprintln!(
+        "sim wire: {} frames (seed {seed}: {}), {} disagreements",
+        frames + 1,
+        spread.join(", "),
+        found.len()
+    );
+    match found.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    }
+}
 
 /// `sim fsops`: exit 1 on a disagreement between MemFs and the kernel, 2 when it cannot run.
 fn fsops_command(seed: u64, sequences: u64) -> ExitCode {

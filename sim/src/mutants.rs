@@ -120,6 +120,8 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::BadGlobPatternSkipped => Integrity,
         // Faults on every operation on the engine's own state, removals included.
         R::SandboxRemovalErrorIgnored => SandboxCleanup,
+        // The ABI's wire form against the oracle's reading of it (`sim wire`).
+        R::WireKeepsTrailingBytes => Integrity,
     }
 }
 
@@ -323,6 +325,43 @@ fn hunt_fsops(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget
     debug_assert!(kill.shrunk.is_none(), "an fsops catch has no scenario");
 }
 
+/// Regressions of the plugin ABI's decoder, which the engine only ever feeds its own encoding:
+/// hunted in `sim wire` frames, the oracle's reading of the wire form against the decoder's,
+/// where a disagreement is an `integrity` violation. Their catch is a frame (`sim wire --seed
+/// S --frames N` rebuilds it), not a scenario.
+pub const WIRE_HUNTED: [Regression; 1] = [Regression::WireKeepsTrailingBytes];
+
+/// True when `regression` is hunted in a lane of its own (`sim fsops`, `sim wire`), where a
+/// catch is a sequence or a frame: no shrunk scenario, no corpus entry.
+pub fn hunted_alone(regression: Regression) -> bool {
+    FSOPS_HUNTED.contains(&regression) || WIRE_HUNTED.contains(&regression)
+}
+
+/// Hunts an ABI decoder regression in `sim wire` frames (see [`WIRE_HUNTED`]).
+fn hunt_wire(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget) {
+    assert!(
+        WIRE_HUNTED.contains(&regression),
+        "{regression:?} is not hunted in wire"
+    );
+    let started = Instant::now();
+    regress::with(Some(regression), || {
+        for index in 0..budget.schedules.min(crate::wire::MAX_FRAMES) {
+            kill.schedules = index + 1;
+            let Some((oracle, engine)) = crate::wire::judge(&crate::wire::frame(seed, index))
+            else {
+                continue;
+            };
+            kill.caught = true;
+            kill.invariant = Some(Invariant::Integrity);
+            kill.message = Some(format!("the oracle reads {oracle}; the engine {engine}"));
+            kill.source = Some(format!("sim wire --seed {seed} --frames {}", index + 1));
+            break;
+        }
+    });
+    kill.millis = started.elapsed().as_millis() as u64;
+    debug_assert!(kill.shrunk.is_none(), "a wire catch has no scenario");
+}
+
 /// The corpus entries kept for `regression`, as hunt schedules.
 fn corpus_schedules(regression: Regression) -> Vec<(Scenario, RunOptions, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
@@ -360,6 +399,10 @@ pub fn hunt(regression: Regression, seed: u64, budget: Budget) -> Kill {
     };
     if FSOPS_HUNTED.contains(&regression) {
         hunt_fsops(&mut kill, regression, seed, budget);
+        return kill;
+    }
+    if WIRE_HUNTED.contains(&regression) {
+        hunt_wire(&mut kill, regression, seed, budget);
         return kill;
     }
     let kept = match CORPUS_HUNTED.contains(&regression) {

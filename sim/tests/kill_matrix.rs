@@ -23,12 +23,16 @@ fn every_seeded_regression_is_caught() {
             kill.regression, kill.schedules, kill.expected, kill.other
         );
         assert_eq!(kill.invariant, Some(kill.expected), "{}", kill.regression);
-        let fsops = Regression::parse(&kill.regression)
-            .is_some_and(|r| sim::mutants::FSOPS_HUNTED.contains(&r));
-        if fsops {
-            // A MemFs regression is caught in `sim fsops`, where a catch is a sequence.
+        let alone = Regression::parse(&kill.regression).is_some_and(sim::mutants::hunted_alone);
+        if alone {
+            // A MemFs or wire regression is caught in `sim fsops` or `sim wire`, where a catch
+            // is a sequence or a frame.
             let source = kill.source.as_deref().unwrap_or_default();
-            assert!(source.starts_with("sim fsops --seed 1 "), "{source}");
+            assert!(
+                source.starts_with("sim fsops --seed 1 ")
+                    || source.starts_with("sim wire --seed 1 "),
+                "{source}"
+            );
             continue;
         }
         let shrunk = kill.shrunk.as_ref().expect("a shrunk scenario");
@@ -86,10 +90,10 @@ fn every_corpus_entry_still_catches_its_regression() {
         );
         covered.insert(regression);
     }
-    // A MemFs regression's catch is an `sim fsops` sequence, not a scenario.
+    // A MemFs or wire regression's catch is a sequence or a frame, not a scenario.
     let missing: Vec<_> = Regression::ALL
         .iter()
-        .filter(|r| !covered.contains(r) && !sim::mutants::FSOPS_HUNTED.contains(r))
+        .filter(|r| !covered.contains(r) && !sim::mutants::hunted_alone(**r))
         .collect();
     assert!(missing.is_empty(), "no corpus entry catches {missing:?}");
 }
