@@ -264,6 +264,7 @@ fn walk_files(
         };
         match kind {
             FileKind::Dir if depth >= 2 && crate::regressed!(GlobSkipsDeepDirs) => {}
+            FileKind::Dir if crate::regressed!(GlobSkipsHiddenDirs) && name.starts_with('.') => {}
             FileKind::Dir => walk_files(driver, &path, depth + 1, out)?,
             FileKind::File if crate::regressed!(GlobSkipsEmptyFiles) => {
                 if fs.metadata(&path).is_ok_and(|m| m.len > 0) {

@@ -202,11 +202,14 @@ pub enum Regression {
     /// The ABI decoder takes bytes after the header of a non-`Raw` artifact as padding instead
     /// of refusing the frame.
     WireKeepsTrailingBytes,
+    /// Fs:glob does not descend into hidden directories (`.name/`), as if only `.heph*` ones
+    /// were not generated in place (blind set M's `03`).
+    GlobSkipsHiddenDirs,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 83] = [
+    pub const ALL: [Regression; 84] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -290,6 +293,7 @@ impl Regression {
         Regression::BadGlobPatternSkipped,
         Regression::SandboxRemovalErrorIgnored,
         Regression::WireKeepsTrailingBytes,
+        Regression::GlobSkipsHiddenDirs,
     ];
 
     /// The snake_case name.
@@ -459,6 +463,7 @@ impl Regression {
             Regression::WireKeepsTrailingBytes => {
                 "the ABI decoder ignores bytes after a non-Raw artifact's header"
             }
+            Regression::GlobSkipsHiddenDirs => "fs:glob skips every hidden directory",
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"
             }

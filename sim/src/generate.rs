@@ -116,6 +116,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             beside_external: false,
             generated: false,
             generated_dir: false,
+            hidden_dir: false,
             also_file: false,
             mode: 0,
         });
@@ -136,6 +137,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             beside_external: false,
             generated: false,
             generated_dir: false,
+            hidden_dir: false,
             also_file: false,
             mode: 0,
         });
@@ -335,6 +337,11 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
     // keeps its meaning.
     if scenario.defect.is_none() && rng.chance(1, 64) {
         scenario.defect = Some(*rng.pick(&GraphDefect::DEFINITION));
+    }
+    // SPEC §3's glob matches in any directory, not only in those named plainly: one nested
+    // file in four lies in a hidden one (`g{i}d/.h/`). Drawn last, for the same reason.
+    for file in scenario.files.iter_mut().filter(|f| f.nested) {
+        file.hidden_dir = rng.chance(1, 4);
     }
 }
 

@@ -64,6 +64,12 @@ pub struct FileSpec {
     /// for a path at any position, not only its last.
     #[serde(default, skip_serializing_if = "is_default")]
     pub generated_dir: bool,
+    /// It lies in a hidden directory inside its own (`src/g{i}d/.h/`), where the glob's
+    /// patterns still reach it: SPEC §3's fs:glob makes "one artifact per matched file" in any
+    /// directory, hidden or not (only paths generated in place, `.heph*`, are left out). Only
+    /// for a nested file.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub hidden_dir: bool,
     /// Which permission bits it is created with, an index into [`EXEC_MODES`] or
     /// [`PLAIN_MODES`] by its exec bit: SPEC §2's `x` is *any* of the three x bits, so a file
     /// whose only x bit is its group's or others' must count as executable.
@@ -461,7 +467,8 @@ impl Scenario {
             format!("{}s/", engine::guard::EXTERNAL)
         } else if file.nested {
             let deeper: String = (1..=file.depth).map(|d| format!("d{d}/")).collect();
-            format!("src/{prefix}{i}d/{deeper}")
+            let hidden = if file.hidden_dir { ".h/" } else { "" };
+            format!("src/{prefix}{i}d/{hidden}{deeper}")
         } else {
             "src/".to_string()
         };
@@ -604,6 +611,11 @@ impl Scenario {
                     "file {i} has mode {}: at most {} (an index into the table of modes)",
                     file.mode,
                     EXEC_MODES.len() - 1
+                ));
+            }
+            if file.hidden_dir && !file.nested {
+                return Err(format!(
+                    "file {i} lies in a hidden directory but is not nested"
                 ));
             }
             if file.depth > MAX_NESTED_DEPTH || (file.depth > 0 && !file.nested) {

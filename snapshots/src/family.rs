@@ -332,6 +332,7 @@ impl FileDef {
             beside_external: false,
             generated: false,
             generated_dir: false,
+            hidden_dir: false,
             also_file: false,
             mode: self.mode,
         }
