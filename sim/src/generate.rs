@@ -219,6 +219,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
         }
     }
     draw_nesting_and_limits(rng, &mut scenario);
+    draw_last(rng, &mut scenario);
     debug_assert_eq!(scenario.validate(), Ok(()));
     scenario
 }
@@ -327,19 +328,23 @@ fn draw_nesting_and_limits(rng: &mut impl Choices, scenario: &mut Scenario) {
             mutation.dir_stamp = Some(*rng.pick(&[DirStamp::Restore, DirStamp::Backdate]));
         }
     }
+}
+
+/// The shapes added after the rest, drawn after every earlier draw so that each seed's
+/// scenario keeps what it was and only gains them.
+fn draw_last(rng: &mut impl Choices, scenario: &mut Scenario) {
     // SPEC §5's tmp key `{hashin}_{nanos}` holds "for any" clock: one schedule in six reads
     // one coarser than a build, so a rebuild can meet its own key again.
     if rng.chance(1, 6) {
         scenario.clock_ns = *rng.pick(&crate::scenario::CLOCK_RESOLUTIONS);
     }
     // Bad input "for any" definition: a source path outside the workspace, a glob that does
-    // not parse, an output outside the sandbox. Drawn last, so every earlier draw of a seed
-    // keeps its meaning.
+    // not parse, an output outside the sandbox.
     if scenario.defect.is_none() && rng.chance(1, 64) {
         scenario.defect = Some(*rng.pick(&GraphDefect::DEFINITION));
     }
     // SPEC §3's glob matches in any directory, not only in those named plainly: one nested
-    // file in four lies in a hidden one (`g{i}d/.h/`). Drawn last, for the same reason.
+    // file in four lies in a hidden one (`g{i}d/.h/`).
     for file in scenario.files.iter_mut().filter(|f| f.nested) {
         file.hidden_dir = rng.chance(1, 4);
     }

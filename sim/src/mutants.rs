@@ -293,38 +293,64 @@ pub const CORPUS_HUNTED: [Regression; 0] = [];
 /// scenario, so they have no shrunk scenario and no corpus entry.
 pub const FSOPS_HUNTED: [Regression; 1] = [Regression::MemfsRenameKeepsTargetDirMtime];
 
-/// Hunts a MemFs regression in `sim fsops` sequences (see [`FSOPS_HUNTED`]).
-fn hunt_fsops(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget) {
+/// Hunts `regression` in a lane of its own (`sim fsops` sequences, `sim wire` frames): `step`
+/// judges item `index` and says what disagreed (`Err`: the item could not run, which is noted
+/// and passed over); `replay` names the command that rebuilds the first `n` items.
+fn hunt_in_lane(
+    kill: &mut Kill,
+    regression: Regression,
+    (limit, invariant): (u64, Invariant),
+    replay: impl Fn(u64) -> String,
+    mut step: impl FnMut(u64) -> Result<Option<String>, String>,
+) {
     assert!(
-        FSOPS_HUNTED.contains(&regression),
-        "{regression:?} is not hunted in fsops"
+        hunted_alone(regression),
+        "{regression:?} is hunted in schedules"
     );
     let started = Instant::now();
-    let mut tally = crate::fsops::Tally::default();
     regress::with(Some(regression), || {
-        for index in 0..budget.schedules.min(crate::fsops::MAX_SEQUENCES) {
+        for index in 0..limit {
             kill.schedules = index + 1;
-            let found = match crate::fsops::sequence(seed, index, &mut tally) {
-                Ok(found) => found,
+            let message = match step(index) {
+                Ok(Some(message)) => message,
+                Ok(None) => continue,
                 Err(e) => {
-                    kill.other = Some(format!("Harness in fsops sequence {index}: {e}"));
+                    kill.other = Some(format!("Harness in {}: {e}", replay(index + 1)));
                     continue;
                 }
             };
-            let Some(d) = found else { continue };
             kill.caught = true;
-            kill.invariant = Some(Invariant::Differential);
-            let last = d.calls.last().cloned().unwrap_or_default();
-            kill.message = Some(format!(
-                "{last}: MemFs {} where the kernel {}",
-                d.mem, d.disk
-            ));
-            kill.source = Some(format!("sim fsops --seed {seed} --sequences {}", index + 1));
+            kill.invariant = Some(invariant);
+            kill.message = Some(message);
+            kill.source = Some(replay(index + 1));
             break;
         }
     });
     kill.millis = started.elapsed().as_millis() as u64;
-    debug_assert!(kill.shrunk.is_none(), "an fsops catch has no scenario");
+    debug_assert!(
+        kill.shrunk.is_none(),
+        "a catch in a lane of its own has no scenario"
+    );
+}
+
+/// Hunts a MemFs regression in `sim fsops` sequences (see [`FSOPS_HUNTED`]).
+fn hunt_fsops(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget) {
+    let limit = budget.schedules.min(crate::fsops::MAX_SEQUENCES);
+    let mut tally = crate::fsops::Tally::default();
+    let replay = |n| format!("sim fsops --seed {seed} --sequences {n}");
+    hunt_in_lane(
+        kill,
+        regression,
+        (limit, Invariant::Differential),
+        replay,
+        |index| {
+            let found = crate::fsops::sequence(seed, index, &mut tally)?;
+            Ok(found.map(|d| {
+                let last = d.calls.last().cloned().unwrap_or_default();
+                format!("{last}: MemFs {} where the kernel {}", d.mem, d.disk)
+            }))
+        },
+    );
 }
 
 /// Regressions of the plugin ABI's decoder, which the engine only ever feeds its own encoding:
@@ -341,27 +367,19 @@ pub fn hunted_alone(regression: Regression) -> bool {
 
 /// Hunts an ABI decoder regression in `sim wire` frames (see [`WIRE_HUNTED`]).
 fn hunt_wire(kill: &mut Kill, regression: Regression, seed: u64, budget: Budget) {
-    assert!(
-        WIRE_HUNTED.contains(&regression),
-        "{regression:?} is not hunted in wire"
+    let limit = budget.schedules.min(crate::wire::MAX_FRAMES);
+    let replay = |n| format!("sim wire --seed {seed} --frames {n}");
+    hunt_in_lane(
+        kill,
+        regression,
+        (limit, Invariant::Integrity),
+        replay,
+        |index| {
+            let found = crate::wire::judge(&crate::wire::frame(seed, index));
+            Ok(found
+                .map(|(oracle, engine)| format!("the oracle reads {oracle}; the engine {engine}")))
+        },
     );
-    let started = Instant::now();
-    regress::with(Some(regression), || {
-        for index in 0..budget.schedules.min(crate::wire::MAX_FRAMES) {
-            kill.schedules = index + 1;
-            let Some((oracle, engine)) = crate::wire::judge(&crate::wire::frame(seed, index))
-            else {
-                continue;
-            };
-            kill.caught = true;
-            kill.invariant = Some(Invariant::Integrity);
-            kill.message = Some(format!("the oracle reads {oracle}; the engine {engine}"));
-            kill.source = Some(format!("sim wire --seed {seed} --frames {}", index + 1));
-            break;
-        }
-    });
-    kill.millis = started.elapsed().as_millis() as u64;
-    debug_assert!(kill.shrunk.is_none(), "a wire catch has no scenario");
 }
 
 /// The corpus entries kept for `regression`, as hunt schedules.
