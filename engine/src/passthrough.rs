@@ -118,6 +118,11 @@ impl VerifyingReader {
             self.state = VerifyState::Verified;
             return Ok(0);
         }
+        if got == self.expected && !skipped && !self.ctx.reads_unverified {
+            if let Some(err) = self.size_moved_at_path(&got) {
+                return Err(err);
+            }
+        }
         if got == self.expected || skipped {
             self.state = VerifyState::Verified;
             self.ctx.emit(Event::VerifyOk {
@@ -133,6 +138,28 @@ impl VerifyingReader {
         let err = self.failure(&got);
         self.state = VerifyState::Failed(got);
         Err(err)
+    }
+}
+
+impl VerifyingReader {
+    /// Seeded regression `VerifyGuardsSizeByPath`: a second check, by path, after the stream
+    /// verified. `None` (no failure) in the engine as it should be.
+    fn size_moved_at_path(&mut self, got: &str) -> Option<io::Error> {
+        if !crate::regressed!(VerifyGuardsSizeByPath) {
+            return None;
+        }
+        let meta = self.ctx.fs.metadata(&self.path).ok()?;
+        if meta.kind != crate::fs::FileKind::File || meta.len == self.hasher.len() {
+            return None;
+        }
+        let bytes = self.ctx.fs.read(&self.path, u64::MAX).ok()?;
+        let mut hasher = StreamHasher::new();
+        hasher.update(&bytes);
+        let now = hasher.finish(meta.exec());
+        debug_assert_ne!(now, got, "a file of another size hashes differently");
+        let err = self.failure(&now);
+        self.state = VerifyState::Failed(now);
+        Some(err)
     }
 }
 

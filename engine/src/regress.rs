@@ -205,11 +205,18 @@ pub enum Regression {
     /// Fs:glob does not descend into hidden directories (`.name/`), as if only `.heph*` ones
     /// were not generated in place (blind set M's `03`).
     GlobSkipsHiddenDirs,
+    /// After the stream verified, the reader checks the file's size at its path once more and
+    /// fails when it moved: a change made after the last byte was read fails a consumer that
+    /// was delivered exactly the bytes hashed.
+    VerifyGuardsSizeByPath,
+    /// The listing cache keeps the first listing it read of a directory and never replaces
+    /// it (blind set M's `02`): from the second change on, the directory is read every time.
+    ListingKeepsFirst,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 84] = [
+    pub const ALL: [Regression; 86] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -294,6 +301,8 @@ impl Regression {
         Regression::SandboxRemovalErrorIgnored,
         Regression::WireKeepsTrailingBytes,
         Regression::GlobSkipsHiddenDirs,
+        Regression::VerifyGuardsSizeByPath,
+        Regression::ListingKeepsFirst,
     ];
 
     /// The snake_case name.
@@ -464,6 +473,8 @@ impl Regression {
                 "the ABI decoder ignores bytes after a non-Raw artifact's header"
             }
             Regression::GlobSkipsHiddenDirs => "fs:glob skips every hidden directory",
+            Regression::ListingKeepsFirst => "the listing cache keeps a directory's first listing and never replaces it",
+            Regression::VerifyGuardsSizeByPath => "verification at EOF fails when the file's size at its path moved after the last read",
             Regression::TmpCountsReplacedBlob => {
                 "the tmp cache counts a blob put again at a held path twice, spilling too soon"
             }

@@ -261,6 +261,11 @@ pub struct Listing {
     pub dirs: BTreeMap<PathBuf, DirState>,
     /// The file system's clock at the listing (the moment a walker's listing is read).
     pub clock: u64,
+    /// The clock when the build started: the walk read its listings between it and `clock`.
+    pub start_clock: u64,
+    /// No change was recorded in this build before the listing, so `dirs` is what the walk
+    /// itself saw (a mutation while the glob hashed its files would make them later states).
+    pub exact: bool,
 }
 
 /// A source the engine opened to read it (a consumer's passthrough read, or a pack read).
@@ -347,6 +352,8 @@ pub struct Journal {
     pub guards: Vec<GuardSeen>,
     /// The file system clock when the running build started (after `BetweenBuilds`).
     pub build_start: u64,
+    /// The journal's position when the running build started (after `BetweenBuilds`).
+    pub build_started_at: u64,
     /// (build, line): where the engine's DiskFs and the OS disagreed (`stat`, `read`,
     /// `read_dir`, links followed).
     pub conformance: Vec<(u8, String)>,

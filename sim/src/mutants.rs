@@ -61,7 +61,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::ModeTableOffByOne => Panic,
         // Issue 23: judgement that used to switch off, and the oracle's last borrowings.
         R::PluginReusesRecordedHash | R::HashPadsToStatSize => HashParity,
-        R::SpuriousCycle | R::VerifyRehashesPath => NoFalseAlarms,
+        R::SpuriousCycle | R::VerifyRehashesPath | R::VerifyGuardsSizeByPath => NoFalseAlarms,
         R::InterruptsUnbounded => Hang,
         R::AsyncSkipsEofProbe => Harness,
         R::DefHashSkipsExcludes => CacheKey,
@@ -124,6 +124,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::WireKeepsTrailingBytes => Integrity,
         // Blind set M's 03: no globbed file ever lay in a hidden directory.
         R::GlobSkipsHiddenDirs => Integrity,
+        R::ListingKeepsFirst => WalkerRule,
     }
 }
 

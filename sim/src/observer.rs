@@ -149,6 +149,7 @@ impl SimObserver {
         // What the engine reads as its build's start, as nothing ticks the clock between here
         // and `Engine::build`.
         state.journal.build_start = fs.now_nanos();
+        state.journal.build_started_at = state.journal.now();
     }
 
     /// The engine's trace this observer places mutations in.
@@ -508,6 +509,9 @@ impl Observer for SimObserver {
                 state.watched.extend(workspace.files.iter().cloned());
                 let build = state.build;
                 let target = target.to_string();
+                let start_clock = state.journal.build_start;
+                let exact = (state.journal.changes.last())
+                    .is_none_or(|c| c.seq <= state.journal.build_started_at);
                 state.journal.listings.push(Listing {
                     seq,
                     build,
@@ -515,6 +519,8 @@ impl Observer for SimObserver {
                     files: workspace.files,
                     dirs: workspace.dirs,
                     clock: fs.now_nanos(),
+                    start_clock,
+                    exact,
                 });
             }
             _ => {}

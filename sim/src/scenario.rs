@@ -407,6 +407,11 @@ pub struct Scenario {
     /// A defect of the graph: nothing can be built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defect: Option<GraphDefect>,
+    /// One more build by the same engine after the rebuild (0: two builds in all), so that
+    /// what the engine remembers holds for any number of builds, not only for the first reuse
+    /// (a memory that is read but never updated shows only the second time round).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub third_build: bool,
 }
 
 /// The coarse clocks a scenario may read: a millisecond, Windows' default tick, a second.

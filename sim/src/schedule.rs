@@ -393,8 +393,9 @@ impl World {
     }
 }
 
-/// At most this many builds in one schedule: two, and a third by a fresh engine after a crash.
-pub const MAX_BUILDS: u8 = 3;
+/// At most this many builds in one schedule: two (three with `Scenario::third_build`), and one
+/// more by a fresh engine after a crash.
+pub const MAX_BUILDS: u8 = 4;
 
 /// Runs one schedule: two builds of every consumer, mutations at their points, oracle after each.
 /// A panic of the engine or of the oracle ends the schedule with an `invariant: panic` violation;
@@ -418,7 +419,8 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
         return Ok(result);
     }
     let mut engine = world.engine()?;
-    let mut builds = 2;
+    let planned = if scenario.third_build { 3 } else { 2 };
+    let mut builds = planned;
     let mut build = 1;
     let mut stale_before = 0;
     while build <= builds {
@@ -458,7 +460,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<ScheduleResult, 
                 judge_crashed(&world, &engine, &mut oracle, build);
                 engine = world.engine()?;
                 oracle.restart();
-                builds = MAX_BUILDS;
+                builds = planned + 1;
                 build += 1;
                 continue;
             }

@@ -99,6 +99,12 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
             .retain(|name, _| !name.starts_with("view_") || names.contains(name));
         out.push(c);
     }
+    if s.third_build {
+        out.push(Scenario {
+            third_build: false,
+            ..s.clone()
+        });
+    }
     if s.tmp_limits.is_some() || s.spill {
         out.push(Scenario {
             tmp_limits: None,
@@ -269,6 +275,9 @@ pub fn describe(s: &Scenario) -> String {
     }
     if let Some(defect) = s.defect {
         lines.push(format!("graph defect: {defect:?}"));
+    }
+    if s.third_build {
+        lines.push("builds: three by the same engine".into());
     }
     if let Some((per_entry, total)) = s.tmp_limits {
         lines.push(format!(

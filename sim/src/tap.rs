@@ -48,6 +48,15 @@ pub enum Access {
     /// directory's `cache/` or `tmp/`; the path logged is the entry's directory relative to
     /// the state directory (`cache/{key}` or `tmp/{key}_{nanos}`).
     WriteCache,
+    /// Read a workspace directory's entries (a glob's walk that did not trust a remembered
+    /// listing).
+    ListDir,
+    /// Tried to read a workspace directory's entries, and failed (an injected fault): the
+    /// walker remembers nothing of it.
+    ListDirFailed,
+    /// Stat'ed a workspace directory (a glob's walk reaching it, whether it then reads it or
+    /// trusts a remembered listing).
+    StatDir,
 }
 
 /// One access the engine made while a target ran.
@@ -132,6 +141,18 @@ impl Tap {
             }
             _ => return,
         };
+        self.push(access, logged);
+    }
+
+    /// Logs `access` (a read of its entries, or a `stat`) of `dir`, when it is a workspace
+    /// directory.
+    fn log_dir(&self, access: Access, dir: &Path) {
+        if !dir.starts_with(&self.state_dir) {
+            self.push(access, dir.to_path_buf());
+        }
+    }
+
+    fn push(&self, access: Access, logged: PathBuf) {
         let (build, target) = self
             .running
             .lock()
@@ -302,7 +323,11 @@ impl Fs for TapFs {
     }
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
         self.tap.step();
-        self.inner.metadata(path)
+        let meta = self.inner.metadata(path)?;
+        if meta.kind == engine::fs::FileKind::Dir {
+            self.tap.log_dir(Access::StatDir, path);
+        }
+        Ok(meta)
     }
     fn symlink_metadata(&self, path: &Path) -> io::Result<Metadata> {
         self.tap.step();
@@ -310,7 +335,12 @@ impl Fs for TapFs {
     }
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
         self.tap.step();
-        self.inner.read_dir(path)
+        self.tap.log_dir(Access::ListDir, path);
+        let names = self.inner.read_dir(path);
+        if names.is_err() {
+            self.tap.log_dir(Access::ListDirFailed, path);
+        }
+        names
     }
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
         self.tap.step();

@@ -120,6 +120,8 @@ struct ScenarioDef {
     glob: sim::scenario::GlobShape,
     #[serde(default)]
     defect: Option<sim::scenario::GraphDefect>,
+    #[serde(default)]
+    third_build: bool,
 }
 
 #[derive(Deserialize)]
@@ -297,6 +299,7 @@ fn check(def: ScenarioDef) -> Result<Named, String> {
         view_nesting: def.view_nesting,
         glob: def.glob,
         defect: def.defect,
+        third_build: def.third_build,
     };
     scenario.validate()?;
     if def.policy.is_some() && def.racy {

@@ -78,7 +78,13 @@ impl ListingCache {
         if entries.len() >= MAX_LISTINGS && !entries.contains_key(dir) {
             entries.clear();
         }
-        entries.insert(dir.to_path_buf(), Remembered { stamp, names });
+        if crate::regressed!(ListingKeepsFirst) {
+            entries
+                .entry(dir.to_path_buf())
+                .or_insert(Remembered { stamp, names });
+        } else {
+            entries.insert(dir.to_path_buf(), Remembered { stamp, names });
+        }
         debug_assert!(entries.len() <= MAX_LISTINGS);
     }
 

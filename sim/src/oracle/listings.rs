@@ -7,8 +7,8 @@
 //! A file left out because a trusted listing was stale is a *finding* (heph's hole: a file
 //! created within one timestamp step of the listing), counted like a stale walker answer.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use engine::walker::Policy;
 
@@ -16,14 +16,32 @@ use super::ledger::Check;
 use super::rules::{allows_listing, keeps_listings, Recorded};
 use super::walker::Rule;
 use super::{Invariant, Verdicts};
-use crate::journal::{EntryKind, Listing, Stat, MAX_WALK_DEPTH};
+use crate::journal::{DirState, EntryKind, Listing, Stat, MAX_WALK_DEPTH};
+
+/// The workspace directories the engine stat'ed and read in one build, as the tap saw them:
+/// a glob's walk stats each directory it reaches, then reads it unless it trusts its listing.
+#[derive(Debug, Default)]
+pub struct Walked {
+    /// Directories stat'ed.
+    pub stat: BTreeSet<PathBuf>,
+    /// Directories read (or tried).
+    pub read: BTreeSet<PathBuf>,
+    /// Directories whose read failed: the engine remembers nothing of them.
+    pub failed: BTreeSet<PathBuf>,
+}
 
 /// What the oracle believes the engine's walker remembers of one directory.
 #[derive(Clone, Debug)]
 struct Memory {
     stat: Stat,
+    /// The engine read the listing between these two clocks (its build's start, the glob's
+    /// snapshot): the rule's racy test is decided only where both give one answer.
+    recorded_lo: u64,
     recorded_at: u64,
     names: Vec<String>,
+    /// `stat` and the names are what the engine itself saw (an exact walk), and every walk
+    /// since was exact: the engine's memory of the directory is this one.
+    exact: bool,
 }
 
 /// The oracle's model of one engine's listing cache.
@@ -46,18 +64,36 @@ impl ListingModel {
 
     /// Replays the walk of `listing` under `rule`; call in journal order. A stale listing
     /// trusted is a finding under heph's rule, and a `walker_rule` violation under ours.
-    pub fn replay(&mut self, listing: &Listing, rule: Rule, verdicts: &mut Verdicts) {
+    ///
+    /// Where the walk and the memory are both exact (`Memory::exact`) and the engine walked
+    /// (stat'ed the root and the directory), the rule is judged both ways against `walked`,
+    /// the directories the engine read in this build: SPEC §2's
+    /// listing is "reused while the directory's mtime is unchanged", so a trusted listing read
+    /// again (a memory that lost its update) and a distrusted one served are `walker_rule`
+    /// violations.
+    pub fn replay(
+        &mut self,
+        listing: &Listing,
+        rule: Rule,
+        walked: &Walked,
+        verdicts: &mut Verdicts,
+    ) {
         let mut files = Vec::new();
         let mut walk = Walk {
             listing,
             rule,
             files: &mut files,
             decided: false,
+            walked,
+            misjudged: Vec::new(),
         };
         // A walk that fails stops where the engine's does: what it listed before stays.
         let _ = walk.dir(&mut self.memory, PathBuf::new(), 0);
         if walk.decided {
             verdicts.ledger.fired(Check::Listing);
+        }
+        for message in std::mem::take(&mut walk.misjudged) {
+            verdicts.fail(Invariant::WalkerRule, message);
         }
         files.sort();
         if files != listing.files {
@@ -91,6 +127,10 @@ struct Walk<'a> {
     files: &'a mut Vec<PathBuf>,
     /// A remembered listing was weighed by the rule (something to judge).
     decided: bool,
+    /// The directories the engine stat'ed and read in this build.
+    walked: &'a Walked,
+    /// Where the engine's reuse went against the rule.
+    misjudged: Vec<String>,
 }
 
 impl Walk<'_> {
@@ -105,6 +145,9 @@ impl Walk<'_> {
         let live = self.listing.dirs.get(&dir).ok_or(())?;
         let policy: Policy = self.rule.policy;
         self.decided |= memory.contains_key(&dir);
+        if let Some(m) = memory.get_mut(&dir) {
+            self.judge_reuse(m, &dir, live);
+        }
         let names = match memory.get(&dir) {
             // A directory that can no longer be read: each remembered name's `lstat` fails.
             Some(m) if self.trusted(m, &live.stat) && live.entries.is_none() => {
@@ -116,8 +159,10 @@ impl Walk<'_> {
                 if keeps_listings(policy) {
                     let remembered = Memory {
                         stat: live.stat,
+                        recorded_lo: self.listing.start_clock,
                         recorded_at: self.listing.clock,
                         names: names.clone(),
+                        exact: self.listing.exact && !self.walked.failed.contains(&dir),
                     };
                     memory.insert(dir.clone(), remembered);
                 }
@@ -141,11 +186,39 @@ impl Walk<'_> {
     }
 
     fn trusted(&self, memory: &Memory, now: &Stat) -> bool {
+        self.trusted_at(memory, memory.recorded_at, now)
+    }
+
+    fn trusted_at(&self, memory: &Memory, recorded_at: u64, now: &Stat) -> bool {
         let was = Recorded {
             stat: memory.stat,
-            recorded_at: memory.recorded_at,
+            recorded_at,
             build_start: 0,
         };
         allows_listing(self.rule.policy, &was, now, self.rule.granularity_ns)
+    }
+
+    /// The engine's reuse of `dir`'s remembered listing `m` against the rule, where both are
+    /// exact and the racy test gives one answer at either end of the moment it was read. An
+    /// inexact walk leaves the memory inexact: the engine may have read it again unseen.
+    fn judge_reuse(&mut self, m: &mut Memory, dir: &std::path::Path, live: &DirState) {
+        if !self.listing.exact {
+            m.exact = false;
+            return;
+        }
+        let trusted = self.trusted(m, &live.stat);
+        let settled = trusted == self.trusted_at(m, m.recorded_lo, &live.stat);
+        let reached = [Path::new(""), dir].iter().all(|d| self.walked.stat.contains(*d));
+        if !m.exact || !settled || live.entries.is_none() || !reached {
+            return;
+        }
+        let (policy, target) = (self.rule.policy.name(), &self.listing.target);
+        let shown = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let message = match (trusted, self.walked.read.contains(dir)) {
+            (true, true) => format!("{policy}: glob {target} read {} again though its remembered listing holds (SPEC §2: a listing is reused while the directory is unchanged; the walker's memory of it was lost or never updated)", shown.display()),
+            (false, false) => format!("{policy}: glob {target} reused its remembered listing of {} though the directory changed since (SPEC §2)", shown.display()),
+            _ => return,
+        };
+        self.misjudged.push(message);
     }
 }
