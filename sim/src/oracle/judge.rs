@@ -222,7 +222,8 @@ impl Oracle {
             failed: dirs(crate::tap::Access::ListDirFailed),
         };
         for listing in b.journal.listings.iter().filter(|l| l.build == b.build) {
-            self.listings.replay(listing, rule, &walked, &mut self.verdicts);
+            self.listings
+                .replay(listing, rule, &walked, &mut self.verdicts);
         }
     }
 

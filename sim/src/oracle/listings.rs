@@ -162,7 +162,11 @@ impl Walk<'_> {
                         recorded_lo: self.listing.start_clock,
                         recorded_at: self.listing.clock,
                         names: names.clone(),
-                        exact: self.listing.exact && !self.walked.failed.contains(&dir),
+                        // The engine remembers only what it read: not a directory its walk
+                        // never reached (it failed earlier), nor one whose read failed.
+                        exact: self.listing.exact
+                            && self.walked.read.contains(&dir)
+                            && !self.walked.failed.contains(&dir),
                     };
                     memory.insert(dir.clone(), remembered);
                 }
@@ -208,12 +212,18 @@ impl Walk<'_> {
         }
         let trusted = self.trusted(m, &live.stat);
         let settled = trusted == self.trusted_at(m, m.recorded_lo, &live.stat);
-        let reached = [Path::new(""), dir].iter().all(|d| self.walked.stat.contains(*d));
+        let reached = [Path::new(""), dir]
+            .iter()
+            .all(|d| self.walked.stat.contains(*d));
         if !m.exact || !settled || live.entries.is_none() || !reached {
             return;
         }
         let (policy, target) = (self.rule.policy.name(), &self.listing.target);
-        let shown = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let shown = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         let message = match (trusted, self.walked.read.contains(dir)) {
             (true, true) => format!("{policy}: glob {target} read {} again though its remembered listing holds (SPEC §2: a listing is reused while the directory is unchanged; the walker's memory of it was lost or never updated)", shown.display()),
             (false, false) => format!("{policy}: glob {target} reused its remembered listing of {} though the directory changed since (SPEC §2)", shown.display()),
