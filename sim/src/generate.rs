@@ -348,9 +348,9 @@ fn draw_last(rng: &mut impl Choices, scenario: &mut Scenario) {
     for file in scenario.files.iter_mut().filter(|f| f.nested) {
         file.hidden_dir = rng.chance(1, 4);
     }
-    // What the engine remembers holds for any number of builds: one schedule in 32 builds a
+    // What the engine remembers holds for any number of builds: one schedule in 64 builds a
     // third time with the same engine.
-    scenario.third_build = rng.chance(1, 32);
+    scenario.third_build = rng.chance(1, 64);
 }
 
 /// The consumer paths of exec consumers (plugins always read in ABI chunks).

@@ -210,18 +210,12 @@ impl Oracle {
             policy: b.policy,
             granularity_ns: b.fs.mtime_granularity_ns(),
         };
-        let dirs = |access| -> std::collections::BTreeSet<std::path::PathBuf> {
-            (b.seen.iter())
-                .filter(|s| s.access == access && s.build == b.build)
-                .map(|s| s.path.clone())
-                .collect()
+        let mut listings = b.journal.listings.iter().filter(|l| l.build == b.build);
+        let Some(first) = listings.next() else {
+            return;
         };
-        let walked = super::listings::Walked {
-            stat: dirs(crate::tap::Access::StatDir),
-            read: dirs(crate::tap::Access::ListDir),
-            failed: dirs(crate::tap::Access::ListDirFailed),
-        };
-        for listing in b.journal.listings.iter().filter(|l| l.build == b.build) {
+        let walked = super::listings::Walked::of(b.seen, b.build, b.policy);
+        for listing in std::iter::once(first).chain(listings) {
             self.listings
                 .replay(listing, rule, &walked, &mut self.verdicts);
         }

@@ -30,6 +30,28 @@ pub struct Walked {
     pub failed: BTreeSet<PathBuf>,
 }
 
+impl Walked {
+    /// The directories of `seen` (the tap's log) in build `build`; none under a policy that
+    /// keeps no listings (nothing to judge them against).
+    pub fn of(seen: &[crate::tap::Seen], build: u8, policy: Policy) -> Walked {
+        use crate::tap::Access;
+        let mut walked = Walked::default();
+        if !keeps_listings(policy) {
+            return walked;
+        }
+        for s in seen.iter().filter(|s| s.build == build) {
+            let set = match s.access {
+                Access::StatDir => &mut walked.stat,
+                Access::ListDir => &mut walked.read,
+                Access::ListDirFailed => &mut walked.failed,
+                Access::ReadWorkspace | Access::WriteCache => continue,
+            };
+            set.insert(s.path.clone());
+        }
+        walked
+    }
+}
+
 /// What the oracle believes the engine's walker remembers of one directory.
 #[derive(Clone, Debug)]
 struct Memory {
