@@ -212,11 +212,18 @@ pub enum Regression {
     /// The listing cache keeps the first listing it read of a directory and never replaces
     /// it (blind set M's `02`): from the second change on, the directory is read every time.
     ListingKeepsFirst,
+    /// The walker cache keeps the first hash it recorded of a file and never replaces it: once
+    /// a file changed, every later build hashes it again instead of answering from memory.
+    WalkerKeepsFirst,
+    /// The walker hashes an empty file afresh instead of looking it up (as cheap as the
+    /// lookup, so "an optimisation"): an empty file's remembered hash, stale or not, is never
+    /// answered, unlike every other file's.
+    EmptySkipsWalkerCache,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 86] = [
+    pub const ALL: [Regression; 88] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -303,6 +310,8 @@ impl Regression {
         Regression::GlobSkipsHiddenDirs,
         Regression::VerifyGuardsSizeByPath,
         Regression::ListingKeepsFirst,
+        Regression::WalkerKeepsFirst,
+        Regression::EmptySkipsWalkerCache,
     ];
 
     /// The snake_case name.
@@ -473,6 +482,8 @@ impl Regression {
                 "the ABI decoder ignores bytes after a non-Raw artifact's header"
             }
             Regression::GlobSkipsHiddenDirs => "fs:glob skips every hidden directory",
+            Regression::EmptySkipsWalkerCache => "the walker hashes an empty file afresh instead of looking it up",
+            Regression::WalkerKeepsFirst => "the walker cache keeps a file's first hash and never replaces it",
             Regression::ListingKeepsFirst => "the listing cache keeps a directory's first listing and never replaces it",
             Regression::VerifyGuardsSizeByPath => "verification at EOF fails when the file's size at its path moved after the last read",
             Regression::TmpCountsReplacedBlob => {

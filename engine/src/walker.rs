@@ -95,7 +95,11 @@ impl WalkerCache {
         if meta.kind == FileKind::Dir {
             return Err(EngineError::not_a_file(path));
         }
-        if let Some(hit) = self.lookup(path, &meta, ctx.fs.mtime_granularity_ns()) {
+        let looked_up = !(crate::regressed!(EmptySkipsWalkerCache) && meta.len == 0);
+        let hit = looked_up
+            .then(|| self.lookup(path, &meta, ctx.fs.mtime_granularity_ns()))
+            .flatten();
+        if let Some(hit) = hit {
             ctx.emit(Event::Hash {
                 path: path.into(),
                 hashout: hit.hashout.clone(),
@@ -200,7 +204,11 @@ impl WalkerCache {
         if entries.len() >= self.max_entries && !entries.contains_key(path) {
             entries.clear();
         }
-        entries.insert(path.to_path_buf(), remembered);
+        if crate::regressed!(WalkerKeepsFirst) {
+            entries.entry(path.to_path_buf()).or_insert(remembered);
+        } else {
+            entries.insert(path.to_path_buf(), remembered);
+        }
         debug_assert!(entries.len() <= self.max_entries);
     }
 

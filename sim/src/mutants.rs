@@ -124,7 +124,7 @@ pub fn must_catch(regression: Regression) -> Invariant {
         R::WireKeepsTrailingBytes => Integrity,
         // Blind set M's 03: no globbed file ever lay in a hidden directory.
         R::GlobSkipsHiddenDirs => Integrity,
-        R::ListingKeepsFirst => WalkerRule,
+        R::ListingKeepsFirst | R::WalkerKeepsFirst | R::EmptySkipsWalkerCache => WalkerRule,
     }
 }
 

@@ -24,6 +24,9 @@ struct Memory {
     hashout: String,
     /// The bytes hashed; `None` when a mutation tore the hash.
     bytes: Option<Arc<Vec<u8>>>,
+    /// Remembered from a hash no mutation tore: `stat` is the stamp the engine kept (a torn
+    /// act's stamp may be the path's before the tear or the opened file's after it).
+    exact: bool,
 }
 
 impl Memory {
@@ -133,6 +136,11 @@ impl WalkerModel {
             verdicts.fail(Invariant::Integrity, message);
             return None;
         };
+        if (self.memory.get(&act.path)).is_some_and(|m| m.exact && m.trusted(&stat, rule)) {
+            let mode = rule.policy.name();
+            let message = format!("{mode} walker hashed {path} again though its memory of it holds (SPEC §2: on a hit it returns the stored hash; the memory was lost or never updated)");
+            verdicts.fail(Invariant::WalkerRule, message);
+        }
         self.remember(act, stat, fresh, Some(before.bytes.clone()));
         if let Some(answer) = answer.filter(|a| a != fresh) {
             let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
@@ -193,6 +201,9 @@ impl WalkerModel {
             verdicts.fail(Invariant::HashParity, message);
         }
         self.remember(act, stat, fresh, Some(read.clone()));
+        if let Some(m) = self.memory.get_mut(&act.path) {
+            m.exact = false;
+        }
         let origin = Origin {
             path: act.path.clone(),
             act_seq: act.seq,
@@ -212,6 +223,7 @@ impl WalkerModel {
             build_start: act.build_start,
             hashout: hashout.to_string(),
             bytes,
+            exact: true,
         };
         self.memory.insert(act.path.clone(), memory);
     }
