@@ -219,11 +219,14 @@ pub enum Regression {
     /// lookup, so "an optimisation"): an empty file's remembered hash, stale or not, is never
     /// answered, unlike every other file's.
     EmptySkipsWalkerCache,
+    /// A path is refused as escaping when its text holds `..` anywhere, not only as a
+    /// component (blind set N's `11`): a source named `f0..v2.txt` fails to build.
+    DotdotSubstringRefused,
 }
 
 impl Regression {
     /// Every regression, in catalogue order.
-    pub const ALL: [Regression; 88] = [
+    pub const ALL: [Regression; 89] = [
         Regression::DropExecByte,
         Regression::ZeroPaddedHashout,
         Regression::GateIgnoresTmp,
@@ -312,6 +315,7 @@ impl Regression {
         Regression::ListingKeepsFirst,
         Regression::WalkerKeepsFirst,
         Regression::EmptySkipsWalkerCache,
+        Regression::DotdotSubstringRefused,
     ];
 
     /// The snake_case name.
@@ -482,6 +486,7 @@ impl Regression {
                 "the ABI decoder ignores bytes after a non-Raw artifact's header"
             }
             Regression::GlobSkipsHiddenDirs => "fs:glob skips every hidden directory",
+            Regression::DotdotSubstringRefused => "a path holding `..` anywhere in its text is refused as escaping",
             Regression::EmptySkipsWalkerCache => "the walker hashes an empty file afresh instead of looking it up",
             Regression::WalkerKeepsFirst => "the walker cache keeps a file's first hash and never replaces it",
             Regression::ListingKeepsFirst => "the listing cache keeps a directory's first listing and never replaces it",

@@ -117,6 +117,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             generated: false,
             generated_dir: false,
             hidden_dir: false,
+            odd_name: false,
             also_file: false,
             mode: 0,
         });
@@ -138,6 +139,7 @@ pub fn generate_from(rng: &mut impl Choices, palette: &Palette) -> Scenario {
             generated: false,
             generated_dir: false,
             hidden_dir: false,
+            odd_name: false,
             also_file: false,
             mode: 0,
         });
@@ -347,6 +349,11 @@ fn draw_last(rng: &mut impl Choices, scenario: &mut Scenario) {
     // file in four lies in a hidden one (`g{i}d/.h/`).
     for file in scenario.files.iter_mut().filter(|f| f.nested) {
         file.hidden_dir = rng.chance(1, 4);
+    }
+    // A source may have any name: one file in 16 has `..` inside its name, a space and a
+    // letter outside ASCII.
+    for file in scenario.files.iter_mut() {
+        file.odd_name = rng.chance(1, 16);
     }
     // What the engine remembers holds for any number of builds: one schedule in 64 builds a
     // third time with the same engine.

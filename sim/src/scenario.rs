@@ -70,6 +70,11 @@ pub struct FileSpec {
     /// for a nested file.
     #[serde(default, skip_serializing_if = "is_default")]
     pub hidden_dir: bool,
+    /// Its name holds characters a path check may trip on though nothing is wrong with them
+    /// ([`ODD_SUFFIX`]: `..` inside a name, a space, a letter outside ASCII): SPEC gives a
+    /// source any name, and only a `..` *component* leaves the workspace.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub odd_name: bool,
     /// Which permission bits it is created with, an index into [`EXEC_MODES`] or
     /// [`PLAIN_MODES`] by its exec bit: SPEC §2's `x` is *any* of the three x bits, so a file
     /// whose only x bit is its group's or others' must count as executable.
@@ -432,6 +437,10 @@ pub const MAX_VIEW_NESTING: u8 = 2;
 /// Where each level of the View relocates, innermost first.
 pub const VIEW_RELOCATIONS: [&str; MAX_VIEW_NESTING as usize + 1] = ["lib", "pkg", "dist"];
 
+/// What an odd name adds: `..` inside the name (not a component), a space and a letter
+/// outside ASCII.
+pub const ODD_SUFFIX: &str = "..v2 é";
+
 /// What a long name adds: 112 bytes, so that `src/…/f1{LONG_SUFFIX}.txt` needs a tar's
 /// long-name extension (a plain header holds 100 bytes of name).
 pub const LONG_SUFFIX: &str = "-a-name-long-enough-that-a-plain-tar-header-cannot-hold-it-so-the-gnu-long-name-extension-has-to-carry-it-whole";
@@ -482,7 +491,8 @@ impl Scenario {
             return format!("{dir}.heph-gen{i}.txt");
         }
         let long = if file.long_name { LONG_SUFFIX } else { "" };
-        format!("{dir}{prefix}{i}{link}{long}.txt")
+        let odd = if file.odd_name { ODD_SUFFIX } else { "" };
+        format!("{dir}{prefix}{i}{link}{odd}{long}.txt")
     }
 
     /// The initial bytes and exec bit seen through file `i` (following links).

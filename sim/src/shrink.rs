@@ -86,6 +86,11 @@ fn candidates(s: &Scenario) -> Vec<Scenario> {
         ..s.clone()
     };
     out.push(plain);
+    for (i, _) in s.files.iter().enumerate().filter(|(_, f)| f.odd_name) {
+        let mut c = s.clone();
+        c.files[i].odd_name = false;
+        out.push(c);
+    }
     for (i, file) in s.files.iter().enumerate().filter(|(_, f)| f.depth > 0) {
         let mut c = s.clone();
         c.files[i].depth = file.depth - 1;

@@ -336,6 +336,7 @@ impl FileDef {
             generated: false,
             generated_dir: false,
             hidden_dir: false,
+            odd_name: false,
             also_file: false,
             mode: self.mode,
         }

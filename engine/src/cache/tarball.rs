@@ -35,6 +35,13 @@ pub fn check_out_path(path: &Path) -> Result<()> {
             why: "absolute path",
         });
     }
+    let text = path.as_os_str().as_encoded_bytes();
+    if crate::regressed!(DotdotSubstringRefused) && text.windows(2).any(|w| w == b"..") {
+        return Err(EngineError::PathEscape {
+            path: path.into(),
+            why: "contains `..`",
+        });
+    }
     check_relative(path).map_err(|_| EngineError::PathEscape {
         path: path.into(),
         why: "contains `..`",
