@@ -139,9 +139,7 @@ impl VerifyingReader {
         self.state = VerifyState::Failed(got);
         Err(err)
     }
-}
 
-impl VerifyingReader {
     /// Seeded regression `VerifyGuardsSizeByPath`: a second check, by path, after the stream
     /// verified. `None` (no failure) in the engine as it should be.
     fn size_moved_at_path(&mut self, got: &str) -> Option<io::Error> {

@@ -210,12 +210,14 @@ impl Oracle {
             policy: b.policy,
             granularity_ns: b.fs.mtime_granularity_ns(),
         };
-        let mut listings = b.journal.listings.iter().filter(|l| l.build == b.build);
-        let Some(first) = listings.next() else {
-            return;
-        };
+        let listings: Vec<_> = (b.journal.listings.iter())
+            .filter(|l| l.build == b.build)
+            .collect();
+        if listings.is_empty() {
+            return; // no glob walked: the tap's log need not be read
+        }
         let walked = super::listings::Walked::of(b.seen, b.build, b.policy);
-        for listing in std::iter::once(first).chain(listings) {
+        for listing in listings {
             self.listings
                 .replay(listing, rule, &walked, &mut self.verdicts);
         }

@@ -227,7 +227,7 @@ impl Walk<'_> {
     /// The engine's reuse of `dir`'s remembered listing `m` against the rule, where both are
     /// exact and the racy test gives one answer at either end of the moment it was read. An
     /// inexact walk leaves the memory inexact: the engine may have read it again unseen.
-    fn judge_reuse(&mut self, m: &mut Memory, dir: &std::path::Path, live: &DirState) {
+    fn judge_reuse(&mut self, m: &mut Memory, dir: &Path, live: &DirState) {
         if !self.listing.exact {
             m.exact = false;
             return;

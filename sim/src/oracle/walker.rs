@@ -141,7 +141,7 @@ impl WalkerModel {
             let message = format!("{mode} walker hashed {path} again though its memory of it holds (SPEC §2: on a hit it returns the stored hash; the memory was lost or never updated)");
             verdicts.fail(Invariant::WalkerRule, message);
         }
-        self.remember(act, stat, fresh, Some(before.bytes.clone()));
+        self.remember(act, stat, fresh, Some(before.bytes.clone()), true);
         if let Some(answer) = answer.filter(|a| a != fresh) {
             let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
             verdicts.fail(Invariant::HashParity, message);
@@ -200,10 +200,7 @@ impl WalkerModel {
             let message = format!("{}'s artifact for {path} carries {answer}, but the file was just hashed to {fresh}", act.target);
             verdicts.fail(Invariant::HashParity, message);
         }
-        self.remember(act, stat, fresh, Some(read.clone()));
-        if let Some(m) = self.memory.get_mut(&act.path) {
-            m.exact = false;
-        }
+        self.remember(act, stat, fresh, Some(read.clone()), false);
         let origin = Origin {
             path: act.path.clone(),
             act_seq: act.seq,
@@ -215,15 +212,23 @@ impl WalkerModel {
         })
     }
 
-    /// What the engine's walker remembers after it hashed `act` freshly.
-    fn remember(&mut self, act: &HashAct, stat: Stat, hashout: &str, bytes: Option<Arc<Vec<u8>>>) {
+    /// What the engine's walker remembers after it hashed `act` freshly; `exact` when no
+    /// mutation tore the hash (see `Memory::exact`).
+    fn remember(
+        &mut self,
+        act: &HashAct,
+        stat: Stat,
+        hashout: &str,
+        bytes: Option<Arc<Vec<u8>>>,
+        exact: bool,
+    ) {
         let memory = Memory {
             stat,
             recorded_at: act.recorded_at,
             build_start: act.build_start,
             hashout: hashout.to_string(),
             bytes,
-            exact: true,
+            exact,
         };
         self.memory.insert(act.path.clone(), memory);
     }
